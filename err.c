@@ -1,0 +1,38 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+const struct kr_exit_info kr_exit_table[] = {
+	{ KR_OK, "ok", "success; the selected workers were restarted and the site answers" },
+	{ KR_HEALTH, "unhealthy", "a replacement worker or the site failed its health check; the rollout stopped there" },
+	{ KR_USAGE, "usage", "bad command line, no site given, or a target that matches no running worker" },
+	{ KR_DATAERR, "dataerr", "an input file (such as the history file) could not be read" },
+	{ KR_UNAVAILABLE, "unavailable", "the supervisor is unreachable, hangs, or refused or failed a command" },
+	{ KR_SOFTWARE, "software", "internal error (out of memory)" },
+	{ KR_OSERR, "oserr", "a system call failed" },
+	{ KR_CANTCREAT, "cantcreat", "a report, metrics or history file could not be written" },
+	{ KR_TEMPFAIL, "locked", "another kahua-restarter run holds the site's lock" },
+	{ KR_CONFIG, "config", "kahua.conf, app-servers or the JSON config file is missing or malformed" },
+	{ KR_SIGNAL_BASE, "signal", "128 + N: stopped by signal N after leaving every worker type whole" },
+	{ 0, NULL, NULL }
+};
+
+int kr_fail(struct kr_err *err, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	err->status = status;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void kr_err_clear(struct kr_err *err)
+{
+	err->status = KR_OK;
+	err->msg[0] = '\0';
+}

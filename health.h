@@ -1,0 +1,43 @@
+/*
+ * health.h: HTTP health checks of the site through libcurl.
+ *
+ * One check is one URL with its expectations, tried up to 1 + retries
+ * times with a delay between tries.  Redirects are not followed unless
+ * asked, so a 302 to a login page is not mistaken for a healthy site.
+ */
+#ifndef KR_HEALTH_H
+#define KR_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HEALTH_MAX_STATUSES 16
+#define HEALTH_BODY_MAX (1024 * 1024)   /* bytes kept for --expect-body */
+
+struct health_spec {
+	const char *url;
+	int statuses[HEALTH_MAX_STATUSES]; /* accepted HTTP statuses */
+	size_t nstatuses;                  /* 0 means {200} */
+	const char *body_substr;           /* NULL: body not checked */
+	long timeout_ms;                   /* per request, connect included */
+	int retries;                       /* further tries after a failure */
+	long retry_delay_ms;
+	bool follow_redirects;
+};
+
+struct health_result {
+	bool ok;
+	long status;            /* last HTTP status, 0 if no response */
+	double ms;              /* duration of the last try */
+	int tries;
+	char why[256];          /* empty when ok, else e.g. "status 500, expected 200" */
+};
+
+/* Call once before any check (curl_global_init) and once at exit. */
+int health_global_init(void);
+void health_global_cleanup(void);
+
+/* Run one check; returns 0 when healthy, -1 otherwise (res->why says why). */
+int health_check(const struct health_spec *spec, struct health_result *res);
+
+#endif

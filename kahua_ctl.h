@@ -1,0 +1,147 @@
+/*
+ * kahua_ctl.h: a Kahua site bundle and its supervisor (kahua-spvr).
+ *
+ * Resolves the bundle's paths from etc/kahua.conf (read, never evaluated),
+ * reads app-servers, and speaks the control protocol: one request per
+ * connection, a header S-expression and a body S-expression out, a header
+ * and a body back.  Every wait has a deadline; a request is never left
+ * half-sent (the connection is closed instead, which the supervisor reads
+ * as EOF rather than waiting forever).
+ */
+#ifndef KR_KAHUA_CTL_H
+#define KR_KAHUA_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "sexp.h"
+
+#define KAHUA_REPLY_MAX (4 * 1024 * 1024)  /* largest reply accepted */
+#define KAHUA_NAME_MAX 128                  /* worker type names */
+#define KAHUA_WID_MAX 128                   /* worker ids */
+
+struct kahua_site {
+	char *root;             /* absolute path of the bundle */
+	char *conf_path;        /* etc/kahua.conf */
+	char *sockdir;          /* <sockbase>: the supervisor and worker sockets */
+	char *rundir;           /* :run-directory, default run */
+	char *logdir;           /* :log-directory, default logs */
+	bool auto_restart;      /* :auto-restart */
+};
+
+struct kahua_type {
+	char name[KAHUA_NAME_MAX];
+	long run_by_default;
+};
+
+struct worker {
+	char wid[KAHUA_WID_MAX];    /* :worker-id, e.g. "eeh:4wixl" */
+	long wno;                   /* :worker-count, the worker number */
+	char type[KAHUA_NAME_MAX];  /* :worker-type */
+	pid_t pid;                  /* :worker-pid */
+	long long start_time;       /* :start-time, epoch seconds */
+};
+
+struct worker_list {
+	struct worker *v;
+	size_t n;
+};
+
+struct kahua_reply {
+	struct sx *header;
+	struct sx *body;
+	bool ok;                    /* x-kahua-status "OK" */
+	char errclass[KAHUA_NAME_MAX]; /* e.g. "<error>" for SPVR-ERROR */
+	const char *message;        /* SPVR-ERROR: first string of the body */
+};
+
+/* Load the bundle at root: etc/kahua.conf must exist and parse. KR_CONFIG. */
+int kahua_site_load(const char *root, struct kahua_site *site, struct kr_err *err);
+void kahua_site_free(struct kahua_site *site);
+
+/* Parse kahua.conf text (exposed for tests and fuzzing). */
+int kahua_conf_parse(const char *text, size_t len, const char *root,
+		     const char *path, struct kahua_site *site, struct kr_err *err);
+
+/* app-servers: types in file order.  Caller frees *types. KR_CONFIG. */
+int kahua_app_servers(const struct kahua_site *site, struct kahua_type **types,
+		      size_t *n, struct kr_err *err);
+int kahua_app_servers_parse(const char *text, size_t len, const char *path,
+			    struct kahua_type **types, size_t *n, struct kr_err *err);
+
+/* run/kahua-spvr.pid. KR_UNAVAILABLE when missing or not a live pid. */
+int kahua_spvr_pid(const struct kahua_site *site, pid_t *pid, struct kr_err *err);
+
+/* Path of a socket under sockdir ("kahua" or a worker id); caller frees. */
+char *kahua_sock_path(const struct kahua_site *site, const char *name);
+
+/*
+ * Connect to <sockdir>/<name> before deadline (CLOCK_MONOTONIC ms).
+ * Paths longer than sun_path are reached through /proc/self/fd of the
+ * opened socket directory; if even that cannot be done the error names the
+ * path and its length.  Returns a connected fd or -1 (KR_UNAVAILABLE).
+ */
+int kahua_connect(const struct kahua_site *site, const char *name,
+		  long long deadline_ms, struct kr_err *err);
+
+/*
+ * One control request: body is the command's S-expression text, e.g.
+ * "(ls)" or "(restart \"eeh:4wixl\")".  Waits for the reply until
+ * deadline_ms.  A reply that is not OK is still returned (rep->ok false,
+ * rep->message set) with 0; -1 means no usable reply (KR_UNAVAILABLE).
+ */
+int kahua_call(const struct kahua_site *site, const char *body,
+	       long long deadline_ms, struct kahua_reply *rep, struct kr_err *err);
+void kahua_reply_free(struct kahua_reply *rep);
+
+/* Parse reply bytes (exposed for tests and fuzzing). */
+int kahua_reply_parse(const char *buf, size_t len, struct kahua_reply *rep,
+		      struct kr_err *err);
+
+/* Body of an ls (or kill) reply into workers, sorted as given. */
+int kahua_parse_workers(const struct sx *body, struct worker_list *wl,
+			struct kr_err *err);
+void worker_list_free(struct worker_list *wl);
+
+/*
+ * The supervisor's error in plain words: the message with Gauche's
+ * hash-table noise replaced when the cause is known, e.g.
+ * "no worker type 'x' (types: hello, leaky)".  known may be NULL.
+ */
+void kahua_explain_error(const struct kahua_reply *rep,
+			 const struct worker_list *known, char *out, size_t size);
+
+/* Commands.  Each returns 0, or -1 with err set (KR_UNAVAILABLE). */
+int kahua_ls(const struct kahua_site *site, long long deadline_ms,
+	     struct worker_list *wl, struct kr_err *err);
+/* (restart X): the ids of the terminated workers; caller frees with
+ * kahua_free_ids. */
+int kahua_restart(const struct kahua_site *site, const char *target_sexp,
+		  long long deadline_ms, char ***old_ids, size_t *n,
+		  const struct worker_list *known, struct kr_err *err);
+void kahua_free_ids(char **ids, size_t n);
+/* (run TYPE): the new worker. */
+int kahua_run(const struct kahua_site *site, const char *type,
+	      long long deadline_ms, struct worker *w, struct kr_err *err);
+/* (kill WNO): the ls after the kill. */
+int kahua_kill(const struct kahua_site *site, long wno, long long deadline_ms,
+	       struct worker_list *after, struct kr_err *err);
+/* (reload): re-read app-servers and top types up to :run-by-default. */
+int kahua_reload(const struct kahua_site *site, long long deadline_ms,
+		 struct kr_err *err);
+
+/*
+ * Probe a worker directly on its own socket with the session-initiating
+ * request kahua-httpd sends for its type (header and body back to back,
+ * no trailing bytes).  Healthy: a reply header and body arrive and the
+ * header carries no 5xx "Status".  -1 with err (KR_HEALTH) otherwise.
+ */
+int kahua_probe_worker(const struct kahua_site *site, const struct worker *w,
+		       long long deadline_ms, struct kr_err *err);
+
+/* Monotonic clock in milliseconds, the base of every deadline. */
+long long kr_now_ms(void);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * procinfo.h: what /proc says about a process, and the guarded kill.
+ *
+ * Memory comes from /proc/PID/status (VmRSS) and /proc/PID/smaps_rollup
+ * (Pss), in bytes.  A pid from a supervisor reply is never signalled on
+ * trust: proc_guarded_kill first proves it is the worker the reply named.
+ */
+#ifndef KR_PROCINFO_H
+#define KR_PROCINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct proc_stat {
+	pid_t pid;
+	pid_t ppid;
+	char state;             /* R S D Z T ... from /proc/PID/stat */
+	uid_t uid;              /* real uid from /proc/PID/status */
+	long long start_epoch;  /* process start, seconds since the epoch */
+};
+
+/* Reads /proc/PID/stat and /proc/PID/status.  -1 with errno ESRCH if gone. */
+int proc_stat_read(pid_t pid, struct proc_stat *st);
+
+/* True if the pid exists and is not a zombie. */
+bool proc_alive(pid_t pid);
+
+/* VmRSS in bytes; -1 if the process is gone or has no VmRSS line. */
+long long proc_rss(pid_t pid);
+
+/* Pss from smaps_rollup in bytes; -1 if unavailable (old kernel, gone). */
+long long proc_pss(pid_t pid);
+
+/*
+ * Command line as NUL-separated words copied into buf (at most size-1
+ * bytes, always NUL-terminated); returns the number of words, -1 if gone.
+ * *len receives the bytes used.
+ */
+int proc_cmdline(pid_t pid, char *buf, size_t size, size_t *len);
+
+/* Children of ppid found by scanning /proc; caller frees *pids. */
+int proc_children(pid_t ppid, pid_t **pids, size_t *n);
+
+/*
+ * What a worker must be before it is signalled: a child of the supervisor
+ * (spvr_pid from run/kahua-spvr.pid), started within start_slack seconds of
+ * the :start-time the supervisor reported, and owned by the supervisor's
+ * uid.
+ */
+struct proc_expect {
+	pid_t pid;
+	pid_t spvr_pid;
+	long long start_time;   /* :start-time from ls, epoch seconds */
+	long long start_slack;  /* seconds of disagreement tolerated */
+};
+
+/*
+ * Verify e and only then send sig.  Returns 0 when sent, -1 with err set
+ * (KR_UNAVAILABLE) naming the check that failed ("parent is 1234, not the
+ * supervisor 999") when the pid was not signalled.
+ */
+int proc_verify(const struct proc_expect *e, struct kr_err *err);
+int proc_guarded_kill(const struct proc_expect *e, int sig, struct kr_err *err);
+
+/* Seconds since boot for start times: exposed for tests. */
+long long proc_boot_time(void);
+
+#endif

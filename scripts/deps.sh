@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages the build and the tests need, when missing.
+# As root it runs apt-get; otherwise it says exactly what to install.
+set -u
+
+missing=""
+need() { # need PACKAGE TEST-COMMAND...
+	pkg=$1; shift
+	"$@" >/dev/null 2>&1 || missing="$missing $pkg"
+}
+need pkg-config command -v pkg-config
+need make command -v make
+need gcc command -v cc
+need python3 command -v python3
+need libcurl4-openssl-dev pkg-config --exists libcurl
+need libcjson-dev pkg-config --exists libcjson
+need libcmocka-dev pkg-config --exists cmocka
+[ -z "${KR_DEPS_EXTRA:-}" ] || for p in $KR_DEPS_EXTRA; do
+	need "$p" dpkg -s "$p"
+done
+
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "kahua-restarter: missing build dependencies: run as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || { echo "kahua-restarter: apt-get update failed" >&2; exit 1; }
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+	{ echo "kahua-restarter: apt-get install$missing failed" >&2; exit 1; }
