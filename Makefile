@@ -18,7 +18,7 @@ LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
-LIB_SRCS := err.c log.c sexp.c kahua_ctl.c procinfo.c health.c options.c report.c
+LIB_SRCS := err.c log.c sexp.c kahua_site.c kahua_ctl.c procinfo.c health.c options.c select.c lock.c rollout.c report.c
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 BIN      := kahua-restarter
 

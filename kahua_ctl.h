@@ -113,20 +113,37 @@ void worker_list_free(struct worker_list *wl);
 void kahua_explain_error(const struct kahua_reply *rep,
 			 const struct worker_list *known, char *out, size_t size);
 
+/*
+ * How long to wait for a reply that may be slow for a reason the caller
+ * can act on (a worker that ignores SIGTERM stalls a restart forever):
+ * when soft_ms passes, on_slow(ctx) runs and returns the next soft_ms
+ * (0: none); the connection stays open so the reply is not lost.
+ */
+struct kahua_wait {
+	long long deadline_ms;
+	long long soft_ms;
+	long long (*on_slow)(void *ctx);
+	void *ctx;
+};
+
+int kahua_call_wait(const struct kahua_site *site, const char *body,
+		    const struct kahua_wait *wait, struct kahua_reply *rep,
+		    struct kr_err *err);
+
 /* Commands.  Each returns 0, or -1 with err set (KR_UNAVAILABLE). */
 int kahua_ls(const struct kahua_site *site, long long deadline_ms,
 	     struct worker_list *wl, struct kr_err *err);
 /* (restart X): the ids of the terminated workers; caller frees with
  * kahua_free_ids. */
 int kahua_restart(const struct kahua_site *site, const char *target_sexp,
-		  long long deadline_ms, char ***old_ids, size_t *n,
+		  const struct kahua_wait *wait, char ***old_ids, size_t *n,
 		  const struct worker_list *known, struct kr_err *err);
 void kahua_free_ids(char **ids, size_t n);
 /* (run TYPE): the new worker. */
 int kahua_run(const struct kahua_site *site, const char *type,
 	      long long deadline_ms, struct worker *w, struct kr_err *err);
 /* (kill WNO): the ls after the kill. */
-int kahua_kill(const struct kahua_site *site, long wno, long long deadline_ms,
+int kahua_kill(const struct kahua_site *site, long wno, const struct kahua_wait *wait,
 	       struct worker_list *after, struct kr_err *err);
 /* (reload): re-read app-servers and top types up to :run-by-default. */
 int kahua_reload(const struct kahua_site *site, long long deadline_ms,
@@ -140,6 +157,15 @@ int kahua_reload(const struct kahua_site *site, long long deadline_ms,
  */
 int kahua_probe_worker(const struct kahua_site *site, const struct worker *w,
 		       long long deadline_ms, struct kr_err *err);
+
+/*
+ * The HTTP address of the running kahua-httpd: the supervisor's child
+ * whose command line has an argument ending in "kahua-httpd.scm" (or
+ * "kahua-httpd") followed by HOST:PORT or -p PORT.  0 and host/port set,
+ * or -1 with why set when there is none.
+ */
+int kahua_httpd_address(pid_t spvr_pid, char *host, size_t hostsize, int *port,
+			char *why, size_t whysize);
 
 /* Monotonic clock in milliseconds, the base of every deadline. */
 long long kr_now_ms(void);

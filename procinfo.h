@@ -65,6 +65,19 @@ struct proc_expect {
 int proc_verify(const struct proc_expect *e, struct kr_err *err);
 int proc_guarded_kill(const struct proc_expect *e, int sig, struct kr_err *err);
 
+/*
+ * Signal state from /proc/PID/status.  sigterm_held: SIGTERM is ignored,
+ * blocked or pending, i.e. a SIGTERM sent to it has not ended it and will
+ * not: the mark of a worker stuck in a restart.
+ */
+struct proc_sigs {
+	bool sigterm_held;
+	bool sigterm_ignored;
+	bool sigterm_blocked;
+	bool sigterm_pending;
+};
+int proc_signals(pid_t pid, struct proc_sigs *s);
+
 /* Seconds since boot for start times: exposed for tests. */
 long long proc_boot_time(void);
 

@@ -1,0 +1,295 @@
+/*
+ * report.c: the status table and the JSON report of a run.
+ */
+#include "report.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+long long obs_memory(const struct worker_obs *o, bool pss)
+{
+	return pss && o->pss >= 0 ? o->pss : o->rss;
+}
+
+void fmt_bytes(long long bytes, char *out, size_t size)
+{
+	static const char units[] = "KMGT";
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 0) {
+		snprintf(out, size, "-");
+		return;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(out, size, "%lldB", bytes);
+	else
+		snprintf(out, size, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
+}
+
+void fmt_age(long long s, char *out, size_t size)
+{
+	if (s < 0)
+		snprintf(out, size, "-");
+	else if (s < 120)
+		snprintf(out, size, "%llds", s);
+	else if (s < 2 * 3600)
+		snprintf(out, size, "%lldm", s / 60);
+	else if (s < 2 * 86400)
+		snprintf(out, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(out, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
+}
+
+void report_status_table(const struct run_report *r, FILE *out)
+{
+	bool pss = strcmp(r->metric, "pss") == 0;
+
+	fprintf(out, "%5s %8s %-16s %9s %9s  %s\n", "WNO", "PID", "TYPE", "AGE",
+		pss ? "PSS" : "RSS", "WORKER-ID");
+	for (size_t i = 0; i < r->nbefore; i++) {
+		const struct worker_obs *o = &r->before[i];
+		char age[32], mem[32];
+
+		fmt_age(o->age, age, sizeof age);
+		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
+		fprintf(out, "%5ld %8d %-16s %9s %9s  %s\n", o->w.wno, (int)o->w.pid, o->w.type,
+			age, mem, o->w.wid);
+	}
+	for (size_t i = 0; i < r->ntypes; i++) {
+		const struct type_count *t = &r->types[i];
+
+		if (t->wanted >= 0 && t->running < t->wanted)
+			fprintf(out, "# %s: %ld of %ld workers running (:run-by-default %ld)\n",
+				t->type, t->running, t->wanted, t->wanted);
+	}
+	if (r->pss_fallback)
+		fprintf(out, "# PSS unavailable (no smaps_rollup access): RSS shown\n");
+}
+
+/* cJSON reports failure by NULL; every add below is checked through this. */
+struct jb {
+	bool failed;
+};
+
+static cJSON *jnum(struct jb *b, cJSON *obj, const char *key, double v)
+{
+	cJSON *x = cJSON_AddNumberToObject(obj, key, v);
+
+	b->failed |= x == NULL;
+	return x;
+}
+
+static cJSON *jstr(struct jb *b, cJSON *obj, const char *key, const char *v)
+{
+	cJSON *x = v ? cJSON_AddStringToObject(obj, key, v) : cJSON_AddNullToObject(obj, key);
+
+	b->failed |= x == NULL;
+	return x;
+}
+
+static cJSON *jbool(struct jb *b, cJSON *obj, const char *key, bool v)
+{
+	cJSON *x = cJSON_AddBoolToObject(obj, key, v);
+
+	b->failed |= x == NULL;
+	return x;
+}
+
+static cJSON *jmem(struct jb *b, cJSON *obj, const char *key, long long v)
+{
+	if (v < 0) {
+		cJSON *x = cJSON_AddNullToObject(obj, key);
+
+		b->failed |= x == NULL;
+		return x;
+	}
+	return jnum(b, obj, key, (double)v);
+}
+
+static cJSON *jchild(struct jb *b, cJSON *parent, const char *key, bool array)
+{
+	cJSON *x = array ? cJSON_AddArrayToObject(parent, key) : cJSON_AddObjectToObject(parent, key);
+
+	b->failed |= x == NULL;
+	return x;
+}
+
+static cJSON *jitem(struct jb *b, cJSON *array)
+{
+	cJSON *x = cJSON_CreateObject();
+
+	if (x == NULL || array == NULL || !cJSON_AddItemToArray(array, x)) {
+		cJSON_Delete(x);
+		b->failed = true;
+		return NULL;
+	}
+	return x;
+}
+
+static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)
+{
+	if (o == NULL)
+		return;
+	jstr(b, o, "id", w->w.wid);
+	jnum(b, o, "number", (double)w->w.wno);
+	jnum(b, o, "pid", (double)w->w.pid);
+	jstr(b, o, "type", w->w.type);
+	jnum(b, o, "start_time", (double)w->w.start_time);
+	jnum(b, o, "age_s", (double)w->age);
+	jmem(b, o, "rss_bytes", w->rss);
+	jmem(b, o, "pss_bytes", w->pss);
+}
+
+static void json_workers(struct jb *b, cJSON *root, const char *key,
+			 const struct worker_obs *v, size_t n)
+{
+	cJSON *arr = jchild(b, root, key, true);
+
+	for (size_t i = 0; i < n; i++)
+		json_worker(b, jitem(b, arr), &v[i]);
+}
+
+static const char *step_result_name(enum step_result r)
+{
+	static const char *const names[] = { "planned", "ok", "failed", "abandoned" };
+
+	return names[r];
+}
+
+static long long step_freed(const struct restart_step *s, bool pss)
+{
+	long long before = obs_memory(&s->old, pss), after = obs_memory(&s->new, pss);
+
+	if (s->result != STEP_OK || before < 0 || after < 0)
+		return -1;
+	return before - after;
+}
+
+static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bool pss)
+{
+	cJSON *arr = jchild(b, root, "restarts", true);
+	long long freed = 0;
+
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct restart_step *s = &r->steps[i];
+		cJSON *o = jitem(b, arr);
+
+		if (o == NULL)
+			continue;
+		json_worker(b, jchild(b, o, "old", false), &s->old);
+		if (s->have_new)
+			json_worker(b, jchild(b, o, "new", false), &s->new);
+		jstr(b, o, "reason", s->reason);
+		jstr(b, o, "result", step_result_name(s->result));
+		jbool(b, o, "killed", s->killed);
+		jnum(b, o, "restart_ms", s->restart_ms);
+		jnum(b, o, "probe_ms", s->probe_ms);
+		jmem(b, o, "freed_bytes", step_freed(s, pss));
+		jstr(b, o, "error", s->why[0] ? s->why : NULL);
+		freed += step_freed(s, pss) > 0 ? step_freed(s, pss) : 0;
+	}
+	jnum(b, root, "memory_freed_bytes", (double)freed);
+}
+
+static void json_http(struct jb *b, cJSON *root, const struct run_report *r)
+{
+	cJSON *arr = jchild(b, root, "http_checks", true);
+
+	for (size_t i = 0; i < r->nhttp; i++) {
+		const struct http_obs *h = &r->http[i];
+		cJSON *o = jitem(b, arr);
+
+		if (o == NULL)
+			continue;
+		jstr(b, o, "url", h->url);
+		jbool(b, o, "ok", h->res.ok);
+		jnum(b, o, "status", (double)h->res.status);
+		jnum(b, o, "ms", h->res.ms);
+		jnum(b, o, "tries", h->res.tries);
+		jstr(b, o, "error", h->res.why[0] ? h->res.why : NULL);
+	}
+	jstr(b, root, "http_skipped", r->http_skipped[0] ? r->http_skipped : NULL);
+}
+
+static void json_types(struct jb *b, cJSON *root, const struct run_report *r)
+{
+	cJSON *arr = jchild(b, root, "types", true);
+
+	for (size_t i = 0; i < r->ntypes; i++) {
+		cJSON *o = jitem(b, arr);
+
+		if (o == NULL)
+			continue;
+		jstr(b, o, "type", r->types[i].type);
+		jnum(b, o, "running", (double)r->types[i].running);
+		if (r->types[i].wanted >= 0)
+			jnum(b, o, "run_by_default", (double)r->types[i].wanted);
+		jbool(b, o, "topped_up", r->types[i].topped_up);
+	}
+}
+
+static const char *outcome(const struct run_report *r)
+{
+	switch (r->exit_status) {
+	case KR_OK: return "ok";
+	case KR_HEALTH: return "unhealthy";
+	case KR_USAGE: return "usage";
+	case KR_UNAVAILABLE: return "unavailable";
+	case KR_TEMPFAIL: return "locked";
+	case KR_CONFIG: return "config";
+	default: return r->exit_status > KR_SIGNAL_BASE ? "signal" : "error";
+	}
+}
+
+cJSON *report_to_json(const struct run_report *r, bool *failed)
+{
+	struct jb b = { false };
+	bool pss = strcmp(r->metric, "pss") == 0;
+	cJSON *root = cJSON_CreateObject();
+
+	if (root == NULL) {
+		*failed = true;
+		return NULL;
+	}
+	jstr(&b, root, "site", r->site);
+	jstr(&b, root, "command", r->command);
+	jnum(&b, root, "started", (double)r->started);
+	jnum(&b, root, "duration_ms", r->duration_ms);
+	jstr(&b, root, "strategy", r->strategy);
+	jstr(&b, root, "metric", r->metric);
+	jbool(&b, root, "pss_fallback", r->pss_fallback);
+	jbool(&b, root, "dry_run", r->dry_run);
+	json_workers(&b, root, "workers_before", r->before, r->nbefore);
+	json_steps(&b, root, r, pss);
+	json_workers(&b, root, "workers_after", r->after, r->nafter);
+	json_types(&b, root, r);
+	json_http(&b, root, r);
+	jstr(&b, root, "outcome", outcome(r));
+	jnum(&b, root, "exit_status", r->exit_status);
+	jstr(&b, root, "error", r->error[0] ? r->error : NULL);
+	*failed = b.failed;
+	return root;
+}
+
+int report_json(const struct run_report *r, FILE *out, struct kr_err *err)
+{
+	bool failed = false;
+	cJSON *root = report_to_json(r, &failed);
+	char *text = root && !failed ? cJSON_Print(root) : NULL;
+
+	cJSON_Delete(root);
+	if (text == NULL)
+		return kr_fail(err, KR_SOFTWARE, "JSON report: out of memory");
+	fprintf(out, "%s\n", text);
+	free(text);
+	if (fflush(out) != 0)
+		return kr_fail(err, KR_CANTCREAT, "JSON report: write failed");
+	return 0;
+}

@@ -1,0 +1,113 @@
+/*
+ * report.h: what a run saw and did, and every way it is written out:
+ * the status table, the JSON report (cJSON), the history line, the
+ * Prometheus text file and the history summary.
+ *
+ * restarter.c fills a struct run_report as the run goes; this module only
+ * formats it.  Memory figures are bytes, -1 when unknown; times are
+ * milliseconds unless named otherwise.
+ */
+#ifndef KR_REPORT_H
+#define KR_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "err.h"
+#include "health.h"
+#include "kahua_ctl.h"
+
+struct worker_obs {
+	struct worker w;
+	long long rss;          /* bytes from /proc/PID/status, -1 unknown */
+	long long pss;          /* bytes from /proc/PID/smaps_rollup, -1 unknown */
+	long long age;          /* seconds since :start-time */
+};
+
+enum step_result { STEP_PLANNED, STEP_OK, STEP_FAILED, STEP_ABANDONED };
+
+struct restart_step {
+	struct worker_obs old;
+	struct worker_obs new;  /* valid when have_new */
+	bool have_new;
+	long long mem;          /* the old worker's memory by the run's metric */
+	char reason[128];       /* why it was chosen: "all", "rss 812M >= 500M", ... */
+	enum step_result result;
+	bool killed;            /* SIGKILL sent after --kill-after */
+	double restart_ms;      /* command sent until the replacement answered */
+	double probe_ms;
+	char why[KR_ERR_MSG_MAX]; /* failure, empty when ok */
+};
+
+struct http_obs {
+	char url[1024];
+	struct health_result res;
+};
+
+struct type_count {
+	char type[KAHUA_NAME_MAX];
+	long running;           /* after the run */
+	long wanted;            /* :run-by-default, -1 when not in app-servers */
+	bool topped_up;
+};
+
+struct run_report {
+	const char *site;
+	const char *command;
+	const char *strategy;
+	const char *metric;     /* "rss" or "pss" */
+	bool dry_run;
+	time_t started;         /* epoch seconds */
+	double duration_ms;
+
+	struct worker_obs *before;
+	size_t nbefore;
+	struct worker_obs *after;
+	size_t nafter;
+	struct restart_step *steps;
+	size_t nsteps;
+	struct http_obs *http;
+	size_t nhttp;
+	char http_skipped[256]; /* why the HTTP check did not run, or empty */
+	struct type_count *types;
+	size_t ntypes;
+	bool pss_fallback;      /* PSS asked but unavailable: RSS used */
+
+	int exit_status;
+	char error[KR_ERR_MSG_MAX]; /* the one error line, empty on success */
+};
+
+/* The memory figure a policy uses: PSS or RSS per metric, -1 unknown. */
+long long obs_memory(const struct worker_obs *o, bool pss);
+
+/* `status`: one line per worker (wno, pid, type, age, memory, id). */
+void report_status_table(const struct run_report *r, FILE *out);
+
+/* The report as a cJSON tree (the caller deletes it); *failed on OOM. */
+struct cJSON;
+struct cJSON *report_to_json(const struct run_report *r, bool *failed);
+
+/* One JSON object for --json (status, check and restart alike). */
+int report_json(const struct run_report *r, FILE *out, struct kr_err *err);
+
+/* One compact JSON line appended with a single write(2) under O_APPEND. */
+int history_append(const char *path, const struct run_report *r, struct kr_err *err);
+
+/* Prometheus text format, written to PATH.tmp and renamed to PATH. */
+int prom_write(const char *path, const struct run_report *r, struct kr_err *err);
+
+/*
+ * `history`: per worker type, runs, restarts, failures, mean memory at
+ * restart, growth in MB/hour and the last failure, from runs newer than
+ * since_epoch (0: all).  Streams the file; bad lines are skipped.
+ */
+int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
+		    struct kr_err *err);
+
+/* Human sizes and ages for tables and messages. */
+void fmt_bytes(long long bytes, char *out, size_t size);
+void fmt_age(long long seconds, char *out, size_t size);
+
+#endif

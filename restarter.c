@@ -1,0 +1,522 @@
+/*
+ * kahua-restarter: restart a Kahua site's workers through its supervisor
+ * and prove the site still answers.
+ *
+ * This file knows the order of a run: options, site, lock, ls, plan,
+ * top-up, rollout, health checks, report.  The protocol, /proc, HTTP and
+ * formatting live in their own modules.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "health.h"
+#include "kahua_ctl.h"
+#include "lock.h"
+#include "log.h"
+#include "options.h"
+#include "procinfo.h"
+#include "report.h"
+#include "rollout.h"
+#include "select.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int install_signals(struct kr_err *err)
+{
+	struct sigaction sa;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return kr_fail(err, KR_OSERR, "sigaction: %s", strerror(errno));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return kr_fail(err, KR_OSERR, "sigaction: %s", strerror(errno));
+	return 0;
+}
+
+/* Everything one run holds, released in one place. */
+struct run {
+	struct options o;
+	struct kahua_site site;
+	struct rollout ro;
+	struct run_report r;
+	struct kahua_type *app;
+	size_t napp;
+	int lock_fd;
+	long long t0;
+	struct kr_err err;
+};
+
+static long long secs_ms(double s)
+{
+	return (long long)(s * 1000.0);
+}
+
+static long long call_deadline(const struct run *run)
+{
+	long long d = kr_now_ms() + secs_ms(run->o.ctl_timeout);
+
+	return d < run->ro.deadline_ms ? d : run->ro.deadline_ms;
+}
+
+/* Sleep up to secs, cut short by a stop signal. */
+static void sleep_interruptible(double secs)
+{
+	long long until = kr_now_ms() + secs_ms(secs);
+
+	while (!stop_signal && kr_now_ms() < until) {
+		long long left = until - kr_now_ms();
+		struct timespec ts = { 0, (left > 100 ? 100 : left) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void splay(const struct options *o)
+{
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	double secs;
+
+	if (o->splay <= 0)
+		return;
+	secs = o->splay * ((double)rand_r(&seed) / ((double)RAND_MAX + 1.0));
+	log_info("splay: sleeping %.1fs", secs);
+	sleep_interruptible(secs);
+}
+
+static void observe_all(struct run *run, const struct worker_list *wl,
+			struct worker_obs **out, size_t *n)
+{
+	bool want_pss = run->o.memory == METRIC_PSS;
+
+	*out = calloc(wl->n ? wl->n : 1, sizeof **out);
+	*n = 0;
+	if (*out == NULL)
+		return;
+	for (size_t i = 0; i < wl->n; i++) {
+		struct worker_obs *o = &(*out)[i];
+
+		o->w = wl->v[i];
+		o->rss = proc_rss(wl->v[i].pid);
+		o->pss = proc_pss(wl->v[i].pid);
+		o->age = (long long)time(NULL) - wl->v[i].start_time;
+		if (want_pss && o->pss < 0 && o->rss >= 0)
+			run->r.pss_fallback = true;
+	}
+	*n = wl->n;
+}
+
+/* Per type: running now, and :run-by-default from app-servers. */
+static void count_types(struct run *run)
+{
+	const struct worker_list *wl = &run->ro.current;
+	size_t cap = run->napp + wl->n;
+
+	free(run->r.types);
+	run->r.types = calloc(cap ? cap : 1, sizeof *run->r.types);
+	run->r.ntypes = 0;
+	if (run->r.types == NULL)
+		return;
+	for (size_t i = 0; i < run->napp; i++) {
+		struct type_count *t = &run->r.types[run->r.ntypes++];
+
+		snprintf(t->type, sizeof t->type, "%s", run->app[i].name);
+		t->wanted = run->app[i].run_by_default;
+	}
+	for (size_t i = 0; i < wl->n; i++) {
+		size_t j = 0;
+
+		while (j < run->r.ntypes && strcmp(run->r.types[j].type, wl->v[i].type) != 0)
+			j++;
+		if (j == run->r.ntypes) {
+			snprintf(run->r.types[j].type, sizeof run->r.types[j].type, "%s", wl->v[i].type);
+			run->r.types[j].wanted = -1;
+			run->r.ntypes++;
+		}
+		run->r.types[j].running++;
+	}
+}
+
+static int list_workers(struct run *run)
+{
+	if (kahua_ls(&run->site, call_deadline(run), &run->ro.current, &run->err) < 0)
+		return -1;
+	free(run->r.before);
+	observe_all(run, &run->ro.current, &run->r.before, &run->r.nbefore);
+	count_types(run);
+	return 0;
+}
+
+/* Short types: Kahua does not replace a worker that died; reload does. */
+static int top_up(struct run *run)
+{
+	size_t short_types = 0;
+
+	for (size_t i = 0; i < run->r.ntypes; i++) {
+		struct type_count *t = &run->r.types[i];
+
+		if (t->wanted < 0 || t->running >= t->wanted)
+			continue;
+		short_types++;
+		log_warn("type %s: %ld of %ld workers running%s", t->type, t->running, t->wanted,
+			 run->o.no_top_up ? "" : "; topping up with reload");
+		t->topped_up = !run->o.no_top_up;
+	}
+	if (short_types == 0 || run->o.no_top_up || run->o.dry_run)
+		return 0;
+	if (kahua_reload(&run->site, call_deadline(run), &run->err) < 0)
+		return -1;
+	if (rollout_wait_counts(&run->ro, run->r.types, run->r.ntypes,
+				kr_now_ms() + secs_ms(run->o.worker_timeout), &run->err) < 0)
+		return -1;
+	return list_workers(run);
+}
+
+static void print_plan(const struct run *run, FILE *out)
+{
+	bool pss = run->o.memory == METRIC_PSS;
+
+	fprintf(out, "plan: %zu of %zu workers, strategy %s, metric %s\n", run->r.nsteps,
+		run->r.nbefore, strategy_name(run->o.strategy), metric_name(run->o.memory));
+	for (size_t i = 0; i < run->r.nsteps; i++) {
+		const struct worker_obs *o = &run->r.steps[i].old;
+		char mem[32], age[32];
+
+		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
+		fmt_age(o->age, age, sizeof age);
+		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, age %s): %s\n", i + 1,
+			o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
+			mem, age, run->r.steps[i].reason);
+	}
+	for (size_t i = 0; i < run->r.ntypes; i++) {
+		const struct type_count *t = &run->r.types[i];
+
+		if (t->wanted >= 0 && t->running < t->wanted)
+			fprintf(out, "  top up %s: %ld of %ld running%s\n", t->type, t->running,
+				t->wanted, run->o.no_top_up ? " (not with --no-top-up)" : " (reload)");
+	}
+}
+
+static int add_check(struct run *run, const char *url)
+{
+	struct http_obs *v = realloc(run->r.http, (run->r.nhttp + 1) * sizeof *v);
+
+	if (v == NULL)
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	run->r.http = v;
+	memset(&v[run->r.nhttp], 0, sizeof v[run->r.nhttp]);
+	snprintf(v[run->r.nhttp].url, sizeof v[run->r.nhttp].url, "%s", url);
+	run->r.nhttp++;
+	return 0;
+}
+
+static bool type_listed(char **types, size_t n, const char *t)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(types[i], t) == 0)
+			return true;
+	return false;
+}
+
+/* URLs to check: --url, else http://HOST:PORT/TYPE/ per type from kahua-httpd. */
+static int plan_http(struct run *run, char **types, size_t ntypes)
+{
+	char host[256];
+	int port;
+
+	if (run->o.no_http_check)
+		return 0;
+	for (size_t i = 0; i < run->o.urls.n; i++)
+		if (add_check(run, run->o.urls.v[i]) < 0)
+			return -1;
+	if (run->o.urls.n > 0 || ntypes == 0)
+		return 0;
+	if (run->ro.spvr_pid <= 0) {
+		snprintf(run->r.http_skipped, sizeof run->r.http_skipped,
+			 "the supervisor's pid is unknown, so kahua-httpd cannot be found; give --url");
+		return 0;
+	}
+	if (kahua_httpd_address(run->ro.spvr_pid, host, sizeof host, &port,
+				run->r.http_skipped, sizeof run->r.http_skipped) < 0)
+		return 0;
+	for (size_t i = 0; i < ntypes; i++) {
+		char url[600];
+
+		snprintf(url, sizeof url, "http://%s:%d/%s/", host, port, types[i]);
+		if (add_check(run, url) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int run_http(struct run *run)
+{
+	size_t failed = 0;
+
+	if (run->r.http_skipped[0] != '\0')
+		log_warn("HTTP check skipped: %s", run->r.http_skipped);
+	for (size_t i = 0; i < run->r.nhttp; i++) {
+		struct http_obs *h = &run->r.http[i];
+		long long left = run->ro.deadline_ms - kr_now_ms();
+		struct health_spec spec = {
+			.url = h->url,
+			.nstatuses = run->o.n_expect_status,
+			.body_substr = run->o.expect_body,
+			.timeout_ms = secs_ms(run->o.http_timeout) < left ? secs_ms(run->o.http_timeout) : left,
+			.retries = (int)run->o.retries,
+			.retry_delay_ms = secs_ms(run->o.retry_delay),
+			.follow_redirects = run->o.follow_redirects,
+		};
+
+		memcpy(spec.statuses, run->o.expect_status, sizeof spec.statuses);
+		if (spec.timeout_ms <= 0)
+			spec.timeout_ms = 1;
+		health_check(&spec, &h->res);
+		log_info("GET %s: %s%s (%ld, %.0f ms, %d tries)", h->url, h->res.ok ? "ok" : "failed: ",
+			 h->res.why, h->res.status, h->res.ms, h->res.tries);
+		if (!h->res.ok && failed++ == 0)
+			kr_fail(&run->err, KR_HEALTH, "health check %s: %s", h->url, h->res.why);
+	}
+	return failed ? -1 : 0;
+}
+
+/* The distinct types of the given workers, for derived URLs. */
+static char **types_of(const struct worker_obs *v, size_t n, size_t stride, size_t *ntypes)
+{
+	char **types = calloc(n ? n : 1, sizeof *types);
+
+	*ntypes = 0;
+	for (size_t i = 0; types != NULL && i < n; i++) {
+		const struct worker_obs *o = (const struct worker_obs *)((const char *)v + i * stride);
+
+		if (!type_listed(types, *ntypes, o->w.type))
+			types[(*ntypes)++] = (char *)o->w.type;
+	}
+	return types;
+}
+
+static int health_phase(struct run *run, const struct worker_obs *v, size_t n, size_t stride)
+{
+	size_t ntypes;
+	char **types = types_of(v, n, stride, &ntypes);
+	int rc;
+
+	if (types == NULL)
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	rc = plan_http(run, types, ntypes);
+	free(types);
+	return rc < 0 ? -1 : run_http(run);
+}
+
+/* check: probe every worker on its own socket, then the site over HTTP. */
+static int cmd_check(struct run *run)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < run->ro.current.n; i++) {
+		struct kr_err perr;
+		const struct worker *w = &run->ro.current.v[i];
+
+		if (kahua_probe_worker(&run->site, w, call_deadline(run), &perr) == 0) {
+			log_info("worker %s (%s, pid %d) answers", w->wid, w->type, (int)w->pid);
+			continue;
+		}
+		if (failed++ == 0)
+			run->err = perr;
+		log_info("%s", perr.msg);
+	}
+	if (health_phase(run, run->r.before, run->r.nbefore, sizeof *run->r.before) < 0 &&
+	    failed == 0)
+		failed++;
+	return failed ? -1 : 0;
+}
+
+static int cmd_restart(struct run *run)
+{
+	struct select_policy pol = {
+		.min_mem = run->o.min_rss,
+		.max_age = run->o.max_age,
+		.pss = run->o.memory == METRIC_PSS,
+		.max_restarts = run->o.max_restarts,
+	};
+	size_t done = 0;
+	int rc;
+
+	if (select_plan(run->r.before, run->r.nbefore, &run->o.targets, &pol, &run->r.steps,
+			&run->r.nsteps, &run->err) < 0)
+		return -1;
+	if (run->o.dry_run) {
+		if (!run->o.json)
+			print_plan(run, stdout);
+		return 0;
+	}
+	if (top_up(run) < 0)
+		return -1;
+	log_info("restarting %zu of %zu workers (%s)", run->r.nsteps, run->r.nbefore,
+		 strategy_name(run->o.strategy));
+	rc = rollout_run(&run->ro, run->r.steps, run->r.nsteps, &done, &run->err);
+	if (rc < 0)
+		return -1;
+	if (done == 0)
+		return 0;
+	return health_phase(run, &run->r.steps[0].new, done, sizeof *run->r.steps);
+}
+
+/* Final ls for the report; a failure here does not change the outcome. */
+static void observe_after(struct run *run)
+{
+	struct worker_list wl;
+	struct kr_err ignore;
+
+	if (kahua_ls(&run->site, call_deadline(run), &wl, &ignore) < 0)
+		return;
+	worker_list_free(&run->ro.current);
+	run->ro.current = wl;
+	observe_all(run, &wl, &run->r.after, &run->r.nafter);
+	count_types(run);
+}
+
+static int open_site(struct run *run)
+{
+	struct kr_err perr;
+
+	if (kahua_site_load(run->o.site, &run->site, &run->err) < 0)
+		return -1;
+	run->r.site = run->site.root;
+	run->ro.site = &run->site;
+	if (kahua_spvr_pid(&run->site, &run->ro.spvr_pid, &perr) < 0) {
+		run->ro.spvr_pid = 0;
+		log_info("%s", perr.msg);
+	}
+	if (kahua_app_servers(&run->site, &run->app, &run->napp, &perr) < 0)
+		log_warn("%s: worker counts not checked", perr.msg);
+	return 0;
+}
+
+static int run_command(struct run *run)
+{
+	bool locking = run->o.command == CMD_RESTART && !run->o.dry_run;
+
+	if (open_site(run) < 0)
+		return -1;
+	if (locking) {
+		splay(&run->o);
+		run->lock_fd = site_lock(run->site.rundir, run->o.wait_lock, &stop_signal, &run->err);
+		if (run->lock_fd < 0)
+			return -1;
+	}
+	if (list_workers(run) < 0)
+		return -1;
+	switch (run->o.command) {
+	case CMD_STATUS:
+		if (!run->o.json)
+			report_status_table(&run->r, stdout);
+		return 0;
+	case CMD_CHECK:
+		return cmd_check(run);
+	case CMD_RESTART:
+		if (cmd_restart(run) < 0)
+			return -1;
+		return 0;
+	case CMD_HISTORY:
+		break;
+	}
+	return kr_fail(&run->err, KR_SOFTWARE, "unknown command");
+}
+
+static void finish(struct run *run, int rc)
+{
+	run->r.duration_ms = (double)(kr_now_ms() - run->t0);
+	run->r.exit_status = rc < 0 ? run->err.status : KR_OK;
+	if (rc < 0 && run->err.status == KR_OK)
+		run->r.exit_status = KR_SOFTWARE;
+	snprintf(run->r.error, sizeof run->r.error, "%s", rc < 0 ? run->err.msg : "");
+	if (rc < 0)
+		log_error("%s", run->err.msg);
+	if (run->o.command == CMD_RESTART && !run->o.dry_run && run->r.nbefore > 0)
+		observe_after(run);
+	if (run->o.json && report_json(&run->r, stdout, &run->err) < 0) {
+		log_error("%s", run->err.msg);
+		if (run->r.exit_status == KR_OK)
+			run->r.exit_status = run->err.status;
+	}
+	if (run->o.command == CMD_RESTART && !run->o.dry_run)
+		log_summary("%s: %zu of %zu workers restarted, outcome %d%s%s",
+			    run->r.site ? run->r.site : "?", run->r.nsteps, run->r.nbefore,
+			    run->r.exit_status, rc < 0 ? ": " : "", rc < 0 ? run->err.msg : "");
+}
+
+static void run_free(struct run *run)
+{
+	if (run->lock_fd >= 0)
+		close(run->lock_fd);
+	worker_list_free(&run->ro.current);
+	free(run->r.before);
+	free(run->r.after);
+	free(run->r.steps);
+	free(run->r.http);
+	free(run->r.types);
+	free(run->app);
+	kahua_site_free(&run->site);
+	options_free(&run->o);
+}
+
+int main(int argc, char **argv)
+{
+	static struct run run;
+	int facility = LOG_DAEMON, rc;
+
+	run.lock_fd = -1;
+	run.t0 = kr_now_ms();
+	rc = options_load(&run.o, argc, argv, &run.err);
+	if (rc != 0) {
+		if (rc < 0)
+			log_error("%s", run.err.msg);
+		options_free(&run.o);
+		return rc < 0 ? run.err.status : 0;
+	}
+	parse_facility(run.o.facility, &facility);
+	log_setup(run.o.verbose, run.o.syslog, facility);
+	if (run.o.print_config) {
+		options_print(&run.o, stdout);
+		options_free(&run.o);
+		return 0;
+	}
+	run.r.command = command_name(run.o.command);
+	run.r.strategy = strategy_name(run.o.strategy);
+	run.r.metric = metric_name(run.o.memory);
+	run.r.dry_run = run.o.dry_run;
+	run.r.started = time(NULL);
+	run.ro.o = &run.o;
+	run.ro.stop = &stop_signal;
+	run.ro.deadline_ms = run.t0 + secs_ms(run.o.timeout);
+	if (install_signals(&run.err) < 0 || health_global_init() < 0) {
+		log_error("%s", run.err.msg[0] ? run.err.msg : "libcurl initialisation failed");
+		options_free(&run.o);
+		return KR_OSERR;
+	}
+	rc = run_command(&run);
+	finish(&run, rc);
+	rc = run.r.exit_status;
+	health_global_cleanup();
+	run_free(&run);
+	log_close();
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * rollout.h: restarting the planned workers by one strategy.
+ *
+ * rolling: one worker at a time by worker id; the replacement must show
+ *          in ls (same type, live pid, the type's count whole again) and
+ *          answer a probe on its own socket before the next one.
+ * surge:   run a new worker of the type first, probe it, then kill the
+ *          old one, so the type never has fewer workers than before.
+ * all:     one restart command for everything, as kahua-admin does; then
+ *          the same checks for every replacement.
+ *
+ * The rollout stops at the first replacement that fails; the workers not
+ * yet restarted keep serving.  A stop request (signal) is honoured between
+ * workers, never in the middle of one.
+ */
+#ifndef KR_ROLLOUT_H
+#define KR_ROLLOUT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "kahua_ctl.h"
+#include "options.h"
+#include "report.h"
+
+struct rollout {
+	const struct kahua_site *site;
+	const struct options *o;
+	pid_t spvr_pid;
+	long long deadline_ms;          /* the whole run's */
+	volatile sig_atomic_t *stop;    /* signal number, 0 while running */
+	struct worker_list current;     /* the latest ls */
+};
+
+/*
+ * Restart steps[0..n) by o->strategy.  Each step's result, timings and
+ * replacement are filled in.  Returns 0, or -1 with err set at the first
+ * failure (KR_HEALTH for a replacement that does not come up healthy,
+ * KR_UNAVAILABLE for the supervisor).  *done counts the finished steps.
+ */
+int rollout_run(struct rollout *ro, struct restart_step *steps, size_t n,
+		size_t *done, struct kr_err *err);
+
+/* Wait until ls shows every type at least at its count in want. */
+int rollout_wait_counts(struct rollout *ro, const struct type_count *want, size_t n,
+			long long deadline_ms, struct kr_err *err);
+
+#endif
