@@ -1,0 +1,300 @@
+/* Reply, ls, kahua.conf and app-servers parsing against recorded Kahua data. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "kahua_ctl.h"
+#include "vectors.h"
+
+static cJSON *vec;
+
+static void parse_ok(const char *text, struct kahua_reply *rep)
+{
+	struct kr_err err = { 0 };
+
+	assert_int_equal(kahua_reply_parse(text, strlen(text), rep, &err), 0);
+}
+
+static void test_ls_reply(void **state)
+{
+	struct kahua_reply rep;
+	struct worker_list wl;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	parse_ok(vector_received(vec, "(ls)"), &rep);
+	assert_true(rep.ok);
+	assert_int_equal(kahua_parse_workers(rep.body, &wl, &err), 0);
+	assert_int_equal(wl.n, 3);
+	assert_string_equal(wl.v[0].wid, "eeh:4wixl");
+	assert_int_equal(wl.v[0].wno, 0);
+	assert_string_equal(wl.v[0].type, "hello");
+	assert_int_equal(wl.v[0].pid, 18665);
+	assert_int_equal(wl.v[0].start_time, 1795723088LL);
+	assert_string_equal(wl.v[2].type, "leaky");
+	assert_int_equal(wl.v[2].wno, 2);
+	worker_list_free(&wl);
+	kahua_reply_free(&rep);
+}
+
+static void test_every_recorded_reply(void **state)
+{
+	const cJSON *c;
+	size_t parsed = 0, refused = 0;
+
+	(void)state;
+	cJSON_ArrayForEach(c, vec) {
+		const char *name = cJSON_GetObjectItem(c, "case")->valuestring;
+		const char *recv = cJSON_GetObjectItem(c, "received")->valuestring;
+		struct kahua_reply rep;
+		struct kr_err err = { 0 };
+		int rc = kahua_reply_parse(recv, strlen(recv), &rep, &err);
+
+		/* Direct worker replies carry no x-kahua-status; the rest must parse. */
+		if (strstr(name, "DIRECT") != NULL && strstr(name, "eval") == NULL) {
+			assert_int_equal(rc, -1);
+			assert_non_null(strstr(err.msg, "x-kahua-status"));
+			refused++;
+			continue;
+		}
+		if (strstr(name, "session-initiating request to default") != NULL || recv[0] == '\0') {
+			assert_int_equal(rc, -1);
+			refused++;
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("case %s: %s", name, err.msg);
+		parsed++;
+		kahua_reply_free(&rep);
+	}
+	assert_true(parsed >= 25);
+	assert_true(refused >= 3);
+}
+
+static void test_spvr_error_reply(void **state)
+{
+	struct kahua_reply rep;
+	struct worker_list known;
+	struct worker ws[2] = { { "a:1", 0, "hello", 10, 0 }, { "a:2", 1, "leaky", 11, 0 } };
+	char plain[256];
+
+	(void)state;
+	known.v = ws;
+	known.n = 2;
+	parse_ok(vector_received(vec, "(restart nosuchtype)"), &rep);
+	assert_false(rep.ok);
+	assert_string_equal(rep.errclass, "<error>");
+	assert_non_null(strstr(rep.message, "doesn't have an entry for key nosuchtype"));
+	kahua_explain_error(&rep, &known, plain, sizeof plain);
+	assert_string_equal(plain, "no worker type 'nosuchtype' (types: hello, leaky)");
+	kahua_reply_free(&rep);
+
+	parse_ok(vector_received(vec, "(restart 999)"), &rep);
+	kahua_explain_error(&rep, &known, plain, sizeof plain);
+	assert_string_equal(plain, "no worker number 999 (types: hello, leaky)");
+	kahua_reply_free(&rep);
+
+	parse_ok(vector_received(vec, "(restart \"nosuchwid\")"), &rep);
+	kahua_explain_error(&rep, &known, plain, sizeof plain);
+	assert_string_equal(plain, "no worker with id \"nosuchwid\" (types: hello, leaky)");
+	kahua_reply_free(&rep);
+
+	parse_ok(vector_received(vec, "(run nosuchtype)"), &rep);
+	assert_string_equal(rep.errclass, "<unbound-variable-error>");
+	kahua_explain_error(&rep, &known, plain, sizeof plain);
+	assert_string_equal(plain, "supervisor error <unbound-variable-error>: unbound variable: log-format");
+	kahua_reply_free(&rep);
+}
+
+static void test_restart_reply_ids(void **state)
+{
+	struct kahua_reply rep;
+
+	(void)state;
+	parse_ok(vector_received(vec, "(restart *)"), &rep);
+	assert_true(rep.ok);
+	assert_int_equal(sx_len(rep.body), 3);
+	assert_string_equal(sx_text(sx_nth(rep.body, 2)), "eew:1umza");
+	kahua_reply_free(&rep);
+}
+
+static void expect_refused(const char *text, size_t len, const char *words)
+{
+	struct kahua_reply rep;
+	struct kr_err err = { 0 };
+
+	assert_int_equal(kahua_reply_parse(text, len, &rep, &err), -1);
+	assert_int_equal(err.status, KR_UNAVAILABLE);
+	if (strstr(err.msg, words) == NULL)
+		fail_msg("\"%s\" lacks \"%s\"", err.msg, words);
+	assert_null(rep.header);
+	assert_null(rep.body);
+}
+
+static void test_bad_replies(void **state)
+{
+	static const char undef[] = "((\"x-kahua-status\" \"OK\"))\n#<undef>\n";
+	static const char garbage[] = ")))\xff garbage ((";
+	static const char status[] = "((\"x-kahua-status\" \"MAYBE\"))\n()\n";
+	static const char notlist[] = "\"OK\"\n()\n";
+	const char *ls = vector_received(vec, "(ls)");
+
+	(void)state;
+	expect_refused(undef, sizeof undef - 1, "not readable data");
+	expect_refused(garbage, sizeof garbage - 1, "unreadable");
+	expect_refused(status, sizeof status - 1, "neither OK nor SPVR-ERROR");
+	expect_refused(notlist, sizeof notlist - 1, "not a list");
+	expect_refused("", 0, "closed without replying");
+	/* Every truncation of a real reply is refused as truncated. */
+	for (size_t cut = 1; cut + 1 < strlen(ls); cut++) {
+		struct kahua_reply rep;
+		struct kr_err err = { 0 };
+
+		if (kahua_reply_parse(ls, cut, &rep, &err) == 0) {
+			/* Only a cut after the body's closing parenthesis is whole. */
+			assert_true(cut >= strlen(ls) - 1);
+			kahua_reply_free(&rep);
+			continue;
+		}
+		assert_non_null(strstr(err.msg, "truncated") ? err.msg : strstr(err.msg, "missing"));
+	}
+}
+
+static void test_deep_reply_refused(void **state)
+{
+	char buf[400];
+	size_t n = (size_t)snprintf(buf, sizeof buf, "((\"x-kahua-status\" \"OK\"))\n");
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		buf[n++] = '(';
+	for (int i = 0; i < 100; i++)
+		buf[n++] = ')';
+	expect_refused(buf, n, "deeper");
+}
+
+static void test_bad_worker_entries(void **state)
+{
+	static const char *bad[] = {
+		"((:worker-id \"a:1\" :worker-count 0 :worker-type hello :start-time 1))",
+		"((:worker-id \"a:1\" :worker-count 0 :worker-type hello :worker-pid 1 :start-time 1))",
+		"((:worker-id \"a:1\" :worker-count -1 :worker-type hello :worker-pid 99 :start-time 1))",
+		"((:worker-count 0 :worker-type hello :worker-pid 99 :start-time 1))",
+		"(42)",
+		"#t",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct sx *x = NULL;
+		struct worker_list wl;
+		struct kr_err err = { 0 };
+		size_t pos = 0;
+
+		assert_int_equal(sx_read(bad[i], strlen(bad[i]), &pos, &sx_default_limits, &x, NULL), SX_OK);
+		assert_int_equal(kahua_parse_workers(x, &wl, &err), -1);
+		assert_int_equal(err.status, KR_UNAVAILABLE);
+		assert_null(wl.v);
+		sx_free(x);
+	}
+}
+
+static void conf(const char *text, struct kahua_site *site, int want)
+{
+	struct kr_err err = { 0 };
+
+	memset(site, 0, sizeof *site);
+	assert_int_equal(kahua_conf_parse(text, strlen(text), "/srv/site", "kahua.conf", site, &err), want);
+	if (want < 0) {
+		assert_int_equal(err.status, KR_CONFIG);
+		assert_non_null(strstr(err.msg, "kahua.conf"));
+	}
+}
+
+static void test_kahua_conf(void **state)
+{
+	struct kahua_site s;
+
+	(void)state;
+	conf("(make <kahua-config>)", &s, 0);
+	assert_string_equal(s.sockdir, "/srv/site/socket");
+	assert_string_equal(s.rundir, "/srv/site/run");
+	assert_string_equal(s.logdir, "/srv/site/logs");
+	assert_false(s.auto_restart);
+	kahua_site_free(&s);
+	conf(";; comment\n(make <kahua-config> :sockbase \"unix:/tmp/k\" :auto-restart #t\n :run-directory \"r\")\n", &s, 0);
+	assert_string_equal(s.sockdir, "/tmp/k");
+	assert_string_equal(s.rundir, "/srv/site/r");
+	assert_true(s.auto_restart);
+	kahua_site_free(&s);
+	conf("(make <kahua-config> :sockbase \"unix:sock\")", &s, 0);
+	assert_string_equal(s.sockdir, "/srv/site/sock");
+	kahua_site_free(&s);
+	conf("(make <kahua-config> :sockbase \"/abs/s\" :log-directory \"/var/log/k\")", &s, 0);
+	assert_string_equal(s.sockdir, "/abs/s");
+	assert_string_equal(s.logdir, "/var/log/k");
+	kahua_site_free(&s);
+	conf("(make <kahua-config> :sockbase 42)", &s, -1);
+	conf("(make <kahua-config> :sockbase)", &s, -1);
+	conf("(make <other-config>)", &s, -1);
+	conf("(make <kahua-config>", &s, -1);
+	conf("", &s, -1);
+	conf("(make <kahua-config>) (again)", &s, -1);
+}
+
+static void test_app_servers(void **state)
+{
+	static const char text[] =
+		";; -*-scheme-*-\n"
+		"(;;(<type> :arguments (<arg> ...) :run-by-default <num> ...)\n"
+		" (hello :arguments () :run-by-default 2)\n"
+		" (leaky :arguments (\"--leak-mb\" \"5\") :run-by-default 1)\n"
+		" (idle :arguments ())\n"
+		" )\n";
+	static const char *bad[] = { "(hello)", "((\"hello\"))", "((hello :run-by-default -1))",
+				     "((hello :run-by-default two))", "(", "" };
+	struct kahua_type *t;
+	size_t n;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(kahua_app_servers_parse(text, sizeof text - 1, "app-servers", &t, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(t[0].name, "hello");
+	assert_int_equal(t[0].run_by_default, 2);
+	assert_string_equal(t[1].name, "leaky");
+	assert_int_equal(t[1].run_by_default, 1);
+	assert_int_equal(t[2].run_by_default, 0);
+	free(t);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(kahua_app_servers_parse(bad[i], strlen(bad[i]), "app-servers", &t, &n, &err), -1);
+		assert_int_equal(err.status, KR_CONFIG);
+		assert_non_null(strstr(err.msg, "app-servers"));
+		assert_null(t);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ls_reply),
+		cmocka_unit_test(test_every_recorded_reply),
+		cmocka_unit_test(test_spvr_error_reply),
+		cmocka_unit_test(test_restart_reply_ids),
+		cmocka_unit_test(test_bad_replies),
+		cmocka_unit_test(test_deep_reply_refused),
+		cmocka_unit_test(test_bad_worker_entries),
+		cmocka_unit_test(test_kahua_conf),
+		cmocka_unit_test(test_app_servers),
+	};
+	int rc;
+
+	vec = vectors_load();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	cJSON_Delete(vec);
+	return rc;
+}

@@ -1,0 +1,123 @@
+/* Target matching and the restart plan: thresholds, order, limits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "select.h"
+
+#define MB (1024LL * 1024)
+
+static struct worker_obs obs[4] = {
+	{ { "a:1", 0, "hello", 100, 0 }, 50 * MB, 40 * MB, 7200 },
+	{ { "a:2", 1, "hello", 101, 0 }, 900 * MB, 300 * MB, 600 },
+	{ { "a:3", 2, "leaky", 102, 0 }, 600 * MB, 800 * MB, 60 },
+	{ { "a:4", 3, "leaky", 103, 0 }, 700 * MB, -1, 30000 },
+};
+
+static void plan(const char **targets, size_t ntargets, struct select_policy pol,
+		 const long *want_wnos, size_t nwant)
+{
+	struct str_list tl = { (char **)targets, ntargets };
+	struct restart_step *steps;
+	size_t n;
+	struct kr_err err = { 0 };
+
+	assert_int_equal(select_plan(obs, 4, &tl, &pol, &steps, &n, &err), 0);
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(steps[i].old.w.wno, want_wnos[i]);
+		assert_int_equal(steps[i].result, STEP_PLANNED);
+		assert_true(steps[i].reason[0] != '\0');
+	}
+	free(steps);
+}
+
+static void test_targets(void **state)
+{
+	(void)state;
+	assert_true(target_matches("*", &obs[0].w));
+	assert_true(target_matches("hello", &obs[1].w));
+	assert_false(target_matches("hello", &obs[2].w));
+	assert_true(target_matches("2", &obs[2].w));
+	assert_false(target_matches("2", &obs[1].w));
+	assert_true(target_matches("a:4", &obs[3].w));
+	assert_false(target_matches("a:", &obs[3].w));
+}
+
+static void test_plain_plan_keeps_worker_order(void **state)
+{
+	static const char *hello[] = { "hello" };
+	static const char *mixed[] = { "3", "a:1" };
+
+	(void)state;
+	plan(NULL, 0, (struct select_policy){ 0 }, (long[]){ 0, 1, 2, 3 }, 4);
+	plan(hello, 1, (struct select_policy){ 0 }, (long[]){ 0, 1 }, 2);
+	plan(mixed, 2, (struct select_policy){ 0 }, (long[]){ 0, 3 }, 2);
+	plan(NULL, 0, (struct select_policy){ .max_restarts = 2 }, (long[]){ 0, 1 }, 2);
+}
+
+static void test_thresholds_largest_first(void **state)
+{
+	static const char *leaky[] = { "leaky" };
+
+	(void)state;
+	plan(NULL, 0, (struct select_policy){ .min_mem = 600 * MB }, (long[]){ 1, 3, 2 }, 3);
+	/* PSS ranks differently; the worker without PSS falls back to RSS. */
+	plan(NULL, 0, (struct select_policy){ .min_mem = 600 * MB, .pss = true }, (long[]){ 2, 3 }, 2);
+	plan(NULL, 0, (struct select_policy){ .max_age = 3600 }, (long[]){ 3, 0 }, 2);
+	/* Either threshold selects. */
+	plan(NULL, 0, (struct select_policy){ .min_mem = 800 * MB, .max_age = 3600 },
+	     (long[]){ 1, 3, 0 }, 3);
+	plan(leaky, 1, (struct select_policy){ .min_mem = 650 * MB }, (long[]){ 3 }, 1);
+	plan(NULL, 0, (struct select_policy){ .min_mem = 10000 * MB }, NULL, 0);
+	plan(NULL, 0, (struct select_policy){ .min_mem = 600 * MB, .max_restarts = 1 }, (long[]){ 1 }, 1);
+}
+
+static void test_unknown_target(void **state)
+{
+	static const char *t[] = { "hello", "nosuch" };
+	struct str_list tl = { (char **)t, 2 };
+	struct select_policy pol = { 0 };
+	struct restart_step *steps;
+	size_t n;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(select_plan(obs, 4, &tl, &pol, &steps, &n, &err), -1);
+	assert_int_equal(err.status, KR_USAGE);
+	assert_string_equal(err.msg, "no running worker matches 'nosuch' (types: hello, leaky; worker numbers 0-3)");
+	assert_null(steps);
+}
+
+static void test_reasons(void **state)
+{
+	struct str_list tl = { NULL, 0 };
+	struct select_policy pol = { .min_mem = 800 * MB, .max_age = 3600 };
+	struct restart_step *steps;
+	size_t n;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(select_plan(obs, 4, &tl, &pol, &steps, &n, &err), 0);
+	assert_string_equal(steps[0].reason, "rss 900M >= 800M");
+	assert_string_equal(steps[2].reason, "age 2h00m >= 60m");
+	free(steps);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_plain_plan_keeps_worker_order),
+		cmocka_unit_test(test_thresholds_largest_first),
+		cmocka_unit_test(test_unknown_target),
+		cmocka_unit_test(test_reasons),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
