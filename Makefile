@@ -18,7 +18,7 @@ LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
-LIB_SRCS := err.c log.c sexp.c kahua_site.c kahua_ctl.c procinfo.c health.c options.c select.c lock.c rollout.c report.c
+LIB_SRCS := err.c log.c sexp.c kahua_site.c kahua_ctl.c procinfo.c health.c options.c select.c lock.c rollout.c report.c history.c prom.c
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 BIN      := kahua-restarter
 
@@ -35,7 +35,7 @@ all: $(BIN) $(SIM)
 deps:
 	@sh scripts/deps.sh
 
-%.o: %.c
+%.o: %.c $(wildcard *.h)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 libkr.a: $(LIB_OBJS)

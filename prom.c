@@ -1,0 +1,298 @@
+/*
+ * prom.c: the run as Prometheus text exposition for node_exporter's
+ * textfile collector.
+ *
+ * Every metric is a gauge describing the latest run.  The file is
+ * rewritten by each run, so it cannot carry a counter across runs
+ * honestly: kahua_restarter_restarts and kahua_restarter_restart_failures
+ * are the counts of this run only (sum_over_time() gives totals).
+ *
+ * The text is written to PATH.tmp, synced and renamed over PATH, so the
+ * collector sees the old file or the new one, never half of one.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define P "kahua_restarter_"
+
+struct prom {
+	FILE *f;
+	const char *site;
+	const char *name, *help;
+	bool header_done;       /* # HELP and # TYPE are printed with the first sample */
+};
+
+static void family(struct prom *p, const char *name, const char *help)
+{
+	p->name = name;
+	p->help = help;
+	p->header_done = false;
+}
+
+/* Label values may hold anything; the format reserves \, " and newline. */
+static void put_label_value(FILE *f, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '"')
+			fputs("\\\"", f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+/* One sample; the labels after site are name, value pairs ending in NULL. */
+__attribute__((sentinel))
+static void sample(struct prom *p, double value, ...)
+{
+	const char *label;
+	va_list ap;
+
+	if (!p->header_done) {
+		fprintf(p->f, "# HELP %s %s\n# TYPE %s gauge\n", p->name, p->help, p->name);
+		p->header_done = true;
+	}
+	fprintf(p->f, "%s{site=\"", p->name);
+	put_label_value(p->f, p->site);
+	va_start(ap, value);
+	while ((label = va_arg(ap, const char *)) != NULL) {
+		fprintf(p->f, "\",%s=\"", label);
+		put_label_value(p->f, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	/* %.15g prints integers up to 10^15 exactly and 0.25 as 0.25. */
+	fprintf(p->f, "\"} %.15g\n", value);
+}
+
+static bool pss_run(const struct run_report *r)
+{
+	return r->metric != NULL && strcmp(r->metric, "pss") == 0;
+}
+
+/* The worker types of the run: those counted after it, then any only restarted. */
+static const char **type_names(const struct run_report *r, size_t *n)
+{
+	const char **v = calloc(r->ntypes + r->nsteps + 1, sizeof *v);
+
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->ntypes; i++)
+		v[(*n)++] = r->types[i].type;
+	for (size_t i = 0; i < r->nsteps; i++) {
+		size_t j = 0;
+
+		while (j < *n && strcmp(v[j], r->steps[i].old.w.type) != 0)
+			j++;
+		if (j == *n)
+			v[(*n)++] = r->steps[i].old.w.type;
+	}
+	return v;
+}
+
+static long steps_of(const struct run_report *r, const char *type, enum step_result res)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < r->nsteps; i++)
+		n += r->steps[i].result == res && strcmp(r->steps[i].old.w.type, type) == 0;
+	return n;
+}
+
+/* As report.c computes it for the JSON report. */
+static long long memory_freed(const struct run_report *r)
+{
+	bool pss = pss_run(r);
+	long long freed = 0;
+
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct restart_step *s = &r->steps[i];
+		long long before = obs_memory(&s->old, pss), after = obs_memory(&s->new, pss);
+
+		if (s->result == STEP_OK && s->have_new && before >= 0 && after >= 0 &&
+		    before > after)
+			freed += before - after;
+	}
+	return freed;
+}
+
+static void run_metrics(struct prom *p, const struct run_report *r)
+{
+	family(p, P "last_run_timestamp_seconds", "Start of the latest run, seconds since the epoch.");
+	sample(p, (double)r->started, NULL);
+	family(p, P "last_run_duration_seconds", "Duration of the latest run.");
+	sample(p, r->duration_ms / 1000.0, NULL);
+	family(p, P "last_exit_status", "Exit status of the latest run (0 ok; see kahua-restarter(1)).");
+	sample(p, r->exit_status, NULL);
+	family(p, P "memory_freed_bytes", "Memory freed by the latest run's restarts.");
+	sample(p, (double)memory_freed(r), NULL);
+}
+
+static void type_metrics(struct prom *p, const struct run_report *r, const char **types,
+			 size_t n)
+{
+	family(p, P "workers", "Workers running after the latest run, by type.");
+	for (size_t i = 0; i < r->ntypes; i++)
+		sample(p, r->types[i].running, "type", r->types[i].type, NULL);
+	family(p, P "workers_wanted", "Workers the type should run (:run-by-default in app-servers).");
+	for (size_t i = 0; i < r->ntypes; i++)
+		if (r->types[i].wanted >= 0)
+			sample(p, r->types[i].wanted, "type", r->types[i].type, NULL);
+	family(p, P "restarts",
+	       "Workers restarted successfully in the latest run (a per-run gauge, not a counter).");
+	for (size_t i = 0; i < n; i++)
+		sample(p, steps_of(r, types[i], STEP_OK), "type", types[i], NULL);
+	family(p, P "restart_failures",
+	       "Restarts that failed in the latest run (a per-run gauge, not a counter).");
+	for (size_t i = 0; i < n; i++)
+		sample(p, steps_of(r, types[i], STEP_FAILED), "type", types[i], NULL);
+}
+
+static void worker_metrics(struct prom *p, const struct run_report *r)
+{
+	bool pss = pss_run(r);
+
+	family(p, P "worker_memory_bytes",
+	       "Memory of each worker the latest run restarted, at restart, by the metric used.");
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct restart_step *s = &r->steps[i];
+		long long mem = obs_memory(&s->old, pss);
+
+		if ((s->result != STEP_OK && s->result != STEP_FAILED) || mem < 0)
+			continue;
+		/* With PSS unavailable the figure is RSS: the label says which. */
+		sample(p, (double)mem, "type", s->old.w.type, "worker", s->old.w.wid, "metric",
+		       pss && s->old.pss >= 0 ? "pss" : "rss", NULL);
+	}
+}
+
+static bool url_seen(const struct run_report *r, size_t upto, const char *url)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (strcmp(r->http[i].url, url) == 0)
+			return true;
+	return false;
+}
+
+/* A repeated URL would repeat a series, and the collector rejects the whole file. */
+static void http_metrics(struct prom *p, const struct run_report *r)
+{
+	family(p, P "http_check_up", "1 if the site's health check passed in the latest run, else 0.");
+	for (size_t i = 0; i < r->nhttp; i++)
+		if (!url_seen(r, i, r->http[i].url))
+			sample(p, r->http[i].res.ok ? 1 : 0, "url", r->http[i].url, NULL);
+	family(p, P "http_check_duration_seconds", "Duration of the health check's last try.");
+	for (size_t i = 0; i < r->nhttp; i++)
+		if (!url_seen(r, i, r->http[i].url))
+			sample(p, r->http[i].res.ms / 1000.0, "url", r->http[i].url, NULL);
+}
+
+/* The whole text in memory, so a formatting failure never reaches the file. */
+static int render(const struct run_report *r, char **text, size_t *len)
+{
+	struct prom p = { .site = r->site ? r->site : "" };
+	size_t ntypes;
+	const char **types = type_names(r, &ntypes);
+	int rc;
+
+	*text = NULL;
+	if (types == NULL)
+		return -1;
+	p.f = open_memstream(text, len);
+	if (p.f == NULL) {
+		free(types);
+		return -1;
+	}
+	run_metrics(&p, r);
+	type_metrics(&p, r, types, ntypes);
+	worker_metrics(&p, r);
+	http_metrics(&p, r);
+	free(types);
+	rc = ferror(p.f) ? -1 : 0;
+	if (fclose(p.f) != 0)
+		rc = -1;
+	if (rc < 0) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * fchmod because node_exporter reads the file as another user: a umask of
+ * 027 (common under cron) would otherwise hide the metrics from it.
+ */
+static int fill_tmp(int fd, const char *text, size_t len)
+{
+	if (fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0)
+		return -1;
+	return 0;
+}
+
+static int install(const char *path, const char *tmp, const char *text, size_t len,
+		   struct kr_err *err)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	const char *what = "write";
+	int e;
+
+	if (fd < 0)
+		return kr_fail(err, KR_CANTCREAT, "metrics %s: cannot create %s: %s", path, tmp,
+			       strerror(errno));
+	if (fill_tmp(fd, text, len) < 0) {
+		e = errno;
+		close(fd);
+	} else if (close(fd) < 0) {
+		e = errno;
+	} else if (rename(tmp, path) < 0) {
+		e = errno;
+		what = "rename";
+	} else {
+		return 0;
+	}
+	unlink(tmp);
+	return kr_fail(err, KR_CANTCREAT, "metrics %s: %s %s: %s", path, what, tmp, strerror(e));
+}
+
+int prom_write(const char *path, const struct run_report *r, struct kr_err *err)
+{
+	size_t tmp_size = strlen(path) + sizeof ".tmp", len;
+	char *tmp = malloc(tmp_size), *text;
+	int rc;
+
+	if (tmp == NULL || render(r, &text, &len) < 0) {
+		free(tmp);
+		return kr_fail(err, KR_SOFTWARE, "metrics %s: out of memory", path);
+	}
+	snprintf(tmp, tmp_size, "%s.tmp", path);
+	rc = install(path, tmp, text, len, err);
+	free(text);
+	free(tmp);
+	return rc;
+}
