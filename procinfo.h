@@ -59,8 +59,9 @@ struct proc_expect {
 
 /*
  * Verify e and only then send sig.  Returns 0 when sent, -1 with err set
- * (KR_UNAVAILABLE) naming the check that failed ("parent is 1234, not the
- * supervisor 999") when the pid was not signalled.
+ * (KR_UNAVAILABLE) naming the check that failed ("pid 1234: not signalled:
+ * its parent is 1 (not the supervisor 999)") when the pid was not
+ * signalled, or (KR_OSERR) when kill itself failed.
  */
 int proc_verify(const struct proc_expect *e, struct kr_err *err);
 int proc_guarded_kill(const struct proc_expect *e, int sig, struct kr_err *err);
