@@ -1,0 +1,429 @@
+/*
+ * worker.c: the worker role (kahua-server.scm).
+ *
+ *   kahua-sim kahua-server.scm -S SITE --sockdir DIR --worker-delay MS
+ *             [--slow-start MS] [app-servers :arguments ...] TYPE/TYPE.kahua
+ *
+ * Sleeps its start-up delay, listens on <sockdir>/<worker-id>, prints the
+ * id on stdout (a pipe to the supervisor), then answers each connection
+ * with "HEADER\nBODY\n" and closes.  It reads exactly one header and one
+ * body and nothing more, so a client that sent extra bytes sees its reply
+ * followed by ECONNRESET, as with a real Kahua worker.
+ *
+ * Arguments understood (from app-servers or from the supervisor's
+ * faults): --leak-mb N, --ignore-term, --die-at-start, --start-delay MS.
+ */
+#include "sim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define WORKER_STACK (256 * 1024)
+
+struct wopts {
+	const char *sockdir;
+	const char *type_file;
+	char type[128];
+	long delay_ms, slow_ms, leak_mb;
+	bool ignore_term, die_at_start;
+};
+
+/* For the SIGTERM handler: the socket to remove. */
+static int term_dirfd = -1;
+static char term_name[SIM_WID_MAX];
+static volatile sig_atomic_t term_ready;
+
+static long leak_mb;
+static pthread_mutex_t leak_mu = PTHREAD_MUTEX_INITIALIZER;
+static void **leaked;           /* kept reachable: the leak is the point */
+static size_t nleaked, capleaked;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	if (term_ready)
+		unlinkat(term_dirfd, term_name, 0);
+	_exit(0);
+}
+
+/* ------------------------------------------------------------- options */
+
+static void need_value(int i, int argc, const char *flag)
+{
+	if (i + 1 >= argc - 1)
+		die(flag, "needs a value");
+}
+
+static long number(const char *flag, const char *v)
+{
+	long n;
+
+	if (!parse_long(v, 0, 1000000, &n))
+		die(flag, "not a number from 0 to 1000000");
+	return n;
+}
+
+static void parse(int argc, char **argv, struct wopts *o)
+{
+	long start_delay = -1;
+
+	memset(o, 0, sizeof *o);
+	o->delay_ms = 550;
+	if (argc < 3)
+		die(SIM_WORKER_SCRIPT, "no TYPE/TYPE.kahua argument");
+	o->type_file = argv[argc - 1];
+	for (int i = 2; i < argc - 1; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--ignore-term") == 0)
+			o->ignore_term = true;
+		else if (strcmp(a, "--die-at-start") == 0)
+			o->die_at_start = true;
+		else if (strcmp(a, "-S") == 0 || strcmp(a, "--sockdir") == 0 ||
+			 strcmp(a, "--worker-delay") == 0 || strcmp(a, "--slow-start") == 0 ||
+			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0) {
+			need_value(i, argc, a);
+			const char *v = argv[++i];
+
+			if (strcmp(a, "--sockdir") == 0)
+				o->sockdir = v;
+			else if (strcmp(a, "--worker-delay") == 0)
+				o->delay_ms = number(a, v);
+			else if (strcmp(a, "--slow-start") == 0)
+				o->slow_ms = number(a, v);
+			else if (strcmp(a, "--leak-mb") == 0)
+				o->leak_mb = number(a, v);
+			else if (strcmp(a, "--start-delay") == 0)
+				start_delay = number(a, v);
+		}
+		/* anything else: an application argument we do not know */
+	}
+	if (o->sockdir == NULL)
+		die(SIM_WORKER_SCRIPT, "no --sockdir");
+	if (start_delay >= 0)
+		o->delay_ms = start_delay;
+	const char *slash = strchr(o->type_file, '/');
+	size_t n = slash ? (size_t)(slash - o->type_file) : strlen(o->type_file);
+
+	if (n == 0 || n >= sizeof o->type)
+		die(o->type_file, "not TYPE/TYPE.kahua");
+	memcpy(o->type, o->type_file, n);
+	o->type[n] = '\0';
+}
+
+/* ------------------------------------------------------------- replies */
+
+static void put(struct sx_buf *b, const char *s)
+{
+	xbuf_printf_check(sx_buf_append(b, s, strlen(s)));
+}
+
+static void put_str(struct sx_buf *b, const char *s)
+{
+	xbuf_printf_check(sx_write_string(b, s, strlen(s)));
+}
+
+static void leak(void)
+{
+	size_t size = (size_t)leak_mb * 1024 * 1024;
+	char *p;
+
+	if (size == 0)
+		return;
+	p = xmalloc(size);
+	memset(p, 0x5a, size);          /* touch every page: RSS grows */
+	pthread_mutex_lock(&leak_mu);
+	if (nleaked == capleaked) {
+		capleaked = capleaked ? capleaked * 2 : 16;
+		leaked = xrealloc(leaked, capleaked * sizeof *leaked);
+	}
+	leaked[nleaked++] = p;
+	pthread_mutex_unlock(&leak_mu);
+}
+
+/* ("x-kahua-session-domain" SCHEME HOST PORT "/") from the server URI. */
+static void session_domain(struct sx_buf *b, const struct sx *hdr)
+{
+	const struct sx *u = sx_nth(sx_alist_get(hdr, "x-kahua-server-uri"), 1);
+	const char *uri = sx_is_string(u) ? sx_text(u) : NULL;
+	const char *sep = uri ? strstr(uri, "://") : NULL;
+
+	put(b, "(\"x-kahua-session-domain\" ");
+	if (sep == NULL) {
+		put(b, "\"http\" #f #f \"/\")");
+		return;
+	}
+	const char *host = sep + 3;
+	size_t hl = strcspn(host, ":/");
+	char *scheme = xasprintf("%.*s", (int)(sep - uri), uri);
+	char *h = xasprintf("%.*s", (int)hl, host);
+	const char *pstart = host[hl] == ':' ? host + hl + 1 : "";
+	char *ps = xasprintf("%.*s", (int)strcspn(pstart, "/"), pstart);
+	long port;
+
+	put_str(b, scheme);
+	put(b, " ");
+	put_str(b, h);
+	if (parse_long(ps, 0, 65535, &port))
+		xbuf_printf_check(sx_buf_printf(b, " %ld \"/\")", port));
+	else
+		put(b, " #f \"/\")");
+	free(scheme);
+	free(h);
+	free(ps);
+}
+
+static bool skip_echo(const struct sx *entry)
+{
+	static const char *const skipped[] = {
+		"x-kahua-metavariables", "x-kahua-sgsid", "x-kahua-session-domain"
+	};
+	const struct sx *car = sx_nth(entry, 0);
+
+	for (size_t i = 0; i < sizeof skipped / sizeof skipped[0]; i++)
+		if (sx_is_string(car) && strcmp(sx_text(car), skipped[i]) == 0)
+			return true;
+	return false;
+}
+
+static void reply_header(struct sx_buf *b, const struct sx *hdr, bool not_found)
+{
+	char gsid[16];
+
+	base36(rand_u64(), gsid, sizeof gsid);
+	put(b, "(");
+	session_domain(b, hdr);
+	xbuf_printf_check(sx_buf_printf(b, " (\"x-kahua-sgsid\" \"%s\")", gsid));
+	for (size_t i = 0; i < sx_len(hdr); i++) {
+		if (skip_echo(sx_nth(hdr, i)))
+			continue;
+		put(b, " ");
+		xbuf_printf_check(sx_write(b, sx_nth(hdr, i)));
+	}
+	if (not_found)
+		put(b, " (\"Status\" \"404 Not Found\")");
+	put(b, ")\n");
+}
+
+/* ("<" TAG () ">" TEXT "</" TAG "\n>") */
+static void element(struct sx_buf *b, const char *tag, const char *text)
+{
+	xbuf_printf_check(sx_buf_printf(b, "(\"<\" %s () \">\" ", tag));
+	put_str(b, text);
+	xbuf_printf_check(sx_buf_printf(b, " \"</\" %s \"\\n>\")", tag));
+}
+
+/* The page in Kahua's nested-list form; for "hello" exactly the page the
+ * recorded Kahua "hello" application gives. */
+static void page(struct sx_buf *b, const char *type, bool not_found)
+{
+	char *cap = xstrdup(type);
+	char *title, *para;
+
+	cap[0] = (char)(cap[0] >= 'a' && cap[0] <= 'z' ? cap[0] - 'a' + 'A' : cap[0]);
+	title = not_found ? xstrdup("Not Found") : xasprintf("%s, world!", cap);
+	para = not_found ? xasprintf("no such page in %s", type) :
+	       xasprintf("%s, world", type);
+	put(b, "(\"<\" html () \">\" (\"<\" head () \">\" ");
+	element(b, "title", title);
+	put(b, " \"</\" head \"\\n>\") (\"<\" body ((\" \" bgcolor \"='\" \"white\" \"'\")) \">\" ");
+	element(b, "h1", title);
+	put(b, " ");
+	element(b, "h2", not_found ? "404" : cap);
+	put(b, " ");
+	element(b, "p", para);
+	put(b, " \"</\" body \"\\n>\") \"</\" html \"\\n>\")\n");
+	free(cap);
+	free(title);
+	free(para);
+}
+
+/* kahua-admin's eval: integers and + - * only; anything else is #<undef>. */
+static bool eval_int(const struct sx *x, long long *v)
+{
+	const char *op = sx_text(sx_nth(x, 0));
+	long long acc, a;
+
+	if (x->type == SX_INT) {
+		*v = x->u.i;
+		return true;
+	}
+	if (!sx_is_symbol(sx_nth(x, 0), NULL) || strlen(op) != 1 || !strchr("+-*", op[0]))
+		return false;
+	acc = op[0] == '*' ? 1 : 0;
+	for (size_t i = 1; i < sx_len(x); i++) {
+		if (!eval_int(sx_nth(x, i), &a))
+			return false;
+		if (op[0] == '*')
+			acc *= a;
+		else if (op[0] == '-' && (i > 1 || sx_len(x) == 2))
+			acc -= a;
+		else
+			acc += a;
+	}
+	*v = acc;
+	return true;
+}
+
+static void eval_reply(struct sx_buf *b, const struct sx *body)
+{
+	long long v;
+
+	put(b, "((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" ");
+	if (eval_int(body, &v))
+		xbuf_printf_check(sx_buf_printf(b, "\"%lld\")\n", v));
+	else
+		put(b, "\"#<undef>\")\n");
+}
+
+static void answer(int fd, const struct msg *m, const char *type)
+{
+	struct sx_buf b = { 0 };
+	const struct sx *pi = sx_nth(sx_alist_get(m->hdr, "x-kahua-path-info"), 1);
+	bool not_found = sx_len(pi) > 1;        /* a continuation id we never made */
+
+	if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL) {
+		eval_reply(&b, m->body);
+	} else {
+		leak();
+		reply_header(&b, m->hdr, not_found);
+		page(&b, type, not_found);
+	}
+	if (send_all(fd, b.s, b.len) != 0)
+		warnx2("worker reply", strerror(errno));
+	sx_buf_free(&b);
+}
+
+/* ------------------------------------------------------------- serving */
+
+static bool has_opaque(const struct sx *x)
+{
+	if (x == NULL || x->type == SX_OPAQUE)
+		return true;
+	for (size_t i = 0; i < sx_len(x); i++)
+		if (has_opaque(sx_nth(x, i)))
+			return true;
+	return false;
+}
+
+/* What Gauche's read in the worker would take: an alist header and
+ * readable data ("#<eof>" and friends are read errors there). */
+static bool acceptable(const struct msg *m)
+{
+	if (!sx_is_list(m->hdr) || has_opaque(m->hdr) || has_opaque(m->body))
+		return false;
+	for (size_t i = 0; i < sx_len(m->hdr); i++)
+		if (!sx_is_list(sx_nth(m->hdr, i)))
+			return false;
+	return true;
+}
+
+static struct wopts opts;
+
+static void *serve_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct msg m;
+
+	msg_read(fd, true, SIM_REQ_MAX, acceptable, &m);
+	if (m.st == MSG_OK)
+		answer(fd, &m, opts.type);
+	close(fd);      /* unread input left: the peer sees a reset */
+	msg_free(&m);
+	return NULL;
+}
+
+static void serve(int lfd)
+{
+	pthread_attr_t attr;
+
+	if (pthread_attr_init(&attr) != 0 ||
+	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
+	    pthread_attr_setstacksize(&attr, WORKER_STACK) != 0)
+		die("pthread", "attributes");
+	for (;;) {
+		pthread_t t;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EINTR && errno != ECONNABORTED)
+				sleep_ms(100);  /* out of descriptors: let some close */
+			continue;
+		}
+		if (pthread_create(&t, &attr, serve_main, (void *)(intptr_t)fd) != 0)
+			close(fd);
+	}
+}
+
+static void make_wid(char *wid, size_t size)
+{
+	char a[16], b[16];
+
+	/* Like Kahua: the pid and a random number, both in base 36. */
+	base36((unsigned long long)getpid(), a, sizeof a);
+	base36(rand_u64() % 60466176ULL, b, sizeof b);     /* 36^5 */
+	snprintf(wid, size, "%s:%s", a, b);
+}
+
+static void setup_signals(bool ignore_term)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		die_errno("sigaction");
+	sa.sa_handler = ignore_term ? SIG_IGN : on_term;
+	if (sigaction(SIGTERM, &sa, NULL) != 0)
+		die_errno("sigaction");
+}
+
+static void announce(const char *wid)
+{
+	char line[SIM_WID_MAX + 1];
+	int n = snprintf(line, sizeof line, "%s\n", wid);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (write_all(1, line, (size_t)n) != 0)
+		die_errno("stdout");
+	/* The supervisor stops reading after the id. */
+	if (null < 0 || dup2(null, 1) < 0)
+		die_errno("/dev/null");
+	close(null);
+}
+
+_Noreturn void worker_main(int argc, char **argv)
+{
+	struct sockdir sd;
+	char wid[SIM_WID_MAX];
+	int lfd;
+
+	parse(argc, argv, &opts);
+	if (opts.die_at_start)
+		exit(3);
+	leak_mb = opts.leak_mb;
+	setup_signals(opts.ignore_term);
+	sleep_ms(opts.delay_ms + opts.slow_ms);
+	if (sockdir_open(&sd, opts.sockdir) != 0)
+		die_errno(opts.sockdir);
+	make_wid(wid, sizeof wid);
+	term_dirfd = sd.fd;
+	snprintf(term_name, sizeof term_name, "%s", wid);
+	term_ready = 1;
+	/* A stale one from a recycled pid and an unlucky random number. */
+	if (unlinkat(sd.fd, wid, 0) != 0 && errno != ENOENT)
+		die_errno(wid);
+	lfd = usock_listen(&sd, wid, 0770);
+	if (lfd < 0)
+		die_errno(sockdir_path(&sd, wid));
+	announce(wid);
+	serve(lfd);
+	exit(0);
+}
