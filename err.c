@@ -25,6 +25,7 @@ int kr_fail(struct kr_err *err, int status, const char *fmt, ...)
 	if (err == NULL)
 		return -1;
 	err->status = status;
+	err->cause = KR_CAUSE_NONE;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
@@ -34,5 +35,6 @@ int kr_fail(struct kr_err *err, int status, const char *fmt, ...)
 void kr_err_clear(struct kr_err *err)
 {
 	err->status = KR_OK;
+	err->cause = KR_CAUSE_NONE;
 	err->msg[0] = '\0';
 }

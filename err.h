@@ -28,8 +28,17 @@ enum kr_status {
 
 #define KR_ERR_MSG_MAX 1024
 
+/* What lies behind a KR_UNAVAILABLE, where the caller acts on it. */
+enum kr_cause {
+	KR_CAUSE_NONE = 0,
+	KR_CAUSE_TIMEOUT,       /* no (complete) reply before the deadline */
+	KR_CAUSE_REFUSED,       /* the supervisor answered SPVR-ERROR */
+	KR_CAUSE_NO_TARGET      /* ... because it knows no such worker or type */
+};
+
 struct kr_err {
 	int status;             /* one of enum kr_status, KR_OK when unset */
+	int cause;              /* enum kr_cause */
 	char msg[KR_ERR_MSG_MAX];
 };
 

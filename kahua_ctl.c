@@ -219,9 +219,12 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 			soft = w->on_slow ? w->on_slow(w->ctx) : 0;
 			continue;
 		}
-		if (ready == 0)
-			return kr_fail(err, KR_UNAVAILABLE, "%s: no %s within the time limit",
-				       what, b->len ? "complete reply" : "reply");
+		if (ready == 0) {
+			kr_fail(err, KR_UNAVAILABLE, "%s: no %s within the time limit",
+				what, b->len ? "complete reply" : "reply");
+			err->cause = KR_CAUSE_TIMEOUT;
+			return -1;
+		}
 		if (rbuf_reserve(b, READ_CHUNK) < 0)
 			return kr_fail(err, KR_SOFTWARE, "%s: out of memory", what);
 		n = recv(fd, b->s + b->len, READ_CHUNK, 0);
@@ -472,19 +475,26 @@ static void running_types(const struct worker_list *known, char *out, size_t siz
 	}
 }
 
+static const char no_entry[] = "doesn't have an entry for key ";
+
+bool kahua_error_no_target(const struct kahua_reply *rep)
+{
+	return rep->message != NULL && strncmp(rep->message, "#<hash-table", 12) == 0 &&
+	       strstr(rep->message, no_entry) != NULL;
+}
+
 void kahua_explain_error(const struct kahua_reply *rep,
 			 const struct worker_list *known, char *out, size_t size)
 {
-	static const char marker[] = "doesn't have an entry for key ";
 	const char *msg = rep->message ? rep->message : "(no message)";
-	const char *key = strstr(msg, marker);
+	const char *key;
 	char types[512];
 
-	if (key == NULL || strncmp(msg, "#<hash-table", 12) != 0) {
+	if (!kahua_error_no_target(rep)) {
 		snprintf(out, size, "supervisor error %s: %s", rep->errclass, msg);
 		return;
 	}
-	key += sizeof marker - 1;
+	key = strstr(msg, no_entry) + sizeof no_entry - 1;
 	running_types(known, types, sizeof types);
 	if (key[0] == '"')
 		snprintf(out, size, "no worker with id %s (types: %s)", key, types);
@@ -506,8 +516,10 @@ static int call_ok(const struct kahua_site *site, const char *body,
 	if (rep->ok)
 		return 0;
 	kahua_explain_error(rep, known, plain, sizeof plain);
+	kr_fail(err, KR_UNAVAILABLE, "supervisor refused %.100s: %s", body, plain);
+	err->cause = kahua_error_no_target(rep) ? KR_CAUSE_NO_TARGET : KR_CAUSE_REFUSED;
 	kahua_reply_free(rep);
-	return kr_fail(err, KR_UNAVAILABLE, "supervisor refused %.100s: %s", body, plain);
+	return -1;
 }
 
 int kahua_ls(const struct kahua_site *site, long long deadline_ms,

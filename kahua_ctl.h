@@ -130,7 +130,13 @@ int kahua_call_wait(const struct kahua_site *site, const char *body,
 		    const struct kahua_wait *wait, struct kahua_reply *rep,
 		    struct kr_err *err);
 
-/* Commands.  Each returns 0, or -1 with err set (KR_UNAVAILABLE). */
+/* An SPVR-ERROR that says the supervisor knows no such worker or type. */
+bool kahua_error_no_target(const struct kahua_reply *rep);
+
+/*
+ * Commands.  Each returns 0, or -1 with err set (KR_UNAVAILABLE); err->cause
+ * tells a timeout, a refusal and an unknown target apart.
+ */
 int kahua_ls(const struct kahua_site *site, long long deadline_ms,
 	     struct worker_list *wl, struct kr_err *err);
 /* (restart X): the ids of the terminated workers; caller frees with

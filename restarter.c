@@ -410,10 +410,43 @@ static int open_site(struct run *run)
 	return 0;
 }
 
+/* --history FILE, else <log-directory>/kahua-restarter.jsonl. */
+static char *history_path(const struct run *run)
+{
+	char *p;
+	size_t n;
+
+	if (run->o.history != NULL)
+		return strdup(run->o.history);
+	n = strlen(run->site.logdir) + sizeof "/kahua-restarter.jsonl";
+	p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/kahua-restarter.jsonl", run->site.logdir);
+	return p;
+}
+
+static int cmd_history(struct run *run)
+{
+	time_t since = run->o.since > 0 ? time(NULL) - (time_t)run->o.since : 0;
+	char *path;
+	int rc;
+
+	if (run->o.history == NULL && kahua_site_load(run->o.site, &run->site, &run->err) < 0)
+		return -1;
+	path = history_path(run);
+	if (path == NULL)
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	rc = history_summary(path, since, run->o.json, stdout, &run->err);
+	free(path);
+	return rc;
+}
+
 static int run_command(struct run *run)
 {
 	bool locking = run->o.command == CMD_RESTART && !run->o.dry_run;
 
+	if (run->o.command == CMD_HISTORY)
+		return cmd_history(run);
 	if (open_site(run) < 0)
 		return -1;
 	if (locking) {
@@ -441,6 +474,29 @@ static int run_command(struct run *run)
 	return kr_fail(&run->err, KR_SOFTWARE, "unknown command");
 }
 
+/*
+ * History and metrics of restart and check runs that reached the site.
+ * A file that cannot be written is reported but does not change the
+ * outcome: the workers were (or were not) restarted all the same.
+ */
+static void record(struct run *run)
+{
+	struct kr_err ferr;
+	char *path;
+
+	if (run->o.dry_run || run->site.root == NULL ||
+	    (run->o.command != CMD_RESTART && run->o.command != CMD_CHECK))
+		return;
+	if (!run->o.no_history) {
+		path = history_path(run);
+		if (path == NULL || history_append(path, &run->r, &ferr) < 0)
+			log_warn("%s", path ? ferr.msg : "history: out of memory");
+		free(path);
+	}
+	if (run->o.prom != NULL && prom_write(run->o.prom, &run->r, &ferr) < 0)
+		log_warn("%s", ferr.msg);
+}
+
 static void finish(struct run *run, int rc)
 {
 	run->r.duration_ms = (double)(kr_now_ms() - run->t0);
@@ -452,11 +508,13 @@ static void finish(struct run *run, int rc)
 		log_error("%s", run->err.msg);
 	if (run->o.command == CMD_RESTART && !run->o.dry_run && run->r.nbefore > 0)
 		observe_after(run);
-	if (run->o.json && report_json(&run->r, stdout, &run->err) < 0) {
+	if (run->o.json && run->o.command != CMD_HISTORY &&
+	    report_json(&run->r, stdout, &run->err) < 0) {
 		log_error("%s", run->err.msg);
 		if (run->r.exit_status == KR_OK)
 			run->r.exit_status = run->err.status;
 	}
+	record(run);
 	if (run->o.command == CMD_RESTART && !run->o.dry_run)
 		log_summary("%s: %zu of %zu workers restarted, outcome %d%s%s",
 			    run->r.site ? run->r.site : "?", run->r.nsteps, run->r.nbefore,

@@ -222,6 +222,30 @@ static int step_replaced(struct rollout *ro, struct restart_step *steps, size_t 
 	return 0;
 }
 
+/*
+ * The supervisor failed a restart it accepted.  If the old worker is gone
+ * it was terminated and its replacement never came up: that is an
+ * unhealthy replacement (exit 1), not an unreachable supervisor.
+ */
+static void replacement_lost(struct rollout *ro, const struct worker *old, struct kr_err *err)
+{
+	struct worker_list before = ro->current;
+	struct kr_err lserr;
+	char said[KR_ERR_MSG_MAX / 2];
+
+	ro->current = (struct worker_list){ 0 };
+	if (refresh(ro, ro->deadline_ms, &lserr) < 0 || find_wid(&ro->current, old->wid) != NULL) {
+		worker_list_free(&ro->current);
+		ro->current = before;
+		return;
+	}
+	snprintf(said, sizeof said, "%.400s", err->msg);
+	kr_fail(err, KR_HEALTH, "worker %s (%s, pid %d) was terminated but its replacement did not come up; "
+		"%s now has %zu of %zu workers (%s)", old->wid, old->type, (int)old->pid, old->type,
+		count_type(&ro->current, old->type), count_type(&before, old->type), said);
+	worker_list_free(&before);
+}
+
 static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_err *err)
 {
 	const struct worker *olds[1] = { &s->old.w };
@@ -243,6 +267,8 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 	if (rc < 0) {
 		if (st.refused[0] != '\0')
 			kr_fail(err, KR_UNAVAILABLE, "%s", st.refused);
+		else if (err->cause == KR_CAUSE_REFUSED)
+			replacement_lost(ro, &s->old.w, err);
 		return step_fail(s, err);
 	}
 	/* ro->current is replaced by the next ls; keep the old view. */
@@ -267,8 +293,17 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		 (int)s->old.w.pid, s->reason);
 	if (kahua_run(ro->site, s->old.w.type,
 		      min_ll(ro->deadline_ms, t0 + secs_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
-		      &s->new.w, err) < 0)
+		      &s->new.w, err) < 0) {
+		/* The supervisor could not start the new worker: it is unhealthy. */
+		if (err->cause == KR_CAUSE_REFUSED) {
+			char said[KR_ERR_MSG_MAX / 2];
+
+			snprintf(said, sizeof said, "%.400s", err->msg);
+			kr_fail(err, KR_HEALTH, "a new %s worker did not come up; worker %s keeps serving (%s)",
+				s->old.w.type, s->old.w.wid, said);
+		}
 		return step_fail(s, err);
+	}
 	observe(&s->new, &s->new.w);
 	s->have_new = true;
 	if (probe_new(ro, s, err) < 0) {
