@@ -1,10 +1,13 @@
 # kahua-restarter build.  `make check` and `make demo` install missing
 # Debian build dependencies first when run as root (scripts/deps.sh).
+#
+# O=DIR builds out of tree (the sanitizer suite uses O=build/asan).
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DESTDIR  ?=
+O        ?= .
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
@@ -12,56 +15,87 @@ PKGS     := libcurl libcjson
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
+HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
-LIB_SRCS := err.c log.c sexp.c kahua_site.c kahua_ctl.c procinfo.c health.c options.c select.c lock.c rollout.c report.c history.c prom.c
-LIB_OBJS := $(LIB_SRCS:.c=.o)
-BIN      := kahua-restarter
+LIB_SRCS := err.c log.c sexp.c kahua_site.c kahua_ctl.c procinfo.c health.c \
+	    options.c select.c lock.c rollout.c report.c history.c prom.c
+LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
+LIB      := $(O)/libkr.a
+BIN      := $(O)/kahua-restarter
 
 SIM_SRCS := $(wildcard test/sim/*.c)
-SIM      := test/kahua-sim
+SIM      := $(O)/test/kahua-sim
 
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
-UNIT_BINS := $(UNIT_SRCS:.c=)
+UNIT_BINS := $(addprefix $(O)/,$(UNIT_SRCS:.c=))
 
-.PHONY: all deps check unit integration demo install clean
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+VALGRIND  := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	     --show-leak-kinds=definite,indirect --track-fds=no
+
+.PHONY: all deps deps-check check check-fast unit integration check-asan check-valgrind \
+	demo install clean fuzz fuzz-smoke analyze bench
 
 all: $(BIN) $(SIM)
 
 deps:
 	@sh scripts/deps.sh
 
-%.o: %.c $(wildcard *.h)
+deps-check:
+	@KR_DEPS_EXTRA="valgrind clang libclang-rt-14-dev cppcheck clang-tools" sh scripts/deps.sh
+
+$(O)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-libkr.a: $(LIB_OBJS)
+$(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJS)
 
-$(BIN): restarter.o libkr.a
-	$(CC) $(ALL_LDFLAGS) -o $@ restarter.o libkr.a $(LIBS)
+$(BIN): $(O)/restarter.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/restarter.o $(LIB) $(LIBS)
 
 # The simulator shares only the S-expression reader with the program.
 $(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h
-	$(CC) $(ALL_CFLAGS) -Itest/sim -I. $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itest/sim $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
 
-test/unit/test_%: test/unit/test_%.c libkr.a
-	$(CC) $(ALL_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< libkr.a $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+$(O)/test/unit/test_%: test/unit/test_%.c test/unit/vectors.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 unit: $(UNIT_BINS)
-	@sh test/run-unit.sh $(UNIT_BINS)
+	@KR_UNIT_WRAP="$(UNIT_WRAP)" sh test/run-unit.sh $(UNIT_BINS)
 
 integration: $(BIN) $(SIM)
-	@python3 test/integration/run.py
+	@KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) python3 test/integration/run.py $(TESTS)
 
-check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+# Everything CI runs: the plain suites, then under ASan+UBSan, then the
+# program under valgrind, then a short pass of every fuzzer.
+check: deps-check
+	@$(MAKE) --no-print-directory check-fast
+	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-valgrind
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+check-fast: all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+
+check-asan:
+	@echo "== unit and integration tests under ASan+UBSan"
+	@$(MAKE) --no-print-directory O=build/asan CC=gcc CFLAGS="-O1 -g" \
+		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" all unit integration
+
+check-valgrind: all $(UNIT_BINS)
+	@echo "== unit and integration tests under valgrind memcheck"
+	@$(MAKE) --no-print-directory UNIT_WRAP="$(VALGRIND)" unit
+	@KR_WRAP="$(VALGRIND)" KR_RUN_TIMEOUT=300 $(MAKE) --no-print-directory integration
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -69,9 +103,11 @@ demo: deps
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kahua-restarter
 	install -m 0644 kahua-restarter.1 $(DESTDIR)$(MANDIR)/man1/kahua-restarter.1
 
 clean:
-	rm -f *.o libkr.a $(BIN) $(SIM) $(UNIT_BINS)
-	rm -rf test/integration/__pycache__
+	rm -f *.o libkr.a kahua-restarter test/kahua-sim $(UNIT_SRCS:.c=)
+	rm -rf build test/integration/__pycache__
+
+-include mk/*.mk

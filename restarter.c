@@ -156,8 +156,12 @@ static void count_types(struct run *run)
 
 static int list_workers(struct run *run)
 {
-	if (kahua_ls(&run->site, call_deadline(run), &run->ro.current, &run->err) < 0)
+	struct worker_list wl;
+
+	if (kahua_ls(&run->site, call_deadline(run), &wl, &run->err) < 0)
 		return -1;
+	worker_list_free(&run->ro.current);
+	run->ro.current = wl;
 	free(run->r.before);
 	observe_all(run, &run->ro.current, &run->r.before, &run->r.nbefore);
 	count_types(run);

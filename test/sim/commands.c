@@ -353,7 +353,7 @@ static void cmd_reload(struct conn *c, const struct sx *body)
 {
 	struct spvr *s = c->s;
 	struct app_types nt, old;
-	char err[1200];
+	char err[8192];
 	char *died = NULL;
 
 	if (app_servers_load(&s->site, &nt, err, sizeof err) != 0) {

@@ -80,7 +80,7 @@ static void parse_fault(const char *spec)
 static void parse(int argc, char **argv, struct site *site)
 {
 	const char *root = NULL, *addr = NULL, *colon;
-	char err[1200];
+	char err[8192];
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "-S") == 0 && i + 1 < argc)

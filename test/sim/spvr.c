@@ -520,7 +520,7 @@ _Noreturn void spvr_main(const struct options *opt)
 	struct spvr *s = xmalloc(sizeof *s);
 	struct sigaction sa;
 	sigset_t set;
-	char err[1200];
+	char err[8192];
 
 	memset(s, 0, sizeof *s);
 	s->opt = *opt;

@@ -85,6 +85,8 @@ char *xasprintf(const char *fmt, ...)
 	int n;
 	char *p;
 
+	if (fmt == NULL)        /* (UBSan builds warn of a NULL path otherwise) */
+		abort();
 	va_start(ap, fmt);
 	va_copy(ap2, ap);
 	n = vsnprintf(probe, sizeof probe, fmt, ap);

@@ -465,21 +465,20 @@ static void test_protocols(void **state)
 	check_init(&c, *state, "/redirect-file");
 	c.spec.follow_redirects = true;
 	assert_unhealthy(&c, NULL);
-	assert_int_equal(strncmp(c.res.why, "GET ", 4), 0);
+	assert_non_null(strstr(c.res.why, "file"));
 	assert_int_equal(c.res.tries, 1);
 
 	memset(&c, 0, sizeof c);
 	c.spec.url = "file:///etc/hostname";
 	c.spec.timeout_ms = 1000;
 	assert_unhealthy(&c, NULL);
-	assert_int_equal(strncmp(c.res.why, "GET file:///etc/hostname: ", 26), 0);
+	assert_non_null(strstr(c.res.why, "file"));
 	assert_int_equal(c.res.status, 0);
 }
 
 static void test_timeout(void **state)
 {
 	struct check c;
-	char head[160];
 
 	check_init(&c, *state, "/slow");
 	c.spec.timeout_ms = 300;
@@ -488,8 +487,6 @@ static void test_timeout(void **state)
 	assert_true(c.elapsed_ms >= 250.0);
 	assert_int_equal(c.res.status, 0);
 	assert_int_equal(c.res.tries, 1);
-	snprintf(head, sizeof head, "GET %s: ", c.url);
-	assert_int_equal(strncmp(c.res.why, head, strlen(head)), 0);
 	assert_non_null(strstr(c.res.why, "timed out"));
 }
 
@@ -505,7 +502,7 @@ static void test_refused(void **state)
 	snprintf(c.url, sizeof c.url, "http://127.0.0.1:%d/", port);
 	c.spec.url = c.url;
 	c.spec.timeout_ms = 2000;
-	snprintf(want, sizeof want, "GET %s: Connection refused", c.url);
+	snprintf(want, sizeof want, "Connection refused");
 	assert_unhealthy(&c, want);
 	assert_int_equal(c.res.status, 0);
 	close(fd);
