@@ -1,0 +1,227 @@
+"""Issue: observability and configuration.  The JSON report against the
+simulator's real state, the history file and command, Prometheus
+metrics, syslog, and the config file with its precedence."""
+
+import json
+import os
+import socket
+import subprocess
+import threading
+
+from harness import (BIN, Sim, Site, alive, check, one_line, rss, run, same_workers)
+
+
+def start(tmp, **kw):
+    site = Site(tmp)
+    return site, Sim(site, **kw)
+
+
+def test_json_report_matches_real_state(tmp):
+    site, sim = start(tmp)
+    for _ in range(6):
+        sim.get("/leaky/")
+    before = sim.ls()
+    leaky_rss = rss([w for w in before if w["type"] == "leaky"][0]["pid"])
+    res = run(["--json"], site)
+    check(res.rc == 0 and res.err == "", res)
+    rep = res.json()
+    after = sim.ls()
+    check(rep["site"] == os.path.realpath(site.root) and rep["command"] == "restart", rep)
+    check(rep["strategy"] == "rolling" and rep["metric"] == "rss", rep)
+    check([w["id"] for w in rep["workers_before"]] == [w["wid"] for w in before], rep)
+    check([w["id"] for w in rep["workers_after"]] == [w["wid"] for w in after], rep)
+    check([w["pid"] for w in rep["workers_after"]] == [w["pid"] for w in after], rep)
+    check(len(rep["restarts"]) == 3, rep)
+    for r, old in zip(rep["restarts"], before):
+        check(r["old"]["id"] == old["wid"] and r["old"]["pid"] == old["pid"], r)
+        check(r["result"] == "ok" and r["new"]["type"] == old["type"], r)
+        check(r["restart_ms"] > 0 and r["probe_ms"] >= 0, r)
+        check(r["new"]["id"] in {w["wid"] for w in after}, r)
+    leak = [r for r in rep["restarts"] if r["old"]["type"] == "leaky"][0]
+    # The leaky worker held ~30 MB more than its replacement.
+    check(abs(leak["old"]["rss_bytes"] - leaky_rss) < 4 << 20, (leak, leaky_rss))
+    check(leak["freed_bytes"] > 25 << 20, leak)
+    check(rep["memory_freed_bytes"] >= leak["freed_bytes"], rep)
+    urls = sorted(h["url"] for h in rep["http_checks"])
+    check(urls == ["http://127.0.0.1:%d/hello/" % sim.port, "http://127.0.0.1:%d/leaky/" % sim.port], urls)
+    check(all(h["ok"] and h["status"] == 200 and h["ms"] >= 0 for h in rep["http_checks"]), rep)
+    check({t["type"]: t["running"] for t in rep["types"]} == {"hello": 2, "leaky": 1}, rep)
+    check(rep["outcome"] == "ok" and rep["exit_status"] == 0 and rep["error"] is None, rep)
+    check(rep["duration_ms"] > 0 and rep["started"] > 1.7e9, rep)
+
+
+def test_json_report_on_failure(tmp):
+    site, sim = start(tmp, faults=["http-500"])
+    res = run(["--json", "--retries", "0"], site)
+    check(res.rc == 1, res)
+    rep = res.json()
+    check(rep["outcome"] == "unhealthy" and rep["exit_status"] == 1, rep)
+    check("500" in rep["error"] and not rep["http_checks"][0]["ok"], rep)
+    check(rep["error"] in one_line(res), res)
+
+
+def test_check_json(tmp):
+    site, sim = start(tmp)
+    rep = run(["check", "--json"], site).json()
+    check(rep["command"] == "check" and rep["restarts"] == [] and len(rep["http_checks"]) == 2, rep)
+
+
+def test_history_appends_one_line_per_run(tmp):
+    site, sim = start(tmp)
+    check(run([], site).rc == 0, "first run")
+    check(run(["-n"], site).rc == 0, "dry run")
+    check(run(["--no-history"], site).rc == 0, "no-history run")
+    check(run(["check"], site).rc == 0, "check run")
+    lines = site.history()
+    check([l["command"] for l in lines] == ["restart", "check"], lines)
+    check(len(lines[0]["restarts"]) == 3, lines[0])
+    with open(site.path("logs", "kahua-restarter.jsonl")) as f:
+        raw = f.read()
+    check(raw.count("\n") == 2 and "\n" not in raw.rstrip("\n").split("\n")[0], "not one line per run")
+    other = os.path.join(tmp, "h.jsonl")
+    check(run(["--history", other], site).rc == 0, "history file option")
+    check(len(open(other).read().splitlines()) == 1, "--history file")
+
+
+def test_history_command_summarises(tmp):
+    site, sim = start(tmp)
+    for _ in range(2):
+        check(run([], site).rc == 0, "restart")
+    with open(site.path("logs", "kahua-restarter.jsonl"), "a") as f:
+        f.write("garbage line\n{\"foo\": 1}\n{\"command\": \"restart\", \"started\"")
+    res = run(["history"], site)
+    check(res.rc == 0, res)
+    rows = {l.split()[0]: l.split() for l in res.out.splitlines()[1:] if not l.startswith("#")}
+    check(rows["hello"][1:4] == ["2", "4", "0"] and rows["leaky"][1:4] == ["2", "2", "0"], res.out)
+    js = run(["history", "--json"], site).json()
+    check(js["runs"] == 2 and js["skipped"] >= 2, js)
+    recent = run(["history", "--json", "--since", "1h"], site).json()
+    check(recent["runs"] == 2, recent)
+
+
+def test_history_over_generated_year(tmp):
+    path = os.path.join(tmp, "year.jsonl")
+    gen = os.path.join(os.path.dirname(BIN), "bench", "gen_history.py")
+    subprocess.run(["python3", gen, path, "--hours", "8760", "--types", "hello:2:20,leaky:1:48"],
+                   check=True)
+    res = run(["history", "--json", "--history", path], None, env={"OT_SITE": None})
+    check(res.rc == 0, res)
+    js = res.json()
+    check(js["runs"] == 8760, js)
+    growth = {t["type"]: t["growth_mb_per_hour"] for t in js["types"]}
+    check(abs(growth["hello"] - 20) < 0.2 and abs(growth["leaky"] - 48) < 0.5, growth)
+
+
+def test_prometheus_textfile(tmp):
+    site, sim = start(tmp)
+    prom = os.path.join(tmp, "kahua.prom")
+    res = run(["--prom", prom], site)
+    check(res.rc == 0, res)
+    text = open(prom).read()
+    check(not os.path.exists(prom + ".tmp"), "tmp file left")
+    site_label = 'site="%s"' % os.path.realpath(site.root)
+    want = ['kahua_restarter_workers{%s,type="hello"} 2' % site_label,
+            'kahua_restarter_workers{%s,type="leaky"} 1' % site_label,
+            'kahua_restarter_last_exit_status{%s} 0' % site_label]
+    for w in want:
+        check(w in text.splitlines(), "missing %r in\n%s" % (w, text))
+    names = {l.split("{")[0].split()[0] for l in text.splitlines() if l and not l.startswith("#")}
+    for n in names:
+        check("# TYPE %s " % n in text and "# HELP %s " % n in text, "no HELP/TYPE for %s" % n)
+    check(any(n.startswith("kahua_restarter_http_check") for n in names), names)
+    check(any(n == "kahua_restarter_last_run_duration_seconds" for n in names), names)
+
+
+def test_unwritable_prom_is_reported_not_fatal(tmp):
+    site, sim = start(tmp)
+    res = run(["--prom", "/nonexistent/dir/k.prom"], site)
+    check(res.rc == 0, res)
+    check("/nonexistent/dir/k.prom" in one_line(res), res)
+
+
+class SyslogCatcher:
+    """A datagram socket at /dev/log, in a private mount namespace when the
+    machine has a syslog daemon of its own."""
+
+    def __init__(self, tmp):
+        self.path = os.path.join(tmp, "log.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.msgs = []
+
+    def drain(self):
+        while True:
+            try:
+                self.msgs.append(self.sock.recv(65536).decode(errors="replace"))
+            except socket.timeout:
+                return self.msgs
+
+
+def test_syslog_lines(tmp):
+    if os.geteuid() != 0:
+        return  # needs a private mount namespace to stand in for /dev/log
+    site, sim = start(tmp, faults=["http-500"])
+    catcher = SyslogCatcher(tmp)
+    args = [BIN, "--syslog", "--facility", "local3", "--retries", "0"]
+    script = 'mount --bind "$0" /dev/log && exec "$@"' if os.path.exists("/dev/log") else \
+        'ln -s "$0" /dev/log && trap "rm -f /dev/log" EXIT; "$@"'
+    env = dict(os.environ, OT_SITE=site.root)
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script, catcher.path] + args, env=env,
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1, p)
+    msgs = catcher.drain()
+    check(len(msgs) == 2, "expected one failure line and one run line: %r" % msgs)
+    # local3 = 19; err = 3, notice = 5: <PRI> = 19*8 + severity
+    check(msgs[0].startswith("<155>") and "kahua-restarter[" in msgs[0] and "500" in msgs[0], msgs)
+    check(msgs[1].startswith("<157>") and "3 of 3 workers restarted" in msgs[1], msgs)
+
+
+def write_config(site, obj):
+    with open(site.path("etc", "kahua-restarter.json"), "w") as f:
+        f.write(obj if isinstance(obj, str) else json.dumps(obj))
+
+
+def test_config_file_and_precedence(tmp):
+    site, sim = start(tmp)
+    write_config(site, {"strategy": "surge", "kill-after": 12, "retries": 5, "timeout": 99})
+    res = run(["--print-config", "--retries", "7"], site,
+              env={"KAHUA_RESTARTER_KILL_AFTER": "13", "KAHUA_RESTARTER_TIMEOUT": "98"})
+    check(res.rc == 0, res)
+    conf = {l.split()[0]: l for l in res.out.splitlines()}
+    check(conf["strategy"].split()[1] == "surge" and "(config file)" in conf["strategy"], conf["strategy"])
+    check(conf["kill-after"].split()[1] == "13" and "(environment)" in conf["kill-after"], conf)
+    check(conf["retries"].split()[1] == "7" and "(command line)" in conf["retries"], conf)
+    check(conf["timeout"].split()[1] == "98", conf)
+    check(conf["http-timeout"].split()[1] == "5" and "(default)" in conf["http-timeout"], conf)
+    check(conf["site"].split()[1] == site.root and "(environment)" in conf["site"], conf)
+    # The file's strategy is really used.
+    rep = run(["--json"], site).json()
+    check(rep["strategy"] == "surge" and rep["exit_status"] == 0, rep)
+
+
+def test_explicit_config_file(tmp):
+    site, sim = start(tmp)
+    cfg = os.path.join(tmp, "other.json")
+    with open(cfg, "w") as f:
+        json.dump({"site": site.root, "strategy": "all"}, f)
+    res = run(["-c", cfg, "--json"], None, env={"OT_SITE": None})
+    check(res.rc == 0, res)
+    check(res.json()["strategy"] == "all", res)
+
+
+def test_bad_config_is_78(tmp):
+    site, sim = start(tmp)
+    before = sim.ls()
+    cases = [('{"nosuch": 1}', 'unknown key "nosuch"'),
+             ('{"retries": "many"}', "retries"),
+             ('{"no-history": "yes"}', "true or false"),
+             ('{"strategy": "rolling",\n  "timeout": 30,\n  oops}', ":3:"),
+             ("", "invalid JSON")]
+    for text, words in cases:
+        write_config(site, text)
+        res = run([], site)
+        check(res.rc == 78, res)
+        line = one_line(res)
+        check("kahua-restarter.json" in line and words in line, "%r lacks %r" % (line, words))
+    check(sim.ls() == before, "a bad config still restarted workers")
