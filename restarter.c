@@ -378,6 +378,10 @@ static int cmd_restart(struct run *run)
 	rc = rollout_run(&run->ro, run->r.steps, run->r.nsteps, &done, &run->err);
 	if (rc < 0)
 		return -1;
+	if (stop_signal)
+		return kr_fail(&run->err, KR_SIGNAL_BASE + stop_signal,
+			       "stopped by signal %d after all %zu workers; HTTP check not run",
+			       (int)stop_signal, done);
 	if (done == 0)
 		return 0;
 	return health_phase(run, &run->r.steps[0].new, done, sizeof *run->r.steps);
@@ -455,7 +459,10 @@ static int run_command(struct run *run)
 		return -1;
 	if (locking) {
 		splay(&run->o);
-		run->lock_fd = site_lock(run->site.rundir, run->o.wait_lock, &stop_signal, &run->err);
+		double left = (double)(run->ro.deadline_ms - kr_now_ms()) / 1000.0;
+
+		run->lock_fd = site_lock(run->site.rundir, run->o.wait_lock < left ? run->o.wait_lock : left,
+					 &stop_signal, &run->err);
 		if (run->lock_fd < 0)
 			return -1;
 	}
