@@ -60,6 +60,7 @@ struct run {
 	struct kahua_type *app;
 	size_t napp;
 	int lock_fd;
+	bool curl_ready;        /* libcurl is set up only for runs that use it */
 	long long t0;
 	struct kr_err err;
 };
@@ -276,6 +277,11 @@ static int run_http(struct run *run)
 
 	if (run->r.http_skipped[0] != '\0')
 		log_warn("HTTP check skipped: %s", run->r.http_skipped);
+	if (run->r.nhttp > 0 && !run->curl_ready) {
+		if (health_global_init() < 0)
+			return kr_fail(&run->err, KR_OSERR, "libcurl initialisation failed");
+		run->curl_ready = true;
+	}
 	for (size_t i = 0; i < run->r.nhttp; i++) {
 		struct http_obs *h = &run->r.http[i];
 		long long left = run->ro.deadline_ms - kr_now_ms();
@@ -576,15 +582,16 @@ int main(int argc, char **argv)
 	run.ro.o = &run.o;
 	run.ro.stop = &stop_signal;
 	run.ro.deadline_ms = run.t0 + secs_ms(run.o.timeout);
-	if (install_signals(&run.err) < 0 || health_global_init() < 0) {
-		log_error("%s", run.err.msg[0] ? run.err.msg : "libcurl initialisation failed");
+	if (install_signals(&run.err) < 0) {
+		log_error("%s", run.err.msg);
 		options_free(&run.o);
 		return KR_OSERR;
 	}
 	rc = run_command(&run);
 	finish(&run, rc);
 	rc = run.r.exit_status;
-	health_global_cleanup();
+	if (run.curl_ready)
+		health_global_cleanup();
 	run_free(&run);
 	log_close();
 	return rc;

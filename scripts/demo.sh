@@ -54,7 +54,8 @@ echo "== kahua-restarter -v restart   (what cron runs, narrated)"
 "$bin" -v restart
 
 echo
-echo "== kahua-restarter status   (new pids, new worker ids, leaky back to size)"
+echo "== kahua-restarter status   (new pids and worker ids; leaky is small again, though
+   the probe and the HTTP check each cost it 5 MB, as any request does)"
 "$bin" status
 
 echo
