@@ -173,35 +173,13 @@ static bool reply_complete(const char *buf, size_t len)
 	return true;
 }
 
-struct rbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static int rbuf_reserve(struct rbuf *b, size_t more)
-{
-	size_t cap = b->cap ? b->cap : READ_CHUNK;
-	char *s;
-
-	if (b->len + more + 1 <= b->cap)
-		return 0;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	s = realloc(b->s, cap);
-	if (s == NULL)
-		return -1;
-	b->s = s;
-	b->cap = cap;
-	return 0;
-}
-
 /*
  * Read until the peer closes or two data have arrived, within the deadline
  * and KAHUA_REPLY_MAX.  A reset after a complete reply is not an error:
  * Kahua workers close with unread bytes pending.
  */
 static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
-		      struct rbuf *b, struct kr_err *err)
+		      struct sx_buf *b, struct kr_err *err)
 {
 	long long soft = w->soft_ms;
 
@@ -225,7 +203,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 			err->cause = KR_CAUSE_TIMEOUT;
 			return -1;
 		}
-		if (rbuf_reserve(b, READ_CHUNK) < 0)
+		if (sx_buf_reserve(b, READ_CHUNK) < 0)
 			return kr_fail(err, KR_SOFTWARE, "%s: out of memory", what);
 		n = recv(fd, b->s + b->len, READ_CHUNK, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -249,7 +227,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 /* Send a request and read its raw reply; the connection is always closed. */
 static int exchange(const struct kahua_site *site, const char *sockname,
 		    const char *request, size_t reqlen, const struct kahua_wait *w,
-		    const char *what, struct rbuf *reply, struct kr_err *err)
+		    const char *what, struct sx_buf *reply, struct kr_err *err)
 {
 	int fd = kahua_connect(site, sockname, w->deadline_ms, err);
 	int rc;
@@ -357,7 +335,7 @@ int kahua_call_wait(const struct kahua_site *site, const char *body,
 		    struct kr_err *err)
 {
 	struct sx_buf req = { 0 };
-	struct rbuf reply = { 0 };
+	struct sx_buf reply = { 0 };
 	char what[160];
 	int rc;
 
@@ -374,7 +352,7 @@ int kahua_call_wait(const struct kahua_site *site, const char *body,
 		kr_fail(err, KR_UNAVAILABLE, "%s: %s", what, why);
 		rc = -1;
 	}
-	free(reply.s);
+	sx_buf_free(&reply);
 	return rc;
 }
 
@@ -408,7 +386,8 @@ static int worker_field_int(const struct sx *w, const char *key, size_t idx,
 static int parse_worker(const struct sx *w, size_t idx, struct worker *out,
 			struct kr_err *err)
 {
-	long long wno, pid, start;
+	/* Zeroed for clang's analyzer, which cannot see that kr_fail returns -1. */
+	long long wno = 0, pid = 0, start = 0;
 
 	if (!sx_is_list(w))
 		return kr_fail(err, KR_UNAVAILABLE, "ls reply: entry %zu is a %s, not a property list",
@@ -698,7 +677,7 @@ int kahua_probe_worker(const struct kahua_site *site, const struct worker *w,
 		       long long deadline_ms, struct kr_err *err)
 {
 	struct sx_buf req = { 0 };
-	struct rbuf reply = { 0 };
+	struct sx_buf reply = { 0 };
 	char what[KAHUA_WID_MAX + 64];
 	int rc;
 
@@ -712,6 +691,6 @@ int kahua_probe_worker(const struct kahua_site *site, const struct worker *w,
 		err->status = KR_HEALTH;
 	else
 		rc = probe_verdict(w, reply.s ? reply.s : "", reply.len, err);
-	free(reply.s);
+	sx_buf_free(&reply);
 	return rc;
 }

@@ -82,14 +82,20 @@ static void *field(struct options *o, const struct optdef *d)
 	return (char *)o + d->off;
 }
 
+/* A finite number from 0 at the start of s; *end is its unit. */
+static int read_amount(const char *s, double *v, char **end)
+{
+	errno = 0;
+	*v = strtod(s, end);
+	return *end == s || errno != 0 || !isfinite(*v) || *v < 0 ? -1 : 0;
+}
+
 int parse_seconds(const char *s, double *out)
 {
 	char *end;
 	double v, mult = 1;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0)
+	if (read_amount(s, &v, &end) < 0)
 		return -1;
 	if (strcmp(end, "ms") == 0)
 		mult = 0.001;
@@ -114,9 +120,7 @@ int parse_size(const char *s, long long *out)
 	char *end;
 	double v, mult = 1;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0)
+	if (read_amount(s, &v, &end) < 0)
 		return -1;
 	switch (*end) {
 	case '\0': case 'B': break;
@@ -745,6 +749,14 @@ int options_load(struct options *o, int argc, char **argv, struct kr_err *err)
 		rc = apply(o, c.v[i].idx, c.v[i].value, SRC_CMDLINE, "option", err);
 	cli_free(&c);
 	return rc;
+}
+
+int options_from_json(struct options *o, const char *path, const char *text,
+		      struct kr_err *err)
+{
+	apply_defaults(o);
+	kr_err_clear(err);
+	return apply_json(o, path, text, err);
 }
 
 void options_free(struct options *o)

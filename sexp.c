@@ -718,6 +718,7 @@ enum sx_result sx_read(const char *buf, size_t len, size_t *pos,
 		       const struct sx_limits *lim, struct sx **out,
 		       struct sx_error *err)
 {
+	/* cppcheck-suppress ctuuninitvar ; only the pointer is kept; *err is cleared before any read */
 	struct reader r = { buf, len, 0, lim, 0, err };
 	struct sx *x = NULL;
 	int rc;
@@ -860,7 +861,7 @@ const char *sx_type_name(enum sx_type t)
 /* --------------------------------------------------------------- writer */
 
 /* Room for extra more bytes and the NUL; b untouched on failure. */
-static int buf_reserve(struct sx_buf *b, size_t extra)
+int sx_buf_reserve(struct sx_buf *b, size_t extra)
 {
 	size_t need, cap;
 	char *s;
@@ -885,7 +886,7 @@ int sx_buf_append(struct sx_buf *b, const char *s, size_t len)
 {
 	if (b == NULL || (s == NULL && len > 0))
 		return -1;
-	if (buf_reserve(b, len) != 0)
+	if (sx_buf_reserve(b, len) != 0)
 		return -1;
 	if (len > 0)
 		memcpy(b->s + b->len, s, len);
@@ -905,7 +906,7 @@ int sx_buf_printf(struct sx_buf *b, const char *fmt, ...)
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n) != 0) {
+	if (n < 0 || sx_buf_reserve(b, (size_t)n) != 0) {
 		va_end(ap2);
 		return -1;
 	}

@@ -113,6 +113,8 @@ struct sx_buf {
 int sx_write(struct sx_buf *b, const struct sx *x);
 int sx_write_string(struct sx_buf *b, const char *s, size_t len); /* "..." quoted */
 int sx_buf_append(struct sx_buf *b, const char *s, size_t len);
+/* Room for extra more bytes after len (and the NUL), e.g. to read into. */
+int sx_buf_reserve(struct sx_buf *b, size_t extra);
 int sx_buf_printf(struct sx_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sx_buf_free(struct sx_buf *b);
