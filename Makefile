@@ -65,7 +65,7 @@ $(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/sim $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
 
-$(O)/test/unit/test_%: test/unit/test_%.c test/unit/vectors.h $(LIB)
+$(O)/test/unit/test_%: test/unit/test_%.c $(wildcard test/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 

@@ -24,62 +24,17 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "fixtures.h"
 
-#define MB (1024LL * 1024)
 #define GEN_START 1764187200LL  /* gen_history.py's default --start */
-
-struct fx {
-	char dir[64];
-	char path[128];
-};
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof f->dir, "/tmp/kr-history-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof f->path, "%s/history.jsonl", f->dir);
 	umask(022);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return fx_setup(state, "kr-history", "history.jsonl");
 }
 
 /* ---- building reports ---- */
-
-static struct worker_obs obs(const char *wid, long wno, const char *type, long long rss,
-			     long long pss, long long age)
-{
-	struct worker_obs o;
-
-	memset(&o, 0, sizeof o);
-	snprintf(o.w.wid, sizeof o.w.wid, "%s", wid);
-	o.w.wno = wno;
-	snprintf(o.w.type, sizeof o.w.type, "%s", type);
-	o.w.pid = (pid_t)(1000 + wno);
-	o.w.start_time = 1000 - age;
-	o.rss = rss;
-	o.pss = pss;
-	o.age = age;
-	return o;
-}
 
 struct sample {
 	struct run_report r;
@@ -88,20 +43,6 @@ struct sample {
 	struct type_count types[3];
 	struct http_obs http[1];
 };
-
-static void step(struct restart_step *s, struct worker_obs old, struct worker_obs new,
-		 enum step_result res, const char *why)
-{
-	memset(s, 0, sizeof *s);
-	s->old = old;
-	s->new = new;
-	s->have_new = true;
-	snprintf(s->reason, sizeof s->reason, "all");
-	s->result = res;
-	s->restart_ms = 800;
-	s->probe_ms = 10;
-	snprintf(s->why, sizeof s->why, "%s", why);
-}
 
 /*
  * Three types: hello restarted at 2 h (80M RSS, 60M PSS) into a 47M/30M
@@ -159,35 +100,6 @@ static void sample_report(struct sample *sm, const char *metric, time_t started)
 }
 
 /* ---- helpers ---- */
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void put_file(const char *path, const char *mode, const char *text, size_t len)
-{
-	FILE *f = fopen(path, mode);
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
 
 /* The summary's output as a string (the caller frees it). */
 static char *summarize(const char *path, time_t since, bool json, int want_rc,

@@ -17,57 +17,19 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "fixtures.h"
 
-#define MB (1024LL * 1024)
 #define SITE_LABEL "site=\"/srv/ka\\\"hua\\\\site\""   /* the escaped form of SITE */
 static const char SITE[] = "/srv/ka\"hua\\site";
 
-struct fx {
-	char dir[64];
-	char path[128];
-	char tmp[140];
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof f->dir, "/tmp/kr-prom-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof f->path, "%s/kahua.prom", f->dir);
-	snprintf(f->tmp, sizeof f->tmp, "%s.tmp", f->path);
-	*state = f;
-	return 0;
+	return fx_setup(state, "kr-prom", "kahua.prom");
 }
 
-static int teardown(void **state)
+static struct worker_obs pobs(const char *wid, const char *type, long long rss, long long pss)
 {
-	struct fx *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
-
-static struct worker_obs obs(const char *wid, const char *type, long long rss, long long pss)
-{
-	struct worker_obs o;
-
-	memset(&o, 0, sizeof o);
-	snprintf(o.w.wid, sizeof o.w.wid, "%s", wid);
-	snprintf(o.w.type, sizeof o.w.type, "%s", type);
-	o.rss = rss;
-	o.pss = pss;
-	o.age = 3600;
-	return o;
+	return obs(wid, 0, type, rss, pss, 3600);
 }
 
 struct sample {
@@ -76,16 +38,6 @@ struct sample {
 	struct type_count types[3];
 	struct http_obs http[3];
 };
-
-static void step(struct restart_step *s, struct worker_obs old, struct worker_obs new,
-		 enum step_result res)
-{
-	memset(s, 0, sizeof *s);
-	s->old = old;
-	s->new = new;
-	s->have_new = res == STEP_OK;
-	s->result = res;
-}
 
 static void type_count(struct type_count *t, const char *name, long running, long wanted)
 {
@@ -112,14 +64,14 @@ static void sample_report(struct sample *sm)
 	struct run_report *r = &sm->r;
 
 	memset(sm, 0, sizeof *sm);
-	step(&sm->steps[0], obs("hello:1", "hello", 80 * MB, 60 * MB),
-	     obs("hello:5", "hello", 47 * MB, 30 * MB), STEP_OK);
-	step(&sm->steps[1], obs("leaky:2", "leaky", 500 * MB, -1),
-	     obs("leaky:6", "leaky", 50 * MB, -1), STEP_OK);
-	step(&sm->steps[2], obs("admin:3", "admin", 100 * MB, 90 * MB),
-	     obs("", "", -1, -1), STEP_FAILED);
-	step(&sm->steps[3], obs("hello:9", "hello", 70 * MB, 50 * MB),
-	     obs("", "", -1, -1), STEP_ABANDONED);
+	step(&sm->steps[0], pobs("hello:1", "hello", 80 * MB, 60 * MB),
+	     pobs("hello:5", "hello", 47 * MB, 30 * MB), STEP_OK, "");
+	step(&sm->steps[1], pobs("leaky:2", "leaky", 500 * MB, -1),
+	     pobs("leaky:6", "leaky", 50 * MB, -1), STEP_OK, "");
+	step(&sm->steps[2], pobs("admin:3", "admin", 100 * MB, 90 * MB),
+	     pobs("", "", -1, -1), STEP_FAILED, "");
+	step(&sm->steps[3], pobs("hello:9", "hello", 70 * MB, 50 * MB),
+	     pobs("", "", -1, -1), STEP_ABANDONED, "");
 	type_count(&sm->types[0], "hello", 2, 2);
 	type_count(&sm->types[1], "leaky", 1, 2);
 	sm->types[1].topped_up = true;
@@ -140,34 +92,6 @@ static void sample_report(struct sample *sm)
 	r->http = sm->http;
 	r->nhttp = 3;
 	r->exit_status = KR_HEALTH;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void put_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-	assert_int_equal(fclose(f), 0);
 }
 
 static int count_lines(const char *text, const char *line)
@@ -268,7 +192,7 @@ static void test_metrics_content(void **state)
 	assert_int_equal(prom_write(f->path, &sm.r, &err), 0);
 	assert_int_equal(stat(f->tmp, &st), -1);
 	assert_int_equal(errno, ENOENT);
-	text = slurp(f->path);
+	text = slurp(f->path, NULL);
 
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
 		char help[96], type[96];
@@ -333,7 +257,7 @@ static void test_freed_matches_json_report(void **state)
 		 cJSON_GetObjectItemCaseSensitive(j, "memory_freed_bytes")->valuedouble);
 	cJSON_Delete(j);
 	assert_int_equal(prom_write(f->path, &sm.r, &err), 0);
-	text = slurp(f->path);
+	text = slurp(f->path, NULL);
 	assert_line(text, line);
 	free(text);
 }
@@ -351,7 +275,7 @@ static void test_types_from_steps(void **state)
 	sm.r.nhttp = 0;
 	sm.r.site = NULL;
 	assert_int_equal(prom_write(f->path, &sm.r, &err), 0);
-	text = slurp(f->path);
+	text = slurp(f->path, NULL);
 	assert_line(text, "kahua_restarter_restarts{site=\"\",type=\"hello\"} 1");
 	assert_line(text, "kahua_restarter_restart_failures{site=\"\",type=\"admin\"} 1");
 	assert_null(strstr(text, "kahua_restarter_workers{"));
@@ -369,7 +293,7 @@ static void test_replaces_by_rename(void **state)
 	mode_t old_umask;
 	char *text;
 
-	put_file(f->path, "old content\n");
+	put_file(f->path, "w", "old content\n", 12);
 	assert_int_equal(stat(f->path, &before), 0);
 	sample_report(&sm);
 	old_umask = umask(077);
@@ -379,7 +303,7 @@ static void test_replaces_by_rename(void **state)
 	/* A new inode: the old file was never rewritten in place. */
 	assert_true(after.st_ino != before.st_ino);
 	assert_int_equal(after.st_mode & 07777, 0644);
-	text = slurp(f->path);
+	text = slurp(f->path, NULL);
 	assert_true(strncmp(text, "# HELP kahua_restarter_", 23) == 0);
 	assert_null(strstr(text, "old content"));
 	free(text);
@@ -433,14 +357,14 @@ static void test_tmp_symlink_refused(void **state)
 	struct stat st;
 
 	snprintf(victim, sizeof victim, "%s/victim", f->dir);
-	put_file(victim, "");
-	put_file(f->path, "old content\n");
+	put_file(victim, "w", "", 0);
+	put_file(f->path, "w", "old content\n", 12);
 	assert_int_equal(symlink(victim, f->tmp), 0);
 	sample_report(&sm);
 	assert_int_equal(prom_write(f->path, &sm.r, &err), -1);
 	assert_int_equal(err.status, KR_CANTCREAT);
 	assert_non_null(strstr(err.msg, f->path));
-	text = slurp(f->path);
+	text = slurp(f->path, NULL);
 	assert_string_equal(text, "old content\n");
 	free(text);
 	assert_int_equal(stat(victim, &st), 0);
