@@ -36,41 +36,32 @@ def test_supervisor_hangs_on_restart(tmp):
     check(all(alive(w["pid"]) for w in before), "a worker died")
 
 
-def test_supervisor_replies_garbage(tmp):
-    site, sim = start(tmp, ["garbage"])
+def refused_and_untouched(tmp, fault, words, max_secs=10):
+    """A supervisor misbehaving in one way: exit 69 with one line naming
+    the trouble, within the time limits, and every process as it was."""
+    site, sim = start(tmp, [fault])
     procs = pids_of(sim)
     res = run(FAST, site)
     check(res.rc == 69, res)
-    check("unreadable" in one_line(res), res)
-    check(pids_of(sim) == procs, "processes changed")
+    check(words in one_line(res), res)
+    check(res.secs < max_secs, "took %.1fs" % res.secs)
+    check(pids_of(sim) == procs, "processes changed: %r -> %r" % (procs, pids_of(sim)))
+
+
+def test_supervisor_replies_garbage(tmp):
+    refused_and_untouched(tmp, "garbage", "unreadable")
 
 
 def test_supervisor_replies_huge(tmp):
-    site, sim = start(tmp, ["huge"])
-    procs = pids_of(sim)
-    res = run(FAST, site)
-    check(res.rc == 69, res)
-    check("larger than 4194304 bytes" in one_line(res), res)
-    check(pids_of(sim) == procs, "processes changed")
+    refused_and_untouched(tmp, "huge", "larger than 4194304 bytes")
 
 
 def test_supervisor_closes_without_reply(tmp):
-    site, sim = start(tmp, ["close"])
-    procs = pids_of(sim)
-    res = run(FAST, site)
-    check(res.rc == 69, res)
-    check("closed without replying" in one_line(res), res)
-    check(pids_of(sim) == procs, "processes changed")
+    refused_and_untouched(tmp, "close", "closed without replying")
 
 
 def test_supervisor_half_reply(tmp):
-    site, sim = start(tmp, ["half-reply"])
-    procs = pids_of(sim)
-    res = run(FAST, site)
-    check(res.rc == 69, res)
-    check("no complete reply within the time limit" in one_line(res), res)
-    check(res.secs < 10, "took %.1fs" % res.secs)
-    check(pids_of(sim) == procs, "processes changed")
+    refused_and_untouched(tmp, "half-reply", "no complete reply within the time limit")
 
 
 def test_worker_slow_to_start_is_waited_for(tmp):
