@@ -180,12 +180,13 @@ bool parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
-int send_all(int fd, const void *p, size_t n)
+/* Sockets get MSG_NOSIGNAL: a peer that hung up is an error, not a SIGPIPE. */
+static int put_all(int fd, const void *p, size_t n, bool sock)
 {
 	const char *c = p;
 
 	while (n > 0) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		ssize_t w = sock ? send(fd, c, n, MSG_NOSIGNAL) : write(fd, c, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -197,21 +198,14 @@ int send_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int send_all(int fd, const void *p, size_t n)
+{
+	return put_all(fd, p, n, true);
+}
+
 int write_all(int fd, const void *p, size_t n)
 {
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return put_all(fd, p, n, false);
 }
 
 /*
