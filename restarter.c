@@ -455,6 +455,22 @@ static int cmd_history(struct run *run)
 	return rc;
 }
 
+/* Splay, then the site's lock; a stop signal meanwhile ends the run. */
+static int take_lock(struct run *run)
+{
+	double left;
+
+	splay(&run->o);
+	left = (double)(run->ro.deadline_ms - kr_now_ms()) / 1000.0;
+	if (!stop_signal)
+		run->lock_fd = site_lock(run->site.rundir, run->o.wait_lock < left ? run->o.wait_lock : left,
+					 &stop_signal, &run->err);
+	if (stop_signal)
+		return kr_fail(&run->err, KR_SIGNAL_BASE + stop_signal,
+			       "stopped by signal %d before restarting anything", (int)stop_signal);
+	return run->lock_fd < 0 ? -1 : 0;
+}
+
 static int run_command(struct run *run)
 {
 	bool locking = run->o.command == CMD_RESTART && !run->o.dry_run;
@@ -463,15 +479,8 @@ static int run_command(struct run *run)
 		return cmd_history(run);
 	if (open_site(run) < 0)
 		return -1;
-	if (locking) {
-		splay(&run->o);
-		double left = (double)(run->ro.deadline_ms - kr_now_ms()) / 1000.0;
-
-		run->lock_fd = site_lock(run->site.rundir, run->o.wait_lock < left ? run->o.wait_lock : left,
-					 &stop_signal, &run->err);
-		if (run->lock_fd < 0)
-			return -1;
-	}
+	if (locking && take_lock(run) < 0)
+		return -1;
 	if (list_workers(run) < 0)
 		return -1;
 	switch (run->o.command) {
@@ -523,7 +532,9 @@ static void finish(struct run *run, int rc)
 	snprintf(run->r.error, sizeof run->r.error, "%s", rc < 0 ? run->err.msg : "");
 	if (rc < 0)
 		log_error("%s", run->err.msg);
-	if (run->o.command == CMD_RESTART && !run->o.dry_run && run->r.nbefore > 0)
+	/* After a supervisor that stopped answering, another ls would only wait again. */
+	if (run->o.command == CMD_RESTART && !run->o.dry_run && run->r.nbefore > 0 &&
+	    !(rc < 0 && run->err.cause == KR_CAUSE_TIMEOUT))
 		observe_after(run);
 	if (run->o.json && run->o.command != CMD_HISTORY &&
 	    report_json(&run->r, stdout, &run->err) < 0) {

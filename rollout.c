@@ -409,6 +409,16 @@ int rollout_run(struct rollout *ro, struct restart_step *steps, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 
+		/* A restart sent without time to see it through would go on untracked. */
+		if (kr_now_ms() >= ro->deadline_ms) {
+			for (size_t j = i; j < n; j++)
+				steps[j].result = STEP_ABANDONED;
+			kr_fail(err, KR_UNAVAILABLE,
+				"run time limit (--timeout) reached after %zu of %zu workers; the rest keep running",
+				i, n);
+			err->cause = KR_CAUSE_TIMEOUT;
+			return -1;
+		}
 		if (*ro->stop) {
 			for (size_t j = i; j < n; j++)
 				steps[j].result = STEP_ABANDONED;

@@ -234,3 +234,19 @@ def test_splay_sleeps_then_runs(tmp):
     res = run(["--splay", "0.5", "-v"], site)
     check(res.rc == 0, res)
     check("splay: sleeping" in res.err, res.err)
+
+
+def test_signal_during_splay_restarts_nothing(tmp):
+    site, sim = start(tmp)
+    before = sim.ls()
+    env = dict(os.environ, OT_SITE=site.root)
+    p = subprocess.Popen(WRAP + [BIN, "--splay", "60", "-v"], env=env, stderr=subprocess.PIPE,
+                         text=True)
+    line = p.stderr.readline()
+    check("splay: sleeping" in line, line)
+    p.send_signal(signal.SIGINT)
+    err = line + p.stderr.read()
+    rc = p.wait(10)
+    check(rc == 128 + signal.SIGINT, "rc %d %s" % (rc, err))
+    check("stopped by signal 2 before restarting anything" in err, err)
+    check(sim.ls() == before, "workers changed")
