@@ -79,7 +79,8 @@ struct stuck {
 	const struct worker *const *olds;
 	size_t nolds;
 	bool killed;
-	char refused[KR_ERR_MSG_MAX];
+	char refused[KR_ERR_MSG_MAX];   /* a kill the checks refused */
+	char healthy[KR_ERR_MSG_MAX / 2]; /* an old worker that would obey SIGTERM */
 };
 
 static bool waiting_on_term(pid_t pid)
@@ -99,8 +100,14 @@ static long long on_stuck(void *ctx)
 		struct proc_expect e = { w->pid, st->ro->spvr_pid, w->start_time, START_SLACK_S };
 		struct kr_err kerr;
 
-		if (!proc_alive(w->pid) || !waiting_on_term(w->pid))
+		if (!proc_alive(w->pid))
 			continue;
+		if (!waiting_on_term(w->pid)) {
+			snprintf(st->healthy, sizeof st->healthy,
+				 "worker %s (pid %d) would obey SIGTERM, so the supervisor is stuck, not the worker: not killed",
+				 w->wid, (int)w->pid);
+			continue;
+		}
 		if (proc_guarded_kill(&e, SIGKILL, &kerr) < 0) {
 			snprintf(st->refused, sizeof st->refused, "%s", kerr.msg);
 			log_error("worker %s: %s", w->wid, kerr.msg);
@@ -246,6 +253,22 @@ static void replacement_lost(struct rollout *ro, const struct worker *old, struc
 	worker_list_free(&before);
 }
 
+/* Why a restart failed, with what the stuck-worker check found. */
+static void stuck_verdict(const struct stuck *st, struct kr_err *err)
+{
+	char said[KR_ERR_MSG_MAX / 2];
+
+	if (st->refused[0] != '\0') {
+		kr_fail(err, KR_UNAVAILABLE, "%s", st->refused);
+		return;
+	}
+	if (err->cause != KR_CAUSE_TIMEOUT || st->healthy[0] == '\0')
+		return;
+	snprintf(said, sizeof said, "%.400s", err->msg);
+	kr_fail(err, KR_UNAVAILABLE, "%s; %s", said, st->healthy);
+	err->cause = KR_CAUSE_TIMEOUT;
+}
+
 static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_err *err)
 {
 	const struct worker *olds[1] = { &s->old.w };
@@ -265,9 +288,8 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 	s->killed = st.killed;
 	kahua_free_ids(ids, nids);
 	if (rc < 0) {
-		if (st.refused[0] != '\0')
-			kr_fail(err, KR_UNAVAILABLE, "%s", st.refused);
-		else if (err->cause == KR_CAUSE_REFUSED)
+		stuck_verdict(&st, err);
+		if (err->cause == KR_CAUSE_REFUSED)
 			replacement_lost(ro, &s->old.w, err);
 		return step_fail(s, err);
 	}
@@ -321,8 +343,10 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	wait = stuck_wait(ro, &st);
 	rc = kahua_kill(ro->site, s->old.w.wno, &wait, &after, err);
 	s->killed = st.killed;
-	if (rc < 0)
+	if (rc < 0) {
+		stuck_verdict(&st, err);
 		return step_fail(s, err);
+	}
 	worker_list_free(&ro->current);
 	ro->current = after;
 	if (find_wid(&ro->current, s->old.w.wid) != NULL)
@@ -384,8 +408,7 @@ static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 	for (size_t i = 0; i < n; i++)
 		steps[i].killed = st.killed;
 	if (rc < 0) {
-		if (st.refused[0] != '\0')
-			kr_fail(err, KR_UNAVAILABLE, "%s", st.refused);
+		stuck_verdict(&st, err);
 		for (size_t i = 0; i < n; i++)
 			step_fail(&steps[i], err);
 		return -1;

@@ -30,6 +30,7 @@ def test_supervisor_hangs_on_restart(tmp):
     check(res.rc == 69, res)
     line = one_line(res)
     check("restart" in line and "time limit" in line, line)
+    check("supervisor is stuck, not the worker: not killed" in line, line)
     check(res.secs < 15, "took %.1fs" % res.secs)
     # The worker was healthy (it would obey SIGTERM), so it was not killed.
     check(pids_of(sim) == procs, "processes changed: %r -> %r" % (procs, pids_of(sim)))
@@ -159,3 +160,14 @@ def test_http_slower_than_timeout(tmp):
     check("Timeout" in one_line(res) or "timed out" in res.err, res)
     check(res.secs < 10, "took %.1fs" % res.secs)
     same_workers(before, sim.ls())
+
+
+def test_surge_kills_stuck_old_worker_after_verification(tmp):
+    site, sim = start(tmp, ["ignore-term"])
+    before = sim.ls()
+    res = run(FAST + ["--strategy", "surge", "--kill-after", "0.5"], site)
+    check(res.rc == 0, res)
+    check(res.err.count("sent SIGKILL") == 3, res.err)
+    after = sim.ls()
+    same_workers(before, after)
+    check(not any(alive(w["pid"]) for w in before), "an old worker survived")
