@@ -46,6 +46,7 @@ static const struct optdef optdefs[] = {
 	{ "ctl-timeout", 0, K_SECONDS, F(ctl_timeout), "10", "SECS", "time limit to connect and for each control reply" },
 	{ "kill-after", 0, K_SECONDS, F(kill_after), "30", "SECS", "SIGKILL a verified worker whose restart is stuck this long" },
 	{ "worker-timeout", 0, K_SECONDS, F(worker_timeout), "10", "SECS", "time for a replacement to show in ls and answer its probe" },
+	{ "settle", 0, K_SECONDS, F(settle), "0.5", "SECS", "pause before terminating each further worker, so requests queued on the supervisor drain" },
 	{ "url", 'u', K_LIST, F(urls), NULL, "URL", "health-check URL (repeatable; default derived from kahua-httpd)" },
 	{ "expect-status", 0, K_STATUSES, F(expect_status), "200", "N[,N...]", "accepted HTTP statuses" },
 	{ "expect-body", 0, K_STRING, F(expect_body), NULL, "TEXT", "text the response body must contain" },

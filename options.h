@@ -42,6 +42,7 @@ struct options {
 	double ctl_timeout;             /* connect and each control reply */
 	double kill_after;              /* a restart stuck this long: SIGKILL */
 	double worker_timeout;          /* replacement visible and answering */
+	double settle;                  /* pause before terminating the next worker */
 
 	struct str_list urls;
 	int expect_status[OPT_MAX_STATUSES];
@@ -82,6 +83,14 @@ struct options {
  */
 int options_load(struct options *o, int argc, char **argv, struct kr_err *err);
 void options_free(struct options *o);
+
+/*
+ * Reset o to the defaults, then apply text as the JSON config file at
+ * path would be (for fuzzing and tests).  o must hold no allocations;
+ * free it with options_free either way.  0, or -1 with err (KR_CONFIG).
+ */
+int options_from_json(struct options *o, const char *path, const char *text,
+		      struct kr_err *err);
 
 /* --print-config: every setting, its value and where it came from. */
 void options_print(const struct options *o, FILE *out);

@@ -30,6 +30,19 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Requests that queued on the supervisor's lock during the last command
+ * are handed to workers the moment it ends; terminating a worker right
+ * then fails the ones it was given.  A short pause lets them finish.
+ */
+static void settle(const struct rollout *ro)
+{
+	long long until = min_ll(ro->deadline_ms, kr_now_ms() + secs_ms(ro->o->settle));
+
+	while (!*ro->stop && kr_now_ms() < until)
+		pause_ms((long)min_ll(50, until - kr_now_ms()));
+}
+
 static size_t count_type(const struct worker_list *wl, const char *type)
 {
 	size_t n = 0;
@@ -340,6 +353,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 			log_error("removing failed new worker %s: %s", s->new.w.wid, kerr.msg);
 		return step_fail(s, err);
 	}
+	settle(ro);
 	wait = stuck_wait(ro, &st);
 	rc = kahua_kill(ro->site, s->old.w.wno, &wait, &after, err);
 	s->killed = st.killed;
@@ -449,6 +463,8 @@ int rollout_run(struct rollout *ro, struct restart_step *steps, size_t n,
 				       "stopped by signal %d after %zu of %zu workers; the rest keep running",
 				       (int)*ro->stop, i, n);
 		}
+		if (i > 0 && ro->o->strategy == STRATEGY_ROLLING)
+			settle(ro);
 		rc = ro->o->strategy == STRATEGY_SURGE ? surge_step(ro, &steps[i], err)
 						       : rolling_step(ro, &steps[i], err);
 		if (rc < 0)

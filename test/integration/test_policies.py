@@ -250,3 +250,12 @@ def test_signal_during_splay_restarts_nothing(tmp):
     check(rc == 128 + signal.SIGINT, "rc %d %s" % (rc, err))
     check("stopped by signal 2 before restarting anything" in err, err)
     check(sim.ls() == before, "workers changed")
+
+
+def test_settle_pauses_between_workers(tmp):
+    site, sim = start(tmp)
+    quick = run(["--settle", "0"], site)
+    slow = run(["--settle", "1"], site)
+    check(quick.rc == 0 and slow.rc == 0, (quick, slow))
+    # Two pauses for three workers; rolling never pauses before the first.
+    check(slow.secs - quick.secs >= 1.9, "settle not applied: %.2fs vs %.2fs" % (slow.secs, quick.secs))
