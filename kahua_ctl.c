@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE             /* O_PATH: reach a socket dir we may not read */
 #include "kahua_ctl.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,14 +24,6 @@
 #define SPVR_SOCKET "kahua"
 #define SPVR_HEADER "((\"x-kahua-worker\" \"spvr\"))"
 #define READ_CHUNK 65536
-
-long long kr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int ms_left(long long deadline_ms)
 {
@@ -112,11 +105,8 @@ int kahua_connect(const struct kahua_site *site, const char *name,
 	}
 	/* A full listen backlog says EAGAIN on a non-blocking Unix socket. */
 	while ((rc = connect(fd, (struct sockaddr *)&addr, sizeof addr)) < 0 &&
-	       (errno == EAGAIN || errno == EINTR) && ms_left(deadline_ms) > 0) {
-		struct timespec pause = { 0, 10 * 1000 * 1000 };
-
-		nanosleep(&pause, NULL);
-	}
+	       (errno == EAGAIN || errno == EINTR) && ms_left(deadline_ms) > 0)
+		kr_sleep_until(kr_earlier(deadline_ms, kr_now_ms() + 10), NULL);
 	if (dirfd >= 0)
 		close(dirfd);
 	if (rc == 0)

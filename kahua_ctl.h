@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "err.h"
 #include "sexp.h"
 
@@ -173,7 +174,5 @@ int kahua_probe_worker(const struct kahua_site *site, const struct worker *w,
 int kahua_httpd_address(pid_t spvr_pid, char *host, size_t hostsize, int *port,
 			char *why, size_t whysize);
 
-/* Monotonic clock in milliseconds, the base of every deadline. */
-long long kr_now_ms(void);
 
 #endif

@@ -65,29 +65,9 @@ struct run {
 	struct kr_err err;
 };
 
-static long long secs_ms(double s)
-{
-	return (long long)(s * 1000.0);
-}
-
 static long long call_deadline(const struct run *run)
 {
-	long long d = kr_now_ms() + secs_ms(run->o.ctl_timeout);
-
-	return d < run->ro.deadline_ms ? d : run->ro.deadline_ms;
-}
-
-/* Sleep up to secs, cut short by a stop signal. */
-static void sleep_interruptible(double secs)
-{
-	long long until = kr_now_ms() + secs_ms(secs);
-
-	while (!stop_signal && kr_now_ms() < until) {
-		long long left = until - kr_now_ms();
-		struct timespec ts = { 0, (left > 100 ? 100 : left) * 1000000L };
-
-		nanosleep(&ts, NULL);
-	}
+	return kr_earlier(run->ro.deadline_ms, kr_now_ms() + kr_ms(run->o.ctl_timeout));
 }
 
 static void splay(const struct options *o)
@@ -99,29 +79,23 @@ static void splay(const struct options *o)
 		return;
 	secs = o->splay * ((double)rand_r(&seed) / ((double)RAND_MAX + 1.0));
 	log_info("splay: sleeping %.1fs", secs);
-	sleep_interruptible(secs);
+	kr_sleep_until(kr_now_ms() + kr_ms(secs), &stop_signal);
 }
 
-static void observe_all(struct run *run, const struct worker_list *wl,
-			struct worker_obs **out, size_t *n)
+static int observe_all(struct run *run, const struct worker_list *wl,
+		       struct worker_obs **out, size_t *n)
 {
-	bool want_pss = run->o.memory == METRIC_PSS;
-
-	*out = calloc(wl->n ? wl->n : 1, sizeof **out);
 	*n = 0;
+	*out = calloc(wl->n ? wl->n : 1, sizeof **out);
 	if (*out == NULL)
-		return;
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
 	for (size_t i = 0; i < wl->n; i++) {
-		struct worker_obs *o = &(*out)[i];
-
-		o->w = wl->v[i];
-		o->rss = proc_rss(wl->v[i].pid);
-		o->pss = proc_pss(wl->v[i].pid);
-		o->age = (long long)time(NULL) - wl->v[i].start_time;
-		if (want_pss && o->pss < 0 && o->rss >= 0)
+		rollout_observe(&(*out)[i], &wl->v[i]);
+		if (run->o.memory == METRIC_PSS && (*out)[i].pss < 0 && (*out)[i].rss >= 0)
 			run->r.pss_fallback = true;
 	}
 	*n = wl->n;
+	return 0;
 }
 
 /* Per type: running now, and :run-by-default from app-servers. */
@@ -164,7 +138,8 @@ static int list_workers(struct run *run)
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
 	free(run->r.before);
-	observe_all(run, &run->ro.current, &run->r.before, &run->r.nbefore);
+	if (observe_all(run, &run->ro.current, &run->r.before, &run->r.nbefore) < 0)
+		return -1;
 	count_types(run);
 	return 0;
 }
@@ -189,7 +164,7 @@ static int top_up(struct run *run)
 	if (kahua_reload(&run->site, call_deadline(run), &run->err) < 0)
 		return -1;
 	if (rollout_wait_counts(&run->ro, run->r.types, run->r.ntypes,
-				kr_now_ms() + secs_ms(run->o.worker_timeout), &run->err) < 0)
+				kr_now_ms() + kr_ms(run->o.worker_timeout), &run->err) < 0)
 		return -1;
 	return list_workers(run);
 }
@@ -289,9 +264,9 @@ static int run_http(struct run *run)
 			.url = h->url,
 			.nstatuses = run->o.n_expect_status,
 			.body_substr = run->o.expect_body,
-			.timeout_ms = secs_ms(run->o.http_timeout) < left ? secs_ms(run->o.http_timeout) : left,
+			.timeout_ms = kr_ms(run->o.http_timeout) < left ? kr_ms(run->o.http_timeout) : left,
 			.retries = (int)run->o.retries,
-			.retry_delay_ms = secs_ms(run->o.retry_delay),
+			.retry_delay_ms = kr_ms(run->o.retry_delay),
 			.follow_redirects = run->o.follow_redirects,
 		};
 
@@ -403,7 +378,8 @@ static void observe_after(struct run *run)
 		return;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
-	observe_all(run, &wl, &run->r.after, &run->r.nafter);
+	if (observe_all(run, &wl, &run->r.after, &run->r.nafter) < 0)
+		return;
 	count_types(run);
 }
 
@@ -592,7 +568,7 @@ int main(int argc, char **argv)
 	run.r.started = time(NULL);
 	run.ro.o = &run.o;
 	run.ro.stop = &stop_signal;
-	run.ro.deadline_ms = run.t0 + secs_ms(run.o.timeout);
+	run.ro.deadline_ms = run.t0 + kr_ms(run.o.timeout);
 	if (install_signals(&run.err) < 0) {
 		log_error("%s", run.err.msg);
 		options_free(&run.o);

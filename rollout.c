@@ -13,23 +13,6 @@
 #define START_SLACK_S 5
 #define LS_POLL_MS 50
 
-static long long secs_ms(double s)
-{
-	return (long long)(s * 1000.0);
-}
-
-static long long min_ll(long long a, long long b)
-{
-	return a < b ? a : b;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /*
  * Requests that queued on the supervisor's lock during the last command
  * are handed to workers the moment it ends; terminating a worker right
@@ -37,10 +20,7 @@ static void pause_ms(long ms)
  */
 static void settle(const struct rollout *ro)
 {
-	long long until = min_ll(ro->deadline_ms, kr_now_ms() + secs_ms(ro->o->settle));
-
-	while (!*ro->stop && kr_now_ms() < until)
-		pause_ms((long)min_ll(50, until - kr_now_ms()));
+	kr_sleep_until(kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->settle)), ro->stop);
 }
 
 static size_t count_type(const struct worker_list *wl, const char *type)
@@ -64,7 +44,7 @@ static int refresh(struct rollout *ro, long long deadline_ms, struct kr_err *err
 {
 	struct worker_list wl;
 
-	if (kahua_ls(ro->site, min_ll(deadline_ms, kr_now_ms() + secs_ms(ro->o->ctl_timeout)),
+	if (kahua_ls(ro->site, kr_earlier(deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)),
 		     &wl, err) < 0)
 		return -1;
 	worker_list_free(&ro->current);
@@ -72,7 +52,7 @@ static int refresh(struct rollout *ro, long long deadline_ms, struct kr_err *err
 	return 0;
 }
 
-static void observe(struct worker_obs *o, const struct worker *w)
+void rollout_observe(struct worker_obs *o, const struct worker *w)
 {
 	o->w = *w;
 	o->rss = proc_rss(w->pid);
@@ -130,9 +110,9 @@ static long long on_stuck(void *ctx)
 			 w->wid, (int)w->pid, o->kill_after);
 		st->killed = true;
 		/* Several stuck workers in one restart each get their turn. */
-		return kr_now_ms() + secs_ms(o->kill_after);
+		return kr_now_ms() + kr_ms(o->kill_after);
 	}
-	return kr_now_ms() + secs_ms(o->kill_after);
+	return kr_now_ms() + kr_ms(o->kill_after);
 }
 
 /* Wait for a command that terminates olds, killing a stuck one. */
@@ -140,12 +120,12 @@ static struct kahua_wait stuck_wait(struct rollout *ro, struct stuck *st)
 {
 	long long now = kr_now_ms();
 	const struct options *o = ro->o;
-	long long patience = secs_ms(o->kill_after) * (long long)(st->nolds ? st->nolds : 1) +
-			     secs_ms(o->worker_timeout) * (long long)(st->nolds ? st->nolds : 1);
+	long long patience = kr_ms(o->kill_after) * (long long)(st->nolds ? st->nolds : 1) +
+			     kr_ms(o->worker_timeout) * (long long)(st->nolds ? st->nolds : 1);
 
 	return (struct kahua_wait){
-		.deadline_ms = min_ll(ro->deadline_ms, now + patience),
-		.soft_ms = now + secs_ms(o->kill_after),
+		.deadline_ms = kr_earlier(ro->deadline_ms, now + patience),
+		.soft_ms = now + kr_ms(o->kill_after),
 		.on_slow = on_stuck,
 		.ctx = st,
 	};
@@ -180,7 +160,7 @@ static int find_replacement(struct rollout *ro, const struct worker_list *before
 			    const struct restart_step *claimed, size_t nclaimed,
 			    const struct worker *old, struct worker *out, struct kr_err *err)
 {
-	long long give_up = min_ll(ro->deadline_ms, kr_now_ms() + secs_ms(ro->o->worker_timeout));
+	long long give_up = kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout));
 	size_t want = count_type(before, old->type);
 
 	for (;;) {
@@ -198,7 +178,7 @@ static int find_replacement(struct rollout *ro, const struct worker_list *before
 		}
 		if (kr_now_ms() >= give_up)
 			break;
-		pause_ms(LS_POLL_MS);
+		kr_sleep_until(kr_now_ms() + LS_POLL_MS, NULL);
 	}
 	return kr_fail(err, KR_HEALTH, "worker %s (%s): no replacement in ls within %gs (%zu of %zu %s workers running)",
 		       old->wid, old->type, ro->o->worker_timeout,
@@ -209,7 +189,7 @@ static int probe_new(struct rollout *ro, struct restart_step *s, struct kr_err *
 {
 	long long t0 = kr_now_ms();
 	int rc = kahua_probe_worker(ro->site, &s->new.w,
-				    min_ll(ro->deadline_ms, t0 + secs_ms(ro->o->worker_timeout)), err);
+				    kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout)), err);
 
 	s->probe_ms = (double)(kr_now_ms() - t0);
 	return rc;
@@ -230,7 +210,7 @@ static int step_replaced(struct rollout *ro, struct restart_step *steps, size_t 
 
 	if (find_replacement(ro, before, steps, idx, &s->old.w, &s->new.w, err) < 0)
 		return step_fail(s, err);
-	observe(&s->new, &s->new.w);
+	rollout_observe(&s->new, &s->new.w);
 	s->have_new = true;
 	if (probe_new(ro, s, err) < 0)
 		return step_fail(s, err);
@@ -327,7 +307,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	log_info("surging worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
 		 (int)s->old.w.pid, s->reason);
 	if (kahua_run(ro->site, s->old.w.type,
-		      min_ll(ro->deadline_ms, t0 + secs_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
+		      kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
 		      &s->new.w, err) < 0) {
 		/* The supervisor could not start the new worker: it is unhealthy. */
 		if (err->cause == KR_CAUSE_REFUSED) {
@@ -339,12 +319,12 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		}
 		return step_fail(s, err);
 	}
-	observe(&s->new, &s->new.w);
+	rollout_observe(&s->new, &s->new.w);
 	s->have_new = true;
 	if (probe_new(ro, s, err) < 0) {
 		struct kr_err kerr;
-		struct kahua_wait w2 = { .deadline_ms = min_ll(ro->deadline_ms,
-							       kr_now_ms() + secs_ms(ro->o->ctl_timeout)) };
+		struct kahua_wait w2 = { .deadline_ms = kr_earlier(ro->deadline_ms,
+							       kr_now_ms() + kr_ms(ro->o->ctl_timeout)) };
 
 		/* The extra worker failed: remove it, the old one keeps serving. */
 		if (kahua_kill(ro->site, s->new.w.wno, &w2, &after, &kerr) == 0)
@@ -490,6 +470,6 @@ int rollout_wait_counts(struct rollout *ro, const struct type_count *want, size_
 		if (kr_now_ms() >= deadline_ms)
 			return kr_fail(err, KR_UNAVAILABLE, "%zu worker types still short after reload",
 				       short_types);
-		pause_ms(LS_POLL_MS);
+		kr_sleep_until(kr_now_ms() + LS_POLL_MS, NULL);
 	}
 }

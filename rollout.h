@@ -43,6 +43,9 @@ struct rollout {
 int rollout_run(struct rollout *ro, struct restart_step *steps, size_t n,
 		size_t *done, struct kr_err *err);
 
+/* A worker with its memory and age as /proc and the supervisor tell them. */
+void rollout_observe(struct worker_obs *o, const struct worker *w);
+
 /* Wait until ls shows every type at least at its count in want. */
 int rollout_wait_counts(struct rollout *ro, const struct type_count *want, size_t n,
 			long long deadline_ms, struct kr_err *err);

@@ -1,0 +1,35 @@
+#include "clock.h"
+
+#include <time.h>
+
+#define STEP_MS 50
+
+long long kr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long kr_ms(double secs)
+{
+	return (long long)(secs * 1000.0);
+}
+
+long long kr_earlier(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
+void kr_sleep_until(long long until_ms, const volatile sig_atomic_t *stop)
+{
+	long long left;
+
+	while ((stop == NULL || !*stop) && (left = until_ms - kr_now_ms()) > 0) {
+		long long step = left < STEP_MS ? left : STEP_MS;
+		struct timespec ts = { 0, (long)step * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+}
