@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "kahua_ctl.h"
+#include "clock.h"
 
 /* The holder's pid, written after locking, makes "busy" actionable. */
 static long lock_holder(int fd)
@@ -33,11 +32,11 @@ static void record_holder(int fd)
 		return;
 }
 
-int site_lock(const char *rundir, double wait_secs, volatile sig_atomic_t *stop,
+int site_lock(const char *rundir, double wait_secs, const volatile sig_atomic_t *stop,
 	      struct kr_err *err)
 {
 	char path[4096];
-	long long give_up = kr_now_ms() + (long long)(wait_secs * 1000);
+	long long give_up = kr_now_ms() + kr_ms(wait_secs);
 	int fd;
 
 	snprintf(path, sizeof path, "%s/kahua-restarter.lock", rundir);
@@ -45,8 +44,6 @@ int site_lock(const char *rundir, double wait_secs, volatile sig_atomic_t *stop,
 	if (fd < 0)
 		return kr_fail(err, KR_CANTCREAT, "lock %s: %s", path, strerror(errno));
 	for (;;) {
-		struct timespec pause = { 0, 100 * 1000 * 1000 };
-
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			record_holder(fd);
 			return fd;
@@ -65,7 +62,7 @@ int site_lock(const char *rundir, double wait_secs, volatile sig_atomic_t *stop,
 				kr_fail(err, KR_TEMPFAIL, "%s: another run holds the lock", path);
 			break;
 		}
-		nanosleep(&pause, NULL);
+		kr_sleep_until(kr_now_ms() + 100, stop);
 	}
 	close(fd);
 	return -1;

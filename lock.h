@@ -18,7 +18,7 @@
  * another run holds it (naming its pid), KR_CANTCREAT when the file
  * cannot be opened.
  */
-int site_lock(const char *rundir, double wait_secs, volatile sig_atomic_t *stop,
+int site_lock(const char *rundir, double wait_secs, const volatile sig_atomic_t *stop,
 	      struct kr_err *err);
 
 #endif
