@@ -102,8 +102,9 @@ static long long on_stuck(void *ctx)
 			continue;
 		}
 		if (proc_guarded_kill(&e, SIGKILL, &kerr) < 0) {
-			snprintf(st->refused, sizeof st->refused, "%s", kerr.msg);
-			log_error("worker %s: %s", w->wid, kerr.msg);
+			snprintf(st->refused, sizeof st->refused, "worker %s stuck in restart: %.800s",
+				 w->wid, kerr.msg);
+			log_info("%s", st->refused);
 			return 0;
 		}
 		log_warn("worker %s (pid %d) ignored SIGTERM for %gs: sent SIGKILL",

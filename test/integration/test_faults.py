@@ -109,7 +109,8 @@ def test_unverified_pid_is_never_signalled(tmp):
             f.write(str(decoy.pid))
         res = run(FAST + ["--kill-after", "0.5", "restart", before[0]["wid"]], site)
         check(res.rc == 69, res)
-        check("not signalled" in res.err and "parent" in res.err, res.err)
+        line = one_line(res)
+        check("not signalled" in line and "parent" in line and before[0]["wid"] in line, line)
         check(alive(before[0]["pid"]), "the unverified worker was signalled to death")
         check(alive(decoy.pid), "the decoy was signalled")
     finally:
