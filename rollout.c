@@ -144,11 +144,7 @@ static void wid_sexp(const char *wid, char *out, size_t size)
 	sx_buf_free(&b);
 }
 
-/*
- * After old was replaced: a worker of its type that was not in before,
- * with a live pid, and the type back to its count.  Polls ls briefly since
- * the supervisor may list the new worker a moment after replying.
- */
+/* A replacement an earlier step of the same command already took. */
 static bool claimed_by(const struct restart_step *steps, size_t n, const char *wid)
 {
 	for (size_t i = 0; i < n; i++)
@@ -157,6 +153,11 @@ static bool claimed_by(const struct restart_step *steps, size_t n, const char *w
 	return false;
 }
 
+/*
+ * After old was replaced: a worker of its type that was not in before,
+ * with a live pid, and the type back to its count.  Polls ls briefly since
+ * the supervisor may list the new worker a moment after replying.
+ */
 static int find_replacement(struct rollout *ro, const struct worker_list *before,
 			    const struct restart_step *claimed, size_t nclaimed,
 			    const struct worker *old, struct worker *out, struct kr_err *err)
