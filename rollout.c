@@ -345,9 +345,10 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	}
 	worker_list_free(&ro->current);
 	ro->current = after;
-	if (find_wid(&ro->current, s->old.w.wid) != NULL)
-		return step_fail(s, (kr_fail(err, KR_UNAVAILABLE, "worker %s still listed after kill",
-					     s->old.w.wid), err));
+	if (find_wid(&ro->current, s->old.w.wid) != NULL) {
+		kr_fail(err, KR_UNAVAILABLE, "worker %s still listed after kill", s->old.w.wid);
+		return step_fail(s, err);
+	}
 	s->restart_ms = (double)(kr_now_ms() - t0);
 	s->result = STEP_OK;
 	log_info("replaced worker %s (pid %d) by %s (pid %d) in %.0f ms, probe %.0f ms",
