@@ -134,8 +134,11 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline_ms,
 			continue;
 		if (ready < 0)
 			return kr_fail(err, KR_OSERR, "%s: poll: %s", what, strerror(errno));
-		if (ready == 0)
-			return kr_fail(err, KR_UNAVAILABLE, "%s: timed out sending the request", what);
+		if (ready == 0) {
+			kr_fail(err, KR_UNAVAILABLE, "%s: timed out sending the request", what);
+			err->cause = KR_CAUSE_TIMEOUT;
+			return -1;
+		}
 		n = send(fd, buf + done, len - done, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
