@@ -130,13 +130,13 @@ static long long memory_freed(const struct run_report *r)
 static void run_metrics(struct prom *p, const struct run_report *r)
 {
 	family(p, P "last_run_timestamp_seconds", "Start of the latest run, seconds since the epoch.");
-	sample(p, (double)r->started, NULL);
+	sample(p, (double)r->started, (const char *)NULL);
 	family(p, P "last_run_duration_seconds", "Duration of the latest run.");
-	sample(p, r->duration_ms / 1000.0, NULL);
+	sample(p, r->duration_ms / 1000.0, (const char *)NULL);
 	family(p, P "last_exit_status", "Exit status of the latest run (0 ok; see kahua-restarter(1)).");
-	sample(p, r->exit_status, NULL);
+	sample(p, r->exit_status, (const char *)NULL);
 	family(p, P "memory_freed_bytes", "Memory freed by the latest run's restarts.");
-	sample(p, (double)memory_freed(r), NULL);
+	sample(p, (double)memory_freed(r), (const char *)NULL);
 }
 
 static void type_metrics(struct prom *p, const struct run_report *r, const char **types,
@@ -144,19 +144,19 @@ static void type_metrics(struct prom *p, const struct run_report *r, const char 
 {
 	family(p, P "workers", "Workers running after the latest run, by type.");
 	for (size_t i = 0; i < r->ntypes; i++)
-		sample(p, r->types[i].running, "type", r->types[i].type, NULL);
+		sample(p, r->types[i].running, "type", r->types[i].type, (const char *)NULL);
 	family(p, P "workers_wanted", "Workers the type should run (:run-by-default in app-servers).");
 	for (size_t i = 0; i < r->ntypes; i++)
 		if (r->types[i].wanted >= 0)
-			sample(p, r->types[i].wanted, "type", r->types[i].type, NULL);
+			sample(p, r->types[i].wanted, "type", r->types[i].type, (const char *)NULL);
 	family(p, P "restarts",
 	       "Workers restarted successfully in the latest run (a per-run gauge, not a counter).");
 	for (size_t i = 0; i < n; i++)
-		sample(p, steps_of(r, types[i], STEP_OK), "type", types[i], NULL);
+		sample(p, steps_of(r, types[i], STEP_OK), "type", types[i], (const char *)NULL);
 	family(p, P "restart_failures",
 	       "Restarts that failed in the latest run (a per-run gauge, not a counter).");
 	for (size_t i = 0; i < n; i++)
-		sample(p, steps_of(r, types[i], STEP_FAILED), "type", types[i], NULL);
+		sample(p, steps_of(r, types[i], STEP_FAILED), "type", types[i], (const char *)NULL);
 }
 
 static void worker_metrics(struct prom *p, const struct run_report *r)
@@ -173,29 +173,33 @@ static void worker_metrics(struct prom *p, const struct run_report *r)
 			continue;
 		/* With PSS unavailable the figure is RSS: the label says which. */
 		sample(p, (double)mem, "type", s->old.w.type, "worker", s->old.w.wid, "metric",
-		       pss && s->old.pss >= 0 ? "pss" : "rss", NULL);
+		       pss && s->old.pss >= 0 ? "pss" : "rss", (const char *)NULL);
 	}
 }
 
-static bool url_seen(const struct run_report *r, size_t upto, const char *url)
+/* Checked again later in the run (rolling checks a URL after each worker)? */
+static bool url_seen(const struct run_report *r, size_t at, const char *url)
 {
-	for (size_t i = 0; i < upto; i++)
+	for (size_t i = at + 1; i < r->nhttp; i++)
 		if (strcmp(r->http[i].url, url) == 0)
 			return true;
 	return false;
 }
 
-/* A repeated URL would repeat a series, and the collector rejects the whole file. */
+/*
+ * A repeated URL would repeat a series, and the collector rejects the
+ * whole file: each URL appears once, with its latest check.
+ */
 static void http_metrics(struct prom *p, const struct run_report *r)
 {
 	family(p, P "http_check_up", "1 if the site's health check passed in the latest run, else 0.");
 	for (size_t i = 0; i < r->nhttp; i++)
 		if (!url_seen(r, i, r->http[i].url))
-			sample(p, r->http[i].res.ok ? 1 : 0, "url", r->http[i].url, NULL);
+			sample(p, r->http[i].res.ok ? 1 : 0, "url", r->http[i].url, (const char *)NULL);
 	family(p, P "http_check_duration_seconds", "Duration of the health check's last try.");
 	for (size_t i = 0; i < r->nhttp; i++)
 		if (!url_seen(r, i, r->http[i].url))
-			sample(p, r->http[i].res.ms / 1000.0, "url", r->http[i].url, NULL);
+			sample(p, r->http[i].res.ms / 1000.0, "url", r->http[i].url, (const char *)NULL);
 }
 
 /* The whole text in memory, so a formatting failure never reaches the file. */

@@ -61,6 +61,7 @@ struct run {
 	size_t napp;
 	int lock_fd;
 	bool curl_ready;        /* libcurl is set up only for runs that use it */
+	char httpd[300];        /* http://HOST:PORT of kahua-httpd, once found */
 	long long t0;
 	struct kr_err err;
 };
@@ -194,12 +195,12 @@ static void print_plan(const struct run *run, FILE *out)
 	}
 }
 
-static int add_check(struct run *run, const char *url)
+static int add_check(struct run *run, const char *url, struct kr_err *err)
 {
 	struct http_obs *v = realloc(run->r.http, (run->r.nhttp + 1) * sizeof *v);
 
 	if (v == NULL)
-		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+		return kr_fail(err, KR_SOFTWARE, "out of memory");
 	run->r.http = v;
 	memset(&v[run->r.nhttp], 0, sizeof v[run->r.nhttp]);
 	snprintf(v[run->r.nhttp].url, sizeof v[run->r.nhttp].url, "%s", url);
@@ -207,107 +208,127 @@ static int add_check(struct run *run, const char *url)
 	return 0;
 }
 
-static bool type_listed(char **types, size_t n, const char *t)
+static void add_type(const char **types, size_t *n, const char *t)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < *n; i++)
 		if (strcmp(types[i], t) == 0)
-			return true;
-	return false;
+			return;
+	types[(*n)++] = t;
 }
 
-/* URLs to check: --url, else http://HOST:PORT/TYPE/ per type from kahua-httpd. */
-static int plan_http(struct run *run, char **types, size_t ntypes)
+/*
+ * The base of derived URLs, http://HOST:PORT, from the running
+ * kahua-httpd; looked up once a run.  Empty, with http_skipped saying
+ * why (once), when there is none.
+ */
+static const char *httpd_base(struct run *run)
 {
 	char host[256];
 	int port;
 
-	if (run->o.no_http_check)
-		return 0;
-	for (size_t i = 0; i < run->o.urls.n; i++)
-		if (add_check(run, run->o.urls.v[i]) < 0)
-			return -1;
-	if (run->o.urls.n > 0 || ntypes == 0)
-		return 0;
-	if (run->ro.spvr_pid <= 0) {
+	if (run->httpd[0] != '\0' || run->r.http_skipped[0] != '\0')
+		return run->httpd;
+	if (run->ro.spvr_pid <= 0)
 		snprintf(run->r.http_skipped, sizeof run->r.http_skipped,
 			 "the supervisor's pid is unknown, so kahua-httpd cannot be found; give --url");
-		return 0;
-	}
-	if (kahua_httpd_address(run->ro.spvr_pid, host, sizeof host, &port,
-				run->r.http_skipped, sizeof run->r.http_skipped) < 0)
+	else if (kahua_httpd_address(run->ro.spvr_pid, host, sizeof host, &port,
+				     run->r.http_skipped, sizeof run->r.http_skipped) == 0)
+		snprintf(run->httpd, sizeof run->httpd, "http://%s:%d", host, port);
+	if (run->r.http_skipped[0] != '\0')
+		log_warn("HTTP check skipped: %s", run->r.http_skipped);
+	return run->httpd;
+}
+
+/* URLs for these types: --url as given, else one derived URL per type. */
+static int plan_http(struct run *run, const char *const *types, size_t ntypes, struct kr_err *err)
+{
+	const char *base;
+
+	for (size_t i = 0; i < run->o.urls.n; i++)
+		if (add_check(run, run->o.urls.v[i], err) < 0)
+			return -1;
+	if (run->o.urls.n > 0 || ntypes == 0 || (base = httpd_base(run))[0] == '\0')
 		return 0;
 	for (size_t i = 0; i < ntypes; i++) {
 		char url[600];
 
-		snprintf(url, sizeof url, "http://%s:%d/%s/", host, port, types[i]);
-		if (add_check(run, url) < 0)
+		snprintf(url, sizeof url, "%s/%s/", base, types[i]);
+		if (add_check(run, url, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int run_http(struct run *run)
+static void http_spec(const struct run *run, const char *url, struct health_spec *spec)
 {
-	size_t failed = 0;
+	long long left = run->ro.deadline_ms - kr_now_ms();
 
-	if (run->r.http_skipped[0] != '\0')
-		log_warn("HTTP check skipped: %s", run->r.http_skipped);
-	if (run->r.nhttp > 0 && !run->curl_ready) {
+	memset(spec, 0, sizeof *spec);
+	spec->url = url;
+	memcpy(spec->statuses, run->o.expect_status, sizeof spec->statuses);
+	spec->nstatuses = run->o.n_expect_status;
+	spec->body_substr = run->o.expect_body;
+	spec->timeout_ms = kr_earlier(kr_ms(run->o.http_timeout), left > 1 ? left : 1);
+	spec->retries = (int)run->o.retries;
+	spec->retry_delay_ms = kr_ms(run->o.retry_delay);
+	spec->follow_redirects = run->o.follow_redirects;
+}
+
+/* The site over HTTP for these types; every check is kept in the report. */
+static int check_site(struct run *run, const char *const *types, size_t ntypes,
+		      struct kr_err *err)
+{
+	size_t first = run->r.nhttp, failed = 0;
+
+	if (run->o.no_http_check || plan_http(run, types, ntypes, err) < 0)
+		return run->o.no_http_check ? 0 : -1;
+	if (run->r.nhttp > first && !run->curl_ready) {
 		if (health_global_init() < 0)
-			return kr_fail(&run->err, KR_OSERR, "libcurl initialisation failed");
+			return kr_fail(err, KR_OSERR, "libcurl initialisation failed");
 		run->curl_ready = true;
 	}
-	for (size_t i = 0; i < run->r.nhttp; i++) {
+	for (size_t i = first; i < run->r.nhttp; i++) {
 		struct http_obs *h = &run->r.http[i];
-		long long left = run->ro.deadline_ms - kr_now_ms();
-		struct health_spec spec = {
-			.url = h->url,
-			.nstatuses = run->o.n_expect_status,
-			.body_substr = run->o.expect_body,
-			.timeout_ms = kr_ms(run->o.http_timeout) < left ? kr_ms(run->o.http_timeout) : left,
-			.retries = (int)run->o.retries,
-			.retry_delay_ms = kr_ms(run->o.retry_delay),
-			.follow_redirects = run->o.follow_redirects,
-		};
+		struct health_spec spec;
 
-		memcpy(spec.statuses, run->o.expect_status, sizeof spec.statuses);
-		if (spec.timeout_ms <= 0)
-			spec.timeout_ms = 1;
+		http_spec(run, h->url, &spec);
 		health_check(&spec, &h->res);
 		log_info("GET %s: %s%s (%ld, %.0f ms, %d tries)", h->url, h->res.ok ? "ok" : "failed: ",
 			 h->res.why, h->res.status, h->res.ms, h->res.tries);
 		if (!h->res.ok && failed++ == 0)
-			kr_fail(&run->err, KR_HEALTH, "health check %s: %s", h->url, h->res.why);
+			kr_fail(err, KR_HEALTH, "health check %.300s: %.300s", h->url, h->res.why);
 	}
 	return failed ? -1 : 0;
 }
 
-/* The distinct types of the given workers, for derived URLs. */
-static char **types_of(const struct worker_obs *v, size_t n, size_t stride, size_t *ntypes)
+/* After each replacement (rolling, surge): does the site still answer? */
+static int check_after_step(void *ctx, const struct restart_step *s, struct kr_err *err)
 {
-	char **types = calloc(n ? n : 1, sizeof *types);
+	struct run *run = ctx;
+	const char *type = s->new.w.type;
+	struct kr_err herr;
 
-	*ntypes = 0;
-	for (size_t i = 0; types != NULL && i < n; i++) {
-		const struct worker_obs *o = (const struct worker_obs *)((const char *)v + i * stride);
-
-		if (!type_listed(types, *ntypes, o->w.type))
-			types[(*ntypes)++] = (char *)o->w.type;
-	}
-	return types;
+	if (check_site(run, &type, 1, &herr) == 0)
+		return 0;
+	kr_fail(err, herr.status, "after worker %s (%s) was replaced by %s: %.600s",
+		s->old.w.wid, type, s->new.w.wid, herr.msg);
+	return -1;
 }
 
-static int health_phase(struct run *run, const struct worker_obs *v, size_t n, size_t stride)
+/* Every type running now (check, and after the all strategy). */
+static int check_all_types(struct run *run, struct kr_err *err)
 {
-	size_t ntypes;
-	char **types = types_of(v, n, stride, &ntypes);
+	const char **types = calloc(run->ro.current.n ? run->ro.current.n : 1, sizeof *types);
+	size_t n = 0;
 	int rc;
 
 	if (types == NULL)
-		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
-	rc = plan_http(run, types, ntypes);
+		return kr_fail(err, KR_SOFTWARE, "out of memory");
+	for (size_t i = 0; i < run->ro.current.n; i++)
+		add_type(types, &n, run->ro.current.v[i].type);
+	rc = check_site(run, types, n, err);
 	free(types);
-	return rc < 0 ? -1 : run_http(run);
+	return rc;
 }
 
 /* check: probe every worker on its own socket, then the site over HTTP. */
@@ -315,8 +336,9 @@ static int cmd_check(struct run *run)
 {
 	size_t failed = 0;
 
+	struct kr_err perr;
+
 	for (size_t i = 0; i < run->ro.current.n; i++) {
-		struct kr_err perr;
 		const struct worker *w = &run->ro.current.v[i];
 
 		if (kahua_probe_worker(&run->site, w, call_deadline(run), &perr) == 0) {
@@ -327,8 +349,7 @@ static int cmd_check(struct run *run)
 			run->err = perr;
 		log_info("%s", perr.msg);
 	}
-	if (health_phase(run, run->r.before, run->r.nbefore, sizeof *run->r.before) < 0 &&
-	    failed == 0)
+	if (check_all_types(run, failed ? &perr : &run->err) < 0 && failed == 0)
 		failed++;
 	return failed ? -1 : 0;
 }
@@ -356,6 +377,11 @@ static int cmd_restart(struct run *run)
 		return -1;
 	log_info("restarting %zu of %zu workers (%s)", run->r.nsteps, run->r.nbefore,
 		 strategy_name(run->o.strategy));
+	/* One worker at a time: the site is checked after each, and a failure stops there. */
+	if (run->o.strategy != STRATEGY_ALL) {
+		run->ro.check_site = check_after_step;
+		run->ro.check_ctx = run;
+	}
 	rc = rollout_run(&run->ro, run->r.steps, run->r.nsteps, &done, &run->err);
 	if (rc < 0)
 		return -1;
@@ -363,9 +389,9 @@ static int cmd_restart(struct run *run)
 		return kr_fail(&run->err, KR_SIGNAL_BASE + stop_signal,
 			       "stopped by signal %d after all %zu workers; HTTP check not run",
 			       (int)stop_signal, done);
-	if (done == 0)
+	if (done == 0 || run->o.strategy != STRATEGY_ALL)
 		return 0;
-	return health_phase(run, &run->r.steps[0].new, done, sizeof *run->r.steps);
+	return check_all_types(run, &run->err);
 }
 
 /* Final ls for the report; a failure here does not change the outcome. */

@@ -450,6 +450,9 @@ int rollout_run(struct rollout *ro, struct restart_step *steps, size_t n,
 			settle(ro);
 		rc = ro->o->strategy == STRATEGY_SURGE ? surge_step(ro, &steps[i], err)
 						       : rolling_step(ro, &steps[i], err);
+		if (rc == 0 && ro->check_site != NULL &&
+		    ro->check_site(ro->check_ctx, &steps[i], err) < 0)
+			rc = step_fail(&steps[i], err);
 		if (rc < 0)
 			return -1;
 		(*done)++;

@@ -9,8 +9,8 @@
  * all:     one restart command for everything, as kahua-admin does; then
  *          the same checks for every replacement.
  *
- * The rollout stops at the first replacement that fails; the workers not
- * yet restarted keep serving.  A stop request (signal) is honoured between
+ * The rollout stops at the first replacement that fails its probe or,
+ * after it, the site's check; the workers not yet restarted keep serving.  A stop request (signal) is honoured between
  * workers, never in the middle of one.
  */
 #ifndef KR_ROLLOUT_H
@@ -32,6 +32,9 @@ struct rollout {
 	long long deadline_ms;          /* the whole run's */
 	volatile sig_atomic_t *stop;    /* signal number, 0 while running */
 	struct worker_list current;     /* the latest ls */
+	/* Run after each healthy replacement (rolling, surge); may be NULL. */
+	int (*check_site)(void *ctx, const struct restart_step *s, struct kr_err *err);
+	void *check_ctx;
 };
 
 /*

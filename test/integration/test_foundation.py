@@ -176,10 +176,22 @@ def test_site_answering_500_exits_1_after_restart(tmp):
     res = run(["--retries", "0"], site)
     check(res.rc == 1, res)
     line = one_line(res)
-    check("500" in line and "http://127.0.0.1:%d/" % sim.port in line, line)
+    check("500" in line and "http://127.0.0.1:%d/hello/" % sim.port in line, line)
+    check(before[0]["wid"] in line, "the worker after which the site failed is not named: " + line)
     after = sim.ls()
     same_workers(before, after)
-    check(not {w["pid"] for w in before} & {w["pid"] for w in after}, "not restarted")
+    # The rollout stopped after the first worker: the others keep serving.
+    check([w["wid"] for w in after[:2]] == [w["wid"] for w in before[1:]], (before, after))
+
+
+def test_all_strategy_checks_site_once_at_the_end(tmp):
+    site, sim = start(tmp, faults=["http-500"])
+    before = sim.ls()
+    res = run(["--strategy", "all", "--retries", "0", "--json"], site)
+    check(res.rc == 1, res)
+    rep = res.json()
+    check(len(rep["http_checks"]) == 2, rep["http_checks"])
+    check(not {w["pid"] for w in before} & {w["pid"] for w in sim.ls()}, "not all restarted")
 
 
 def test_rolling_restarts_one_at_a_time(tmp):

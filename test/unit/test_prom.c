@@ -226,13 +226,13 @@ static void test_metrics_content(void **state)
 	assert_line(text, "kahua_restarter_worker_memory_bytes{" SITE_LABEL
 		    ",type=\"admin\",worker=\"admin:3\",metric=\"pss\"} 94371840");
 	assert_null(strstr(text, "hello:9"));   /* abandoned: never restarted */
-	/* The repeated URL appears once, with its first result. */
+	/* The repeated URL appears once, with its latest result. */
 	assert_line(text, "kahua_restarter_http_check_up{" SITE_LABEL
-		    ",url=\"http://h:8080/hello/\"} 1");
+		    ",url=\"http://h:8080/hello/\"} 0");
 	assert_line(text, "kahua_restarter_http_check_up{" SITE_LABEL
 		    ",url=\"http://h:8080/leaky/\\\"x\\n\"} 0");
 	assert_line(text, "kahua_restarter_http_check_duration_seconds{" SITE_LABEL
-		    ",url=\"http://h:8080/hello/\"} 0.0125");
+		    ",url=\"http://h:8080/hello/\"} 0.099");
 	assert_line(text, "kahua_restarter_http_check_duration_seconds{" SITE_LABEL
 		    ",url=\"http://h:8080/leaky/\\\"x\\n\"} 1.5");
 	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 2 + 2);
