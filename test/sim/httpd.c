@@ -465,6 +465,7 @@ static void remote_addr(int fd, char *out, size_t size)
 	socklen_t sl = sizeof ss;
 	const void *a;
 
+	memset(&ss, 0, sizeof ss);
 	snprintf(out, size, "127.0.0.1");
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
 		return;

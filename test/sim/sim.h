@@ -47,7 +47,7 @@ char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "kahua-sim: what: why" on stderr. */
 void warnx2(const char *what, const char *why);
-_Noreturn void die(const char *what, const char *why);
+_Noreturn void die(const char *what, const char *why) __attribute__((noreturn));
 _Noreturn void die_errno(const char *what);
 _Noreturn void oom(void);
 int xbuf_printf_check(int rc);              /* aborts on -1 (out of memory) */

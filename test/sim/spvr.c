@@ -351,6 +351,7 @@ static int http_listen(struct spvr *s, struct http_addr *a)
 	char what[300];
 	int fd = -1, rc, e = 0;
 
+	memset(&ss, 0, sizeof ss);
 	snprintf(what, sizeof what, "-H %s", s->opt.http);
 	if (http_spec(s->opt.http, a) != 0)
 		fatal(s, what, "not [HOST:]PORT");
