@@ -76,12 +76,14 @@ integration: $(BIN) $(SIM)
 	@KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) python3 test/integration/run.py $(TESTS)
 
 # Everything CI runs: the plain suites, then under ASan+UBSan, then the
-# program under valgrind, then a short pass of every fuzzer.
+# program under valgrind, a short pass of every fuzzer, and the static
+# analyzers over the program and the simulator.
 check: deps-check
 	@$(MAKE) --no-print-directory check-fast
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-valgrind
 	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory analyze analyze-sim
 
 check-fast: all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit
