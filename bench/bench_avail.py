@@ -18,7 +18,7 @@ SITES = [
     (3, c.harness.DEFAULT_TYPES),
     (8, [("hello", [], 4), ("leaky", ["--leak-mb", "5"], 2), ("wiki", [], 2)]),
 ]
-METHODS = ["raw (restart *)", "rolling", "surge", "all"]
+METHODS = ["raw (restart *)", "rolling", "rolling --settle 0", "surge", "all"]
 
 
 def scenario(sim, site, method):
@@ -31,7 +31,7 @@ def scenario(sim, site, method):
         reply, _ = c.raw_call(sim, "(restart *)", timeout=RESTART_LIMIT)
         why = None if c.raw_ok(reply) else "reply %r" % reply[:200]
     else:
-        m = c.restarter(["-S", site.root, "--strategy", method, "restart"], timeout=RESTART_LIMIT)
+        m = c.restarter(["-S", site.root] + c.strategy_args(method) + ["restart"], timeout=RESTART_LIMIT)
         why = None if m.ok else "exit %s: %s" % (m.status, m.err.strip()[-300:])
     r1 = time.monotonic()
     load.stop(r1 + TAIL)
@@ -173,10 +173,12 @@ def run(quick=False):
         "it restarts or starts a worker (0.55 s each), so `raw` and `all` hold "
         "every request for the whole restart (timeouts once it exceeds the 2 s "
         "client limit), while `rolling` and `surge` release the queue between "
-        "workers. When the benchmark was written, the simulator's log showed "
-        "the 500s of `rolling` and `surge` at worker boundaries: requests "
-        "released from the lock are handed to the worker restarted or killed "
-        "next, a few ms later, and fail mid-request as on real Kahua.")
+        "workers. Requests released from the lock are handed out at once, some "
+        "to the worker restarted or killed next; with `--settle 0` that worker "
+        "is terminated a few ms later and they fail mid-request with HTTP 500 "
+        "(the simulator's log shows them at worker boundaries), as on real "
+        "Kahua. The default `--settle 0.5` waits for them before the next "
+        "worker goes.")
     sec.text("Context: under 20 requests/s during `kahua-admin 'restart *'` of 3 "
              "workers, real Kahua held most requests (up to ~2 s) rather than "
              "refusing them, failed a request already handed to a terminating "

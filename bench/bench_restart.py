@@ -10,7 +10,7 @@ SITES = [
     (3, c.harness.DEFAULT_TYPES),
     (8, [("hello", [], 4), ("leaky", ["--leak-mb", "5"], 2), ("wiki", [], 2)]),
 ]
-METHODS = ["raw (restart *)", "rolling", "surge", "all"]
+METHODS = ["raw (restart *)", "rolling", "rolling --settle 0", "surge", "all"]
 
 
 def one(sim, site, method, nworkers):
@@ -22,7 +22,7 @@ def one(sim, site, method, nworkers):
         why = None if ok else "reply %r" % reply[:200]
         m = None
     else:
-        m = c.restarter(["-S", site.root, "--strategy", method, "restart"])
+        m = c.restarter(["-S", site.root] + c.strategy_args(method) + ["restart"])
         secs = m.wall
         why = None if m.ok else "exit %s: %s" % (m.status, m.err.strip()[-300:])
     after = sim.counts()
@@ -41,9 +41,12 @@ def run(quick=False):
              "way kahua-admin sends it (connect to reply), i.e. what `kahua-admin "
              "'restart *'` costs minus gosh start-up. The strategies are "
              "`kahua-restarter -S SITE --strategy S restart` with default settings: "
-             "each replacement probed on its own socket, the site then checked over "
-             "HTTP (URLs derived from the simulator's kahua-httpd, started with -H), "
-             "the history line appended. The HTTP front is idle. Methods run "
+             "each replacement probed on its own socket, the site checked over "
+             "HTTP (URLs derived from the simulator's kahua-httpd, started with -H; "
+             "after each replacement for rolling and surge), the history line "
+             "appended, and rolling and surge pausing --settle 0.5 s before each "
+             "further worker (the `--settle 0` row shows the cost of that pause, "
+             "section 3 what it buys). The HTTP front is idle. Methods run "
              "interleaved, %d rounds; median, min and max per method; overhead is "
              "the median's excess over the raw median. CPU and max RSS are those "
              "of the kahua-restarter process." % (c.KAHUA_WORKER_DELAY_MS, runs))

@@ -333,3 +333,9 @@ def machine():
          % (os.path.relpath(SRC_BIN, TOP), version, sha256_12(BIN), rev)),
         ("simulator", "%s, sha256 %s..." % (os.path.relpath(SRC_SIM, TOP), sha256_12(SIM))),
     ]
+
+
+def strategy_args(method):
+    """"rolling --settle 0" -> ["--strategy", "rolling", "--settle", "0"]."""
+    words = method.split()
+    return ["--strategy", words[0]] + words[1:]

@@ -34,10 +34,11 @@ def context(found):
     r = found.get("restart", {})
     if "raw (restart *)" in r:
         lines.append("- `(restart *)` of 3 workers: real Kahua %.2f s; simulator %.3f s; "
-                     "kahua-restarter rolling %s s, surge %s s, all %s s (medians, "
-                     "probes and HTTP check included)."
+                     "kahua-restarter rolling %s s (%s s with --settle 0), surge %s s, "
+                     "all %s s (medians, probes and HTTP checks included)."
                      % (real["restart_all_3"], r["raw (restart *)"],
-                        c.s3(r.get("rolling")), c.s3(r.get("surge")), c.s3(r.get("all"))))
+                        c.s3(r.get("rolling")), c.s3(r.get("rolling --settle 0")),
+                        c.s3(r.get("surge")), c.s3(r.get("all"))))
     s = found.get("status", {}).get("status3")
     if s:
         lines.append("- Listing the workers: `kahua-admin -S SITE ls` on real Kahua %.2f s "
