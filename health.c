@@ -41,6 +41,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 		return n;
 	room = HEALTH_BODY_MAX - b->len;
 	take = n < room ? n : room;
+	/* cppcheck-suppress knownConditionTrueFalse ; true whenever room < n */
 	if (take < n)
 		b->truncated = true;
 	memcpy(b->data + b->len, ptr, take);

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Regenerate the seed corpora in fuzz/corpus/<target>/ from the project's
+own data: the recorded control-socket exchanges, the demo site bundle, a
+few JSON configs and history lines from bench/gen_history.py.
+
+    python3 fuzz/make_seeds.py      (from the top of the tree)
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(TOP, "fuzz", "corpus")
+
+KAHUA_CONFS = [
+    '(make <kahua-config>)\n',
+    ';; every setting\n(make <kahua-config>\n :sockbase "unix:/srv/kahua/site/socket"\n'
+    ' :working-directory "/srv/kahua/site"\n :run-directory "run"\n'
+    ' :log-directory "/var/log/kahua"\n :auto-restart #t)\n',
+    '(make <kahua-config> :sockbase "sock" :auto-restart #f) ; trailing comment\n',
+    '(make <kahua-config> :sockbase "unix:" :run-directory "" :timeout-mins 60'
+    ' :ping-timeout-sec 120 #;(ignored) :static-document-url "/static")\n',
+]
+
+APP_SERVERS = [
+    ';; -*-scheme-*-\n(;;(<type> :arguments (<arg> ...) :run-by-default <num> ...)\n'
+    ' (hello :arguments () :run-by-default 2)\n (leaky :arguments () :run-by-default 1)\n )\n',
+    '((wiki :arguments ("--max-sessions" "100") :run-by-default 3 :profile "/tmp/p")'
+    ' (admin :arguments ()) (batch :run-by-default 0))\n',
+    '()\n',
+]
+
+CONFIGS = [
+    {},
+    {"strategy": "surge", "timeout": "5m", "ctl-timeout": 10, "kill-after": "30s",
+     "url": ["http://127.0.0.1:8080/hello/", "http://127.0.0.1:8080/leaky/"],
+     "expect-status": [200, 204], "expect-body": "Hello", "retries": 3},
+    {"min-rss": "512M", "max-age": "6h", "memory": "pss", "max-restarts": 2,
+     "no-top-up": True, "dry-run": False, "verbose": True, "json": True},
+    {"history": "/var/log/kahua/kahua-restarter.jsonl", "prom": "/var/lib/node/kahua.prom",
+     "syslog": True, "facility": "local3", "splay": "90", "wait-lock": "1m",
+     "expect-status": "200,302", "follow-redirects": True, "url": "http://localhost/",
+     "http-timeout": 2.5, "retry-delay": "250ms", "worker-timeout": "1d", "since": "7d"},
+]
+
+
+def clean(target):
+    d = os.path.join(CORPUS, target)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
+
+
+def write(d, name, data):
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def socket_seeds():
+    with open(os.path.join(TOP, "test", "vectors", "control-socket.json")) as f:
+        vectors = json.load(f)
+    sexp, reply = clean("sexp"), clean("reply")
+    for i, v in enumerate(vectors):
+        name = "%02d-%s" % (i, slug(v["case"]))
+        if v.get("received"):
+            write(sexp, "received-" + name, v["received"])
+            write(reply, "received-" + name, v["received"])
+        if v.get("sent"):
+            write(sexp, "sent-" + name, v["sent"])
+
+
+def conf_seeds():
+    d = clean("conf")
+    site = os.path.join(TOP, "test", "demo-site")
+    for rel in ("etc/kahua.conf", "app-servers"):
+        with open(os.path.join(site, rel)) as f:
+            write(d, "demo-" + slug(rel), f.read())
+    for i, text in enumerate(KAHUA_CONFS):
+        write(d, "kahua-conf-%02d" % i, text)
+    for i, text in enumerate(APP_SERVERS):
+        write(d, "app-servers-%02d" % i, text)
+
+
+def config_seeds():
+    d = clean("config")
+    for i, conf in enumerate(CONFIGS):
+        write(d, "config-%02d.json" % i, json.dumps(conf, indent=1) + "\n")
+
+
+def gen_history(tmp, name, *args):
+    out = os.path.join(tmp, name)
+    subprocess.run([sys.executable, os.path.join(TOP, "bench", "gen_history.py"), out]
+                   + list(args), check=True)
+    with open(out) as f:
+        return f.read().splitlines(keepends=True)
+
+
+def history_seeds():
+    d = clean("history")
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = gen_history(tmp, "plain", "--hours", "2")
+        failing = gen_history(tmp, "failing", "--hours", "2", "--failures", "1", "--seed", "2")
+        one = gen_history(tmp, "one", "--hours", "1", "--types", "wiki:1:100")
+    write(d, "two-runs.jsonl", "".join(plain))
+    write(d, "failed-run.jsonl", failing[-1])
+    write(d, "one-type.jsonl", one[0])
+    pss = json.loads(plain[0])
+    pss["metric"] = "pss"
+    write(d, "pss.jsonl", json.dumps(pss, separators=(",", ":")) + "\n")
+    dry = dict(json.loads(one[0]), dry_run=True)
+    write(d, "dry-and-torn.jsonl", json.dumps(dry) + "\n" + one[0][:200])
+    write(d, "foreign.jsonl", '{"command":"status","started":1764187200}\n[1,2]\nnot json\n')
+
+
+def main():
+    socket_seeds()
+    conf_seeds()
+    config_seeds()
+    history_seeds()
+    for t in sorted(os.listdir(CORPUS)):
+        files = os.listdir(os.path.join(CORPUS, t))
+        size = max(os.path.getsize(os.path.join(CORPUS, t, f)) for f in files)
+        print("fuzz/corpus/%s: %d files, largest %d bytes" % (t, len(files), size))
+
+
+if __name__ == "__main__":
+    main()
