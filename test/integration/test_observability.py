@@ -8,7 +8,7 @@ import socket
 import subprocess
 import threading
 
-from harness import (BIN, Sim, Site, alive, check, one_line, rss, run, same_workers)
+from harness import (BIN, TOP, Sim, Site, check, one_line, rss, run)
 
 
 def start(tmp, **kw):
@@ -103,7 +103,7 @@ def test_history_command_summarises(tmp):
 
 def test_history_over_generated_year(tmp):
     path = os.path.join(tmp, "year.jsonl")
-    gen = os.path.join(os.path.dirname(BIN), "bench", "gen_history.py")
+    gen = os.path.join(TOP, "bench", "gen_history.py")
     subprocess.run(["python3", gen, path, "--hours", "8760", "--types", "hello:2:20,leaky:1:48"],
                    check=True)
     res = run(["history", "--json", "--history", path], None, env={"OT_SITE": None})
