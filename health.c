@@ -2,6 +2,7 @@
  * health.c: HTTP health checks through libcurl.
  */
 #include "health.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -75,18 +76,6 @@ static double now_ms(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		return 0.0;
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 static CURLcode set_protocols(CURL *h)
@@ -208,6 +197,8 @@ static int judge(const struct health_spec *spec, const struct body *b,
 	return -1;
 }
 
+#define TRY_TIMED_OUT (-2)
+
 static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 		char *errbuf, struct health_result *res)
 {
@@ -227,7 +218,7 @@ static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 		res->status = 0;
 	if (rc != CURLE_OK) {
 		curl_why(h, rc, errbuf, spec, res);
-		return -1;
+		return rc == CURLE_OPERATION_TIMEDOUT ? TRY_TIMED_OUT : -1;
 	}
 	return judge(spec, b, res);
 }
@@ -253,17 +244,58 @@ static int bad_spec(const struct health_spec *spec, struct health_result *res)
 	return 0;
 }
 
+/*
+ * The next try's time limit within the budget; 0 when no time is left
+ * (then res->out_of_time is set).
+ */
+static long try_limit(CURL *h, const struct health_spec *spec, long long start,
+		struct health_result *res)
+{
+	long long left;
+	long limit;
+
+	if (spec->budget_ms <= 0)
+		return spec->timeout_ms;
+	left = spec->budget_ms - (kr_now_ms() - start);
+	if (left <= 0) {
+		res->out_of_time = true;
+		return 0;
+	}
+	limit = left < spec->timeout_ms ? (long)left : spec->timeout_ms;
+	if (curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, limit) != CURLE_OK)
+		return 0;
+	return limit;
+}
+
 static int run_tries(CURL *h, const struct health_spec *spec, struct body *b,
 		char *errbuf, struct health_result *res)
 {
 	int left = spec->retries > 0 ? spec->retries : 0;
+	long long start = kr_now_ms();
 
-	while (try_once(h, spec, b, errbuf, res) != 0) {
-		if (left-- == 0)
+	for (;;) {
+		long long until;
+		long limit = try_limit(h, spec, start, res);
+		int rc;
+
+		if (limit == 0) {
+			if (res->why[0] == '\0')
+				snprintf(res->why, sizeof res->why, "no time left for the check");
 			return -1;
-		sleep_ms(spec->retry_delay_ms);
+		}
+		rc = try_once(h, spec, b, errbuf, res);
+		if (rc == 0)
+			return 0;
+		/* Timed out on a limit the budget had cut: the budget ended it. */
+		res->out_of_time = rc == TRY_TIMED_OUT && limit < spec->timeout_ms;
+		if (left-- == 0 || res->out_of_time)
+			return -1;
+		until = kr_now_ms() + (spec->retry_delay_ms > 0 ? spec->retry_delay_ms : 0);
+		if (spec->budget_ms > 0)
+			until = kr_earlier(until, start + spec->budget_ms);
+		kr_sleep_until(until, NULL);
 	}
-	return 0;
 }
 
 int health_check(const struct health_spec *spec, struct health_result *res)

@@ -23,6 +23,7 @@ struct health_spec {
 	int retries;                       /* further tries after a failure */
 	long retry_delay_ms;
 	bool follow_redirects;
+	long budget_ms;                    /* all tries and pauses; 0: no limit */
 };
 
 struct health_result {
@@ -30,6 +31,7 @@ struct health_result {
 	long status;            /* last HTTP status, 0 if no response */
 	double ms;              /* duration of the last try */
 	int tries;
+	bool out_of_time;       /* budget_ms, not the site, ended the tries */
 	char why[256];          /* empty when ok, else e.g. "status 500, expected 200" */
 };
 

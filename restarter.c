@@ -268,7 +268,8 @@ static void http_spec(const struct run *run, const char *url, struct health_spec
 	memcpy(spec->statuses, run->o.expect_status, sizeof spec->statuses);
 	spec->nstatuses = run->o.n_expect_status;
 	spec->body_substr = run->o.expect_body;
-	spec->timeout_ms = kr_earlier(kr_ms(run->o.http_timeout), left > 1 ? left : 1);
+	spec->timeout_ms = kr_ms(run->o.http_timeout);
+	spec->budget_ms = (long)(left > 1 ? left : 1);
 	spec->retries = (int)run->o.retries;
 	spec->retry_delay_ms = kr_ms(run->o.retry_delay);
 	spec->follow_redirects = run->o.follow_redirects;
@@ -295,8 +296,16 @@ static int check_site(struct run *run, const char *const *types, size_t ntypes,
 		health_check(&spec, &h->res);
 		log_info("GET %s: %s%s (%ld, %.0f ms, %d tries)", h->url, h->res.ok ? "ok" : "failed: ",
 			 h->res.why, h->res.status, h->res.ms, h->res.tries);
-		if (!h->res.ok && failed++ == 0)
+		if (h->res.ok || failed++ > 0)
+			continue;
+		/* The run's time limit, not the site, cut the check short. */
+		if (h->res.out_of_time) {
+			kr_fail(err, KR_UNAVAILABLE, "run time limit (--timeout) reached during the health check of %.300s (%.300s)",
+				h->url, h->res.why);
+			err->cause = KR_CAUSE_TIMEOUT;
+		} else {
 			kr_fail(err, KR_HEALTH, "health check %.300s: %.300s", h->url, h->res.why);
+		}
 	}
 	return failed ? -1 : 0;
 }

@@ -254,8 +254,10 @@ def test_signal_during_splay_restarts_nothing(tmp):
 
 def test_settle_pauses_between_workers(tmp):
     site, sim = start(tmp)
-    quick = run(["--settle", "0"], site)
-    slow = run(["--settle", "1"], site)
-    check(quick.rc == 0 and slow.rc == 0, (quick, slow))
-    # Two pauses for three workers; rolling never pauses before the first.
-    check(slow.secs - quick.secs >= 1.9, "settle not applied: %.2fs vs %.2fs" % (slow.secs, quick.secs))
+    before = sim.ls()
+    res = run(["--settle", "1", "--no-http-check"], site)
+    check(res.rc == 0, res)
+    # Two pauses for three workers (none before the first): a lower bound
+    # that a slow machine cannot break.
+    check(res.secs >= 2.0, "settle not applied: the run took %.2fs" % res.secs)
+    same_workers(before, sim.ls())

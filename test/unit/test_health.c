@@ -490,6 +490,48 @@ static void test_timeout(void **state)
 	assert_non_null(strstr(c.res.why, "timed out"));
 }
 
+/* The budget, not the request's own limit, ends a slow check. */
+static void test_budget_cuts_a_slow_try(void **state)
+{
+	struct check c;
+
+	check_init(&c, *state, "/slow");
+	c.spec.budget_ms = 300;
+	assert_unhealthy(&c, NULL);
+	assert_true(c.res.out_of_time);
+	assert_true(c.elapsed_ms < 1500.0);
+	assert_int_equal(c.res.tries, 1);
+}
+
+/* Retries stop when the budget is spent, however many were allowed. */
+static void test_budget_ends_retries(void **state)
+{
+	struct check c;
+
+	check_init(&c, *state, "/500");
+	c.spec.retries = 50;
+	c.spec.retry_delay_ms = 200;
+	c.spec.budget_ms = 500;
+	assert_unhealthy(&c, "status 500, expected 200");
+	assert_true(c.res.tries >= 2 && c.res.tries <= 4);
+	assert_true(c.elapsed_ms < 1500.0);
+}
+
+/* A check that fits its budget is not marked out of time. */
+static void test_budget_unused(void **state)
+{
+	struct check c;
+
+	check_init(&c, *state, "/ok");
+	c.spec.budget_ms = 5000;
+	assert_healthy(&c);
+	assert_false(c.res.out_of_time);
+	check_init(&c, *state, "/500");
+	c.spec.budget_ms = 5000;
+	assert_unhealthy(&c, "status 500, expected 200");
+	assert_false(c.res.out_of_time);
+}
+
 static void test_refused(void **state)
 {
 	int port;
@@ -609,6 +651,9 @@ int main(void)
 		T(test_redirect),
 		T(test_protocols),
 		T(test_timeout),
+		T(test_budget_cuts_a_slow_try),
+		T(test_budget_ends_retries),
+		T(test_budget_unused),
 		T(test_refused),
 		T(test_retries_pass),
 		T(test_retries_exhausted),
