@@ -22,12 +22,16 @@ long long kr_earlier(long long a, long long b)
 	return a < b ? a : b;
 }
 
+/*
+ * The clock reads whole milliseconds, rounded down: waking only once it
+ * has passed until_ms makes the sleep never shorter than asked.
+ */
 void kr_sleep_until(long long until_ms, const volatile sig_atomic_t *stop)
 {
 	long long left;
 
-	while ((stop == NULL || !*stop) && (left = until_ms - kr_now_ms()) > 0) {
-		long long step = left < STEP_MS ? left : STEP_MS;
+	while ((stop == NULL || !*stop) && (left = until_ms - kr_now_ms()) >= 0) {
+		long long step = left < STEP_MS ? left + 1 : STEP_MS;
 		struct timespec ts = { 0, (long)step * 1000000L };
 
 		nanosleep(&ts, NULL);
