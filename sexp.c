@@ -1047,3 +1047,30 @@ int sx_write_string(struct sx_buf *b, const char *s, size_t len)
 		return roll_back(b, was_unset, len0);
 	return 0;
 }
+
+bool sx_equal(const struct sx *a, const struct sx *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case SX_LIST:
+		if (a->u.list.n != b->u.list.n)
+			return false;
+		for (size_t i = 0; i < a->u.list.n; i++)
+			if (!sx_equal(a->u.list.items[i], b->u.list.items[i]))
+				return false;
+		return true;
+	case SX_INT:
+		return a->u.i == b->u.i;
+	case SX_BOOL:
+		return a->u.b == b->u.b;
+	case SX_SYMBOL:
+	case SX_STRING:
+	case SX_OPAQUE:
+		return a->u.atom.len == b->u.atom.len &&
+		       memcmp(a->u.atom.s, b->u.atom.s, a->u.atom.len) == 0;
+	}
+	return false;
+}

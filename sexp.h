@@ -119,6 +119,9 @@ int sx_buf_printf(struct sx_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sx_buf_free(struct sx_buf *b);
 
+/* Same datum: same types, lengths, bytes and numbers throughout (NULLs equal only each other). */
+bool sx_equal(const struct sx *a, const struct sx *b);
+
 /* Human name of a node type for messages: "list", "symbol", ... */
 const char *sx_type_name(enum sx_type t);
 

@@ -86,30 +86,6 @@ static struct sx *read_ok(const char *text)
 	return read_ok_n(text, strlen(text));
 }
 
-static bool tree_equal(const struct sx *a, const struct sx *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	if (a->type != b->type)
-		return false;
-	switch (a->type) {
-	case SX_LIST:
-		if (a->u.list.n != b->u.list.n)
-			return false;
-		for (size_t i = 0; i < a->u.list.n; i++)
-			if (!tree_equal(a->u.list.items[i], b->u.list.items[i]))
-				return false;
-		return true;
-	case SX_INT:
-		return a->u.i == b->u.i;
-	case SX_BOOL:
-		return a->u.b == b->u.b;
-	default:
-		return a->u.atom.len == b->u.atom.len &&
-		       memcmp(a->u.atom.s, b->u.atom.s, a->u.atom.len) == 0;
-	}
-}
-
 static void assert_symbol(const struct sx *x, const char *name)
 {
 	assert_non_null(x);
@@ -1353,7 +1329,7 @@ static void test_write_round_trip_recorded(void **state)
 			assert_int_equal(read_at(out, len, &pos, NULL, &back, NULL),
 					 SX_OK);
 			assert_int_equal(pos, len);
-			assert_true(tree_equal(data[i], back));
+			assert_true(sx_equal(data[i], back));
 			sx_free(back);
 			sx_free(data[i]);
 			free(out);
