@@ -1,7 +1,9 @@
 /*
  * fuzz_history: the input as a history file, summarised as text and as
  * JSON.  history_summary reads a path, so each input is written to one
- * temporary file made at start-up.
+ * temporary file made at start-up.  The file is unlinked at once and read
+ * through /proc/self/fd, so a crash or an interrupted run leaves nothing
+ * in /tmp (libFuzzer ends those with _Exit, past any atexit handler).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,15 +14,9 @@
 
 #include "report.h"
 
-static char path[] = "/tmp/kr-fuzz-history-XXXXXX";
+static char path[64];
 static int fd = -1;
 static FILE *devnull;
-
-static void remove_file(void)
-{
-	if (fd >= 0 && unlink(path) < 0)
-		perror("fuzz_history: unlink");
-}
 
 static void die(const char *what)
 {
@@ -30,16 +26,19 @@ static void die(const char *what)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	char name[] = "/tmp/kr-fuzz-history-XXXXXX";
+
 	(void)argc;
 	(void)argv;
 	devnull = fopen("/dev/null", "w");
 	if (devnull == NULL)
 		die("fuzz_history: /dev/null");
-	fd = mkstemp(path);
+	fd = mkstemp(name);
 	if (fd < 0)
 		die("fuzz_history: mkstemp");
-	if (atexit(remove_file) != 0)
-		die("fuzz_history: atexit");
+	if (unlink(name) < 0)
+		die("fuzz_history: unlink");
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	return 0;
 }
 
