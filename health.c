@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define HEALTH_USER_AGENT "kahua-restarter"
 #define HEALTH_MAX_REDIRS 5L
@@ -83,15 +82,6 @@ static bool contains(const char *hay, size_t hlen, const char *needle)
 		p++;
 	}
 	return false;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0.0;
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 static CURLcode set_protocols(CURL *h)
@@ -219,7 +209,7 @@ static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 		char *errbuf, struct health_result *res)
 {
 	CURLcode rc;
-	double start;
+	long long start;
 
 	b->len = 0;
 	b->truncated = false;
@@ -227,9 +217,9 @@ static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 	res->why[0] = '\0';
 	res->status = 0;
 	res->tries++;
-	start = now_ms();
+	start = kr_now_ms();
 	rc = C->easy_perform(h);
-	res->ms = now_ms() - start;
+	res->ms = (double)(kr_now_ms() - start);
 	if (C->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK)
 		res->status = 0;
 	if (rc != CURLE_OK) {
