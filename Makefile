@@ -16,13 +16,15 @@ CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libcurl's headers are used at compile time, the library is dlopen()ed
+# by curl_dl.c only when a run makes an HTTP check.
+LIBS     = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null) -ldl
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
-LIB_SRCS := err.c log.c clock.c sexp.c kahua_site.c kahua_ctl.c procinfo.c health.c \
+LIB_SRCS := err.c log.c clock.c file.c sexp.c kahua_site.c kahua_ctl.c procinfo.c curl_dl.c health.c \
 	    options.c select.c lock.c rollout.c report.c history.c prom.c
 LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 LIB      := $(O)/libkr.a
