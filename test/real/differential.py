@@ -64,9 +64,11 @@ def normalise(report, site_root, port):
     if report.get("strategy") == "all" and report.get("command") == "restart":
         # Kahua's (restart *) goes through its workers in hash-table order
         # (kahua-spvr.scm, restart-workers), so the replacements' numbers,
-        # and with them the order of ls, are not fixed: compare by type.
+        # and with them the order of ls and of the types checked after it,
+        # are not fixed: compare by type.
         report = dict(report, workers_after=sorted(report["workers_after"],
-                                                   key=lambda w: (w["type"], w["number"])))
+                                                   key=lambda w: (w["type"], w["number"])),
+                      http_checks=sorted(report["http_checks"], key=lambda h: h["url"]))
     n = Normaliser(site_root, port)
     # Ids and pids first (document order), so strings can name them.
     n.value(None, {k: report[k] for k in ("workers_before", "restarts", "workers_after")
