@@ -5,6 +5,7 @@ fails with a readable diff naming the scenario and the field."""
 
 import fcntl
 import os
+import signal
 
 from differential import differences, normalise
 from harness import Sim, Site, check, rss, run
@@ -53,6 +54,13 @@ def url(path, *more):
     return lambda side: ["--url", "http://127.0.0.1:%d%s" % (side.port, path)] + list(more)
 
 
+def stop_one_hello(side):
+    """SIGSTOP a hello worker: it cannot act on the supervisor's SIGTERM."""
+    w = [w for w in side.ls() if w["type"] == "hello"][-1]
+    os.kill(w["pid"], signal.SIGSTOP)
+    return ["--kill-after", "2", "restart", w["wid"]]
+
+
 def kill_one_hello(side):
     """Kahua's (kill WNO) removes a worker: the type is one short."""
     wno = [w for w in side.ls() if w["type"] == "hello"][0]["wno"]
@@ -83,6 +91,7 @@ SCENARIOS = [
     ("no threshold matches", ["--min-rss", "10G", "--max-age", "1d"], None),
     ("max-restarts 1", ["--max-restarts", "1"], None),
     ("short type topped up", ["restart", "leaky"], kill_one_hello),
+    ("stopped worker killed", [], stop_one_hello),
     ("unknown target", ["restart", "nosuchtype"], None),
     ("unknown worker number", ["restart", "999"], None),
     # Last: Kahua's (restart *) takes its workers in hash-table order, so
