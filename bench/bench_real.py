@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark 5: on a real Kahua, when one is at hand ($KAHUA_PREFIX, else
+"""Benchmark 6: on a real Kahua, when one is at hand ($KAHUA_PREFIX, else
 /opt/kahua, /usr/local, /usr; test/real/kahua.py finds and runs it):
 kahua-restarter side by side with Kahua's own kahua-admin in the same run,
 for listing the workers and restarting every worker, and the site's
@@ -193,7 +193,7 @@ def short(why, limit=160):
 
 
 def run(quick=False):
-    sec = c.Section("5. real Kahua: kahua-restarter beside kahua-admin")
+    sec = c.Section("6. real Kahua: kahua-restarter beside kahua-admin")
     try:
         prefix, why = kahua.find_prefix()
     except SystemExit as e:

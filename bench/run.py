@@ -3,8 +3,10 @@
 
     python3 bench/run.py [--quick] [--out FILE] [--only NAME[,NAME...]]
 
-NAME: status, restart, availability, history, real (on a real Kahua when
-one is at hand: KAHUA_PREFIX, else /opt/kahua, /usr/local, /usr).  The full run (what `make
+NAME: status, restart, availability, history, drain, real (on a real Kahua
+when one is at hand: KAHUA_PREFIX, else /opt/kahua, /usr/local, /usr).
+KR_OLD_BIN names an earlier build measured beside this one ("old ..."
+rows).  The full run (what `make
 bench` does) writes bench/RESULTS.md; --quick makes fewer runs, skips the
 8-worker sites and writes no file unless --out is given.  Figures only: no
 thresholds, the exit status is 0 unless a benchmark could not run at all.
@@ -20,13 +22,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common as c  # noqa: E402
 import bench_avail  # noqa: E402
+import bench_drain  # noqa: E402
 import bench_history  # noqa: E402
 import bench_real  # noqa: E402
 import bench_restart  # noqa: E402
 import bench_status  # noqa: E402
 
 BENCHES = [("status", bench_status), ("restart", bench_restart),
-           ("availability", bench_avail), ("history", bench_history), ("real", bench_real)]
+           ("availability", bench_avail), ("history", bench_history),
+           ("drain", bench_drain), ("real", bench_real)]
 
 
 def context(found):
@@ -36,10 +40,10 @@ def context(found):
     r = found.get("restart", {})
     if "raw (restart *)" in r:
         lines.append("- `(restart *)` of 3 workers: real Kahua %.2f s; simulator %.3f s; "
-                     "kahua-restarter rolling %s s (%s s with --settle 0), surge %s s, "
+                     "kahua-restarter rolling %s s (%s s with --drain-timeout 0), surge %s s, "
                      "all %s s (medians, probes and HTTP checks included)."
                      % (real["restart_all_3"], r["raw (restart *)"],
-                        c.s3(r.get("rolling")), c.s3(r.get("rolling --settle 0")),
+                        c.s3(r.get("rolling")), c.s3(r.get("rolling --drain-timeout 0")),
                         c.s3(r.get("surge")), c.s3(r.get("all"))))
     s = found.get("status", {}).get("status3")
     if s:
