@@ -8,6 +8,7 @@
  * torn, malformed, foreign or huge is counted and skipped.
  */
 #include "report.h"
+#include "history.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -19,12 +20,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define HISTORY_LINE_MAX (4 * 1024 * 1024)  /* longer lines are skipped unread */
-#define HISTORY_CHUNK 65536
 #define MIB (1024.0 * 1024.0)
 #define MIN_GROWTH_AGE 60.0     /* younger workers give absurd per-hour rates */
-#define MAX_EPOCH 1e11          /* "started" beyond this is not ours */
-#define MAX_BYTES 1e18
+#define MAX_EPOCH HIST_MAX_EPOCH
+#define MAX_BYTES HIST_MAX_BYTES
 #define TYPE_COL_MAX 32
 
 /* ---- appending ---- */
@@ -107,78 +106,6 @@ int history_append(const char *path, const struct run_report *r, struct kr_err *
 	return kr_fail(err, KR_CANTCREAT, "history %s: %s", path, strerror(e));
 }
 
-/* ---- reading lines in bounded memory ---- */
-
-enum line_kind { LINE_EOF, LINE_OK, LINE_TORN, LINE_LONG, LINE_ERROR, LINE_NOMEM };
-
-struct line_reader {
-	int fd;
-	char *buf;              /* HISTORY_CHUNK bytes read ahead */
-	size_t pos, end;
-	char *line;             /* current line, newline replaced by NUL */
-	size_t len, cap;
-	bool overlong;          /* current line passed HISTORY_LINE_MAX: its bytes are dropped */
-};
-
-static int line_add(struct line_reader *lr, const char *p, size_t n)
-{
-	size_t cap = lr->cap ? lr->cap : 4096;
-	char *v;
-
-	if (lr->overlong)
-		return 0;
-	if (lr->len + n > HISTORY_LINE_MAX) {
-		lr->overlong = true;
-		lr->len = 0;
-		return 0;
-	}
-	while (cap < lr->len + n + 1)
-		cap *= 2;
-	if (cap != lr->cap) {
-		v = realloc(lr->line, cap);
-		if (v == NULL)
-			return -1;
-		lr->line = v;
-		lr->cap = cap;
-	}
-	memcpy(lr->line + lr->len, p, n);
-	lr->len += n;
-	lr->line[lr->len] = '\0';
-	return 0;
-}
-
-static enum line_kind next_line(struct line_reader *lr)
-{
-	lr->len = 0;
-	lr->overlong = false;
-	if (line_add(lr, "", 0) < 0)
-		return LINE_NOMEM;
-	for (;;) {
-		const char *nl;
-		size_t take;
-
-		if (lr->pos == lr->end) {
-			ssize_t n = read(lr->fd, lr->buf, HISTORY_CHUNK);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return LINE_ERROR;
-			if (n == 0)
-				return lr->len > 0 || lr->overlong ? LINE_TORN : LINE_EOF;
-			lr->pos = 0;
-			lr->end = (size_t)n;
-		}
-		nl = memchr(lr->buf + lr->pos, '\n', lr->end - lr->pos);
-		take = nl ? (size_t)(nl - (lr->buf + lr->pos)) : lr->end - lr->pos;
-		if (line_add(lr, lr->buf + lr->pos, take) < 0)
-			return LINE_NOMEM;
-		lr->pos += take + (nl != NULL);
-		if (nl != NULL)
-			return lr->overlong ? LINE_LONG : LINE_OK;
-	}
-}
-
 /* ---- accumulating ---- */
 
 struct failure {
@@ -205,38 +132,6 @@ struct summary {
 	double first, last;
 	struct failure last_failure;    /* of any run, typed or not */
 };
-
-static const cJSON *jget(const cJSON *o, const char *key)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-}
-
-static const char *jstring(const cJSON *o, const char *key)
-{
-	const cJSON *x = jget(o, key);
-
-	return cJSON_IsString(x) ? x->valuestring : NULL;
-}
-
-/* A number within [lo, hi], so later casts and sums stay defined. */
-static bool jnumber(const cJSON *o, const char *key, double lo, double hi, double *out)
-{
-	const cJSON *x = jget(o, key);
-
-	if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || x->valuedouble < lo ||
-	    x->valuedouble > hi)
-		return false;
-	*out = x->valuedouble;
-	return true;
-}
-
-/* A worker's memory: PSS when asked and known, else RSS. */
-static bool worker_mem(const cJSON *w, bool pss, double *out)
-{
-	if (pss && jnumber(w, "pss_bytes", 0, MAX_BYTES, out))
-		return true;
-	return jnumber(w, "rss_bytes", 0, MAX_BYTES, out);
-}
 
 static struct type_stat *type_get(struct summary *s, const char *name)
 {
@@ -420,36 +315,6 @@ static int add_run(struct summary *s, const cJSON *run, double started)
 	return 0;
 }
 
-/* One complete line: 1 counted, 0 skipped or filtered, -1 out of memory. */
-static int add_line(struct summary *s, char *line, size_t len, time_t since)
-{
-	cJSON *run;
-	const cJSON *dry;
-	const char *command;
-	double started;
-	int rc = 0;
-
-	/* cJSON takes NUL for white space, so zeroes left by a crash could pass. */
-	if (memchr(line, '\0', len) != NULL) {
-		s->skipped++;
-		return 0;
-	}
-	/* len + 1 takes in the NUL, which is how cJSON knows nothing follows. */
-	run = cJSON_ParseWithLengthOpts(line, len + 1, NULL, true);
-	command = jstring(run, "command");
-	if (!cJSON_IsObject(run) || command == NULL ||
-	    !jnumber(run, "started", -MAX_EPOCH, MAX_EPOCH, &started)) {
-		cJSON_Delete(run);
-		s->skipped++;
-		return 0;
-	}
-	dry = jget(run, "dry_run");
-	if (started >= (double)since && strcmp(command, "restart") == 0 && !cJSON_IsTrue(dry))
-		rc = add_run(s, run, started) < 0 ? -1 : 1;
-	cJSON_Delete(run);
-	return rc;
-}
-
 static void summary_free(struct summary *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -458,59 +323,6 @@ static void summary_free(struct summary *s)
 	}
 	free(s->t);
 	free(s->last_failure.error);
-}
-
-/* ENOENT is not an error: no run has written the file yet. */
-static int open_history(const char *path, int *fd, struct kr_err *err)
-{
-	struct stat st;
-
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0 && errno == ENOENT)
-		return 0;
-	if (*fd < 0)
-		return kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(errno));
-	if (fstat(*fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		int e = errno;
-
-		if (e == 0 || S_ISDIR(st.st_mode))
-			e = EISDIR;
-		close(*fd);
-		*fd = -1;
-		return kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(e));
-	}
-	return 0;
-}
-
-static int read_history(const char *path, int fd, time_t since, struct summary *s,
-			struct kr_err *err)
-{
-	struct line_reader lr = { .fd = fd };
-	int rc = 0;
-
-	lr.buf = malloc(HISTORY_CHUNK);
-	if (lr.buf == NULL)
-		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
-	for (;;) {
-		enum line_kind k = next_line(&lr);
-
-		if (k == LINE_EOF)
-			break;
-		if (k == LINE_ERROR) {
-			rc = kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(errno));
-			break;
-		}
-		if (k == LINE_NOMEM || (k == LINE_OK && add_line(s, lr.line, lr.len, since) < 0)) {
-			rc = kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
-			break;
-		}
-		s->lines++;
-		if (k != LINE_OK)
-			s->skipped++;   /* torn or overlong */
-	}
-	free(lr.buf);
-	free(lr.line);
-	return rc;
 }
 
 /* ---- output ---- */
@@ -687,17 +499,21 @@ static int print_summary(const struct summary *s, const char *path, time_t since
 	return 0;
 }
 
+static int on_run(void *ctx, const cJSON *run, double started)
+{
+	return add_run(ctx, run, started);
+}
+
 int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 		    struct kr_err *err)
 {
 	struct summary s = { 0 };
-	int fd, rc;
+	struct history_counts c;
+	int rc;
 
-	if (open_history(path, &fd, err) < 0)
-		return -1;
-	rc = fd < 0 ? 0 : read_history(path, fd, since_epoch, &s, err);
-	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(errno));
+	rc = history_scan(path, since_epoch, on_run, &s, &c, err);
+	s.lines = c.lines;
+	s.skipped += c.skipped;
 	if (rc == 0)
 		rc = print_summary(&s, path, since_epoch, json, out, err);
 	summary_free(&s);
