@@ -16,14 +16,14 @@ CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
 LIB_SRCS := err.c log.c clock.c sexp.c kahua_site.c kahua_ctl.c procinfo.c health.c \
-	    options.c select.c lock.c rollout.c report.c history_read.c history.c outfile.c prom.c tgrid.c
+	    options.c select.c lock.c rollout.c report.c history_read.c history.c outfile.c prom.c tgrid.c chart.c chart_draw.c
 LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 LIB      := $(O)/libkr.a
 BIN      := $(O)/kahua-restarter

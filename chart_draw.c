@@ -1,0 +1,912 @@
+/*
+ * chart_draw.c: the chart's picture, written as SVG text.
+ *
+ * Colours are the Okabe-Ito palette, told apart by colour-blind readers;
+ * failures are vermilion, and also differ in shape (a cross and a dashed
+ * line) and carry a label, so no reader depends on the colour alone.
+ * Every string from the history passes through put_text: valid UTF-8,
+ * no character XML forbids, markup characters escaped.
+ */
+#include "chart_data.h"
+#include "report.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define W 1200.0                /* picture width */
+#define LEFT 92.0               /* room for the value axis labels */
+#define RIGHT 28.0
+#define PLOT_W (W - LEFT - RIGHT)
+#define MEM_H 300.0
+#define SMALL_H 170.0
+#define PANEL_GAP 52.0          /* between panels: the next panel's title */
+#define STRIP_H 62.0            /* the event rows under the panels */
+#define MAX_TICKS 13
+#define FAIL_COLOUR "#D55E00"
+#define TITLE_TEXT 120          /* characters of a string shown in a title */
+#define LABEL_TEXT 48
+
+static const char *const palette[CHART_TYPES] = {
+	"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#8C6D31", "#999999",
+};
+
+struct canvas {
+	FILE *f;
+	const struct chart_data *d;
+	double t0, t1;          /* the time axis */
+	double gap;             /* a longer pause between runs breaks a line */
+	double top, bottom;     /* of all panels, for the failure lines */
+	bool thinned;           /* some slot holds more than one run */
+};
+
+/* ---- text ---- */
+
+/* The length of the UTF-8 sequence at p and its code point; 0 when invalid. */
+static size_t utf8_char(const unsigned char *p, uint32_t *cp)
+{
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		n = 2;
+		*cp = p[0] & 0x1F;
+	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		n = 3;
+		*cp = p[0] & 0x0F;
+		lo = p[0] == 0xE0 ? 0xA0 : 0x80;
+		hi = p[0] == 0xED ? 0x9F : 0xBF;        /* no surrogates */
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		n = 4;
+		*cp = p[0] & 0x07;
+		lo = p[0] == 0xF0 ? 0x90 : 0x80;
+		hi = p[0] == 0xF4 ? 0x8F : 0xBF;
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if (i > 1 && (p[i] < 0x80 || p[i] > 0xBF))
+			return 0;
+		*cp = *cp << 6 | (p[i] & 0x3F);
+	}
+	return n;
+}
+
+/* Characters XML 1.0 allows, less the controls nobody means to show. */
+static bool shown(uint32_t cp)
+{
+	return cp >= 0x20 && cp != 0x7F && !(cp >= 0x80 && cp < 0xA0) && cp != 0xFFFE &&
+	       cp != 0xFFFF;
+}
+
+/* A string from the history as character data, at most max characters. */
+static void put_text(FILE *f, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t count = 0;
+
+	while (*p != '\0' && count++ < max) {
+		uint32_t cp;
+		size_t n = utf8_char(p, &cp);
+
+		if (n == 0 || !shown(cp))
+			fputc('?', f);
+		else if (cp == '&')
+			fputs("&amp;", f);
+		else if (cp == '<')
+			fputs("&lt;", f);
+		else if (cp == '>')
+			fputs("&gt;", f);
+		else if (cp == '"')
+			fputs("&quot;", f);
+		else if (cp == '\'')
+			fputs("&apos;", f);
+		else
+			fwrite(p, 1, n, f);
+		p += n ? n : 1;
+	}
+	if (*p != '\0')
+		fputs("\xE2\x80\xA6", f);       /* an ellipsis: the rest was cut */
+}
+
+/* Local time; "?" when the time has no calendar date. */
+static void local_fmt(double t, const char *fmt, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL || strftime(out, size, fmt, &tm) == 0)
+		snprintf(out, size, "?");
+}
+
+/* "CET", or "CET/CEST" when the span crosses a change of zone. */
+static void zone_name(double t0, double t1, char *out, size_t size)
+{
+	char a[32], b[32];
+
+	local_fmt(t0, "%Z", a, sizeof a);
+	local_fmt(t1, "%Z", b, sizeof b);
+	if (strcmp(a, b) == 0)
+		snprintf(out, size, "%s", a);
+	else
+		snprintf(out, size, "%s/%s", a, b);
+}
+
+/* 8760 as "8,760". */
+static void fmt_count(long long n, char *out, size_t size)
+{
+	char digits[32];
+	size_t len, o = 0;
+
+	snprintf(digits, sizeof digits, "%lld", n < 0 ? 0 : n);
+	len = strlen(digits);
+	for (size_t i = 0; i < len && o + 2 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
+/* ---- scales ---- */
+
+static double x_of(const struct canvas *c, double t)
+{
+	return LEFT + (t - c->t0) / (c->t1 - c->t0) * PLOT_W;
+}
+
+struct scale {
+	double top;             /* the value at the top of the panel */
+	double step;            /* between grid lines */
+	double unit;            /* divisor for labels */
+	const char *suffix;
+};
+
+static double nice_step(double raw)
+{
+	double mag = pow(10, floor(log10(raw))), norm = raw / mag;
+
+	if (norm <= 1)
+		return mag;
+	if (norm <= 2)
+		return 2 * mag;
+	if (norm <= 2.5)
+		return 2.5 * mag;
+	if (norm <= 5)
+		return 5 * mag;
+	return 10 * mag;
+}
+
+/* A scale from 0 over vmax with about five steps, in bytes or counts. */
+static struct scale make_scale(double vmax, bool bytes)
+{
+	struct scale s = { 0, 0, 1, "" };
+	double v;
+
+	if (bytes && vmax >= 2.0 * 1024 * 1024 * 1024) {
+		s.unit = 1024.0 * 1024 * 1024;
+		s.suffix = " GiB";
+	} else if (bytes && vmax >= 2.0 * 1024 * 1024) {
+		s.unit = 1024.0 * 1024;
+		s.suffix = " MiB";
+	} else if (bytes) {
+		s.unit = 1024.0;
+		s.suffix = " KiB";
+	} else if (vmax >= 2e6) {
+		s.unit = 1e6;
+		s.suffix = "M";
+	} else if (vmax >= 2e4) {
+		s.unit = 1e3;
+		s.suffix = "k";
+	}
+	v = vmax / s.unit;
+	s.step = nice_step(v > 0 && isfinite(v) ? v / 5 : 1);
+	s.top = ceil(v / s.step) * s.step;
+	if (!(s.top > 0))
+		s.top = s.step;
+	s.step *= s.unit;
+	s.top *= s.unit;
+	return s;
+}
+
+struct panel {
+	double top, h;
+	struct scale s;
+};
+
+static double y_of(const struct panel *p, double v)
+{
+	double y = p->top + p->h - v / p->s.top * p->h;
+
+	return y < p->top ? p->top : y;
+}
+
+/* ---- time axis ---- */
+
+enum tick_unit { TU_MIN, TU_HOUR, TU_DAY, TU_WEEK, TU_MONTH, TU_YEAR };
+
+struct tick_step {
+	enum tick_unit unit;
+	int n;
+	double secs;            /* about */
+};
+
+static const struct tick_step tick_steps[] = {
+	{ TU_MIN, 1, 60 }, { TU_MIN, 5, 300 }, { TU_MIN, 10, 600 }, { TU_MIN, 15, 900 },
+	{ TU_MIN, 30, 1800 }, { TU_HOUR, 1, 3600 }, { TU_HOUR, 2, 7200 }, { TU_HOUR, 3, 10800 },
+	{ TU_HOUR, 6, 21600 }, { TU_HOUR, 12, 43200 }, { TU_DAY, 1, 86400 },
+	{ TU_DAY, 2, 172800 }, { TU_WEEK, 1, 604800 }, { TU_WEEK, 2, 1209600 },
+	{ TU_MONTH, 1, 2629800 }, { TU_MONTH, 2, 5259600 }, { TU_MONTH, 3, 7889400 },
+	{ TU_MONTH, 6, 15778800 }, { TU_YEAR, 1, 31557600 }, { TU_YEAR, 2, 63115200 },
+	{ TU_YEAR, 5, 157788000 }, { TU_YEAR, 10, 315576000 }, { TU_YEAR, 50, 1577880000 },
+	{ TU_YEAR, 100, 3155760000 }, { TU_YEAR, 1000, 31557600000 },
+};
+
+static const struct tick_step *pick_step(double span)
+{
+	size_t n = sizeof tick_steps / sizeof tick_steps[0];
+
+	for (size_t i = 0; i < n; i++)
+		if (span / tick_steps[i].secs <= MAX_TICKS - 1)
+			return &tick_steps[i];
+	return &tick_steps[n - 1];
+}
+
+/* The first tick at or before t: the start of its minute, hour, day, week, month or year. */
+static void tick_base(struct tm *tm, const struct tick_step *st)
+{
+	tm->tm_sec = 0;
+	if (st->unit == TU_MIN) {
+		tm->tm_min -= tm->tm_min % st->n;
+		return;
+	}
+	tm->tm_min = 0;
+	if (st->unit == TU_HOUR) {
+		tm->tm_hour -= tm->tm_hour % st->n;
+		return;
+	}
+	tm->tm_hour = 0;
+	if (st->unit == TU_WEEK)
+		tm->tm_mday -= (tm->tm_wday + 6) % 7;   /* Monday */
+	if (st->unit == TU_DAY || st->unit == TU_WEEK)
+		return;
+	tm->tm_mday = 1;
+	if (st->unit == TU_MONTH) {
+		tm->tm_mon -= tm->tm_mon % st->n;
+		return;
+	}
+	tm->tm_mon = 0;
+	tm->tm_year -= ((tm->tm_year + 1900) % st->n + st->n) % st->n;
+}
+
+/* The k-th tick after base, by the calendar (so DST and month lengths hold). */
+static bool tick_at(const struct tm *base, const struct tick_step *st, int k, double *t)
+{
+	struct tm tm = *base;
+	time_t v;
+
+	switch (st->unit) {
+	case TU_MIN: tm.tm_min += k * st->n; break;
+	case TU_HOUR: tm.tm_hour += k * st->n; break;
+	case TU_DAY: tm.tm_mday += k * st->n; break;
+	case TU_WEEK: tm.tm_mday += 7 * k * st->n; break;
+	case TU_MONTH: tm.tm_mon += k * st->n; break;
+	case TU_YEAR: tm.tm_year += k * st->n; break;
+	}
+	tm.tm_isdst = -1;
+	v = mktime(&tm);
+	if (v == (time_t)-1)
+		return false;
+	*t = (double)v;
+	return true;
+}
+
+static void tick_label(double t, double prev, const struct tick_step *st, char *a, char *b,
+		       size_t size)
+{
+	static const char *const first[] = { "%H:%M", "%H:%M", "%d %b", "%d %b", "%b", "%Y" };
+	static const char *const second[] = { "%a %d %b", "%a %d %b", "%Y", "%Y", "%Y", "" };
+	char now[32], before[32];
+
+	local_fmt(t, first[st->unit], a, size);
+	local_fmt(t, second[st->unit], now, sizeof now);
+	local_fmt(prev, second[st->unit], before, sizeof before);
+	/* The date or year under a tick only where it changes. */
+	snprintf(b, size, "%s", isnan(prev) || strcmp(now, before) != 0 ? now : "");
+}
+
+static void time_axis(const struct canvas *c, double y)
+{
+	const struct tick_step *st = pick_step(c->t1 - c->t0);
+	time_t t0 = (time_t)c->t0;
+	double prev = NAN, t;
+	struct tm base;
+	char zone[64];
+
+	if (localtime_r(&t0, &base) == NULL)
+		return;
+	tick_base(&base, st);
+	for (int k = 0; k < 4 * MAX_TICKS && tick_at(&base, st, k, &t) && t <= c->t1; k++) {
+		char a[48], b[48];
+		double x;
+
+		if (t < c->t0)
+			continue;
+		x = x_of(c, t);
+		tick_label(t, prev, st, a, b, sizeof a);
+		fprintf(c->f, "<path d=\"M%.1f,%.1fV%.1f\" stroke=\"#e3e3e3\"/>\n", x, c->top, y);
+		fprintf(c->f, "<path d=\"M%.1f,%.1fv5\" stroke=\"#333\"/>\n", x, y);
+		fprintf(c->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x,
+			y + 18, a);
+		if (b[0])
+			fprintf(c->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+				"fill=\"#555\">%s</text>\n", x, y + 33, b);
+		prev = t;
+	}
+	zone_name(c->t0, c->t1, zone, sizeof zone);
+	fprintf(c->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">"
+		"local time (", LEFT + PLOT_W, y + 50);
+	put_text(c->f, zone, 16);
+	fputs(")</text>\n", c->f);
+}
+
+/* ---- panels ---- */
+
+static void value_label(FILE *f, const struct scale *s, double v, double y)
+{
+	double shown_v = v / s->unit;
+
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.*f%s</text>\n", LEFT - 8,
+		y + 4, shown_v == floor(shown_v) ? 0 : shown_v * 10 == floor(shown_v * 10) ? 1 : 2,
+		shown_v, s->suffix);
+}
+
+static void panel_frame(const struct canvas *c, const struct panel *p, const char *title)
+{
+	FILE *f = c->f;
+
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\" font-size=\"13\">%s</text>\n",
+		LEFT, p->top - 10, title);
+	for (double v = 0; v <= p->s.top * 1.0001; v += p->s.step) {
+		double y = y_of(p, v);
+
+		fprintf(f, "<path d=\"M%.1f,%.1fH%.1f\" stroke=\"%s\"/>\n", LEFT, y, LEFT + PLOT_W,
+			v == 0 ? "#333" : "#e3e3e3");
+		value_label(f, &p->s, v, y);
+	}
+	fprintf(f, "<path d=\"M%.1f,%.1fV%.1f\" stroke=\"#333\"/>\n", LEFT, p->top, p->top + p->h);
+}
+
+static double channel_max(const struct chart_data *d, int ch)
+{
+	double m = 0;
+
+	for (size_t i = d->g.lo; i < d->g.hi; i++) {
+		double v = tgrid_get(&d->g, ch, i);
+
+		if (!isnan(v) && v > m)
+			m = v;
+	}
+	return m;
+}
+
+struct pen {
+	FILE *f;
+	double lx, ly, lt;      /* the last point written, and its time */
+	bool open;
+};
+
+static void pen_to(struct pen *pen, const struct canvas *c, double t, double x, double y)
+{
+	bool gap = pen->open && t - pen->lt > c->gap;
+
+	if (pen->open && !gap && fabs(x - pen->lx) < 0.05 && fabs(y - pen->ly) < 0.05)
+		return;
+	fprintf(pen->f, pen->open && !gap ? " %.1f,%.1f" : "M%.1f,%.1f", x, y);
+	pen->lx = x;
+	pen->ly = y;
+	pen->lt = t;
+	pen->open = true;
+}
+
+/* The points of one or two channels, slot by slot, as path data. */
+static void trace(const struct canvas *c, const struct panel *p, int hi, int lo)
+{
+	const struct tgrid *g = &c->d->g;
+	struct pen pen = { c->f, 0, 0, 0, false };
+
+	for (size_t i = g->lo; i < g->hi; i++) {
+		double t = tgrid_time(g, i), a = tgrid_get(g, hi, i);
+		double b = lo < 0 ? NAN : tgrid_get(g, lo, i);
+
+		if (isnan(t))
+			continue;
+		if (!isnan(a))
+			pen_to(&pen, c, t, x_of(c, t), y_of(p, a));
+		if (!isnan(b))
+			pen_to(&pen, c, t, x_of(c, t), y_of(p, b));
+	}
+	if (!pen.open)  /* an empty d is an error in some renderers */
+		fprintf(c->f, "M%.1f,%.1f", LEFT, p->top + p->h);
+}
+
+/* The area between the high and the low figures: high forward, low back. */
+static void band(const struct canvas *c, const struct panel *p, int hi, int lo,
+		 const char *colour)
+{
+	const struct tgrid *g = &c->d->g;
+	bool first = true;
+
+	fprintf(c->f, "<path fill=\"%s\" fill-opacity=\"0.16\" stroke=\"none\" d=\"", colour);
+	for (size_t i = g->lo; i < g->hi; i++) {
+		double t = tgrid_time(g, i), v = tgrid_get(g, hi, i);
+
+		if (isnan(t) || isnan(v))
+			continue;
+		fprintf(c->f, first ? "M%.1f,%.1f" : " %.1f,%.1f", x_of(c, t), y_of(p, v));
+		first = false;
+	}
+	for (size_t i = g->hi; i-- > g->lo;) {
+		double t = tgrid_time(g, i), v = tgrid_get(g, lo, i);
+
+		if (isnan(t) || isnan(v))
+			continue;
+		fprintf(c->f, first ? "M%.1f,%.1f" : " %.1f,%.1f", x_of(c, t), y_of(p, v));
+		first = false;
+	}
+	fputs(first ? "M0,0\"/>\n" : "Z\"/>\n", c->f);
+}
+
+static void line(const struct canvas *c, const struct panel *p, int hi, int lo,
+		 const char *colour, const char *extra)
+{
+	fprintf(c->f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.4\" "
+		"stroke-linejoin=\"round\"%s d=\"", colour, extra);
+	trace(c, p, hi, lo);
+	fputs("\"/>\n", c->f);
+}
+
+/*
+ * One series.  With a run per slot: at each run the figure before it,
+ * then the one after, which draws the saw-tooth of growth and restarts.
+ * With many runs per slot the teeth would merge into a blot: a band from
+ * the lowest figure after to the highest before, edged by both.
+ */
+static void series(const struct canvas *c, const struct panel *p, int hi, int lo,
+		   const char *colour, const char *extra)
+{
+	if (!c->thinned) {
+		line(c, p, hi, lo, colour, extra);
+		return;
+	}
+	band(c, p, hi, lo, colour);
+	line(c, p, hi, -1, colour, extra);
+	line(c, p, lo, -1, colour, extra);
+}
+
+static double panel_max(const struct chart_data *d, bool conts)
+{
+	double m = 0;
+
+	for (size_t i = 0; i < d->ntypes; i++) {
+		const struct chart_type *t = &d->type[i];
+		double a = channel_max(d, conts ? t->cont_hi : t->mem_hi);
+		double b = channel_max(d, conts ? t->cont_lo : t->mem_lo);
+
+		m = fmax(m, fmax(a, b));
+	}
+	return m;
+}
+
+static const char *metric_label(const struct chart_data *d)
+{
+	if (d->any_pss && d->any_rss)
+		return "RSS or PSS";
+	return d->any_pss ? "PSS" : "RSS";
+}
+
+static void type_panel(const struct canvas *c, struct panel *p, bool conts)
+{
+	char title[160];
+
+	p->s = make_scale(panel_max(c->d, conts), !conts);
+	if (conts)
+		snprintf(title, sizeof title,
+			 "Continuations of each type's largest worker, before and after each run");
+	else
+		snprintf(title, sizeof title,
+			 "Memory (%s) of each type's largest worker, before and after each run",
+			 metric_label(c->d));
+	panel_frame(c, p, title);
+}
+
+static void type_series(const struct canvas *c, const struct panel *p, bool conts)
+{
+	for (size_t i = 0; i < c->d->ntypes; i++) {
+		const struct chart_type *t = &c->d->type[i];
+
+		series(c, p, conts ? t->cont_hi : t->mem_hi, conts ? t->cont_lo : t->mem_lo,
+		       palette[i], "");
+	}
+}
+
+static void host_panel(const struct canvas *c, struct panel *p)
+{
+	const struct chart_data *d = c->d;
+
+	p->s = make_scale(fmax(channel_max(d, d->avail_hi), channel_max(d, d->swap_hi)), true);
+	panel_frame(c, p, "The host at the start of each run: memory available (MemAvailable) and swap in use");
+}
+
+static void host_series(const struct canvas *c, const struct panel *p)
+{
+	const struct chart_data *d = c->d;
+
+	if (d->have_avail)
+		series(c, p, d->avail_hi, d->avail_lo, "#009E73", "");
+	if (d->have_swap)
+		series(c, p, d->swap_hi, d->swap_lo, "#CC79A7", " stroke-dasharray=\"6 3\"");
+}
+
+/* ---- events ---- */
+
+/* The kept failure that falls in slot i, if any. */
+static const struct chart_fail *fail_in(const struct chart_data *d, size_t i)
+{
+	double from = d->g.origin + (double)i * d->g.width, to = from + d->g.width;
+	size_t kept = d->nfail < CHART_FAILS ? d->nfail : CHART_FAILS;
+
+	for (size_t k = 0; k < kept; k++)
+		if (d->fail[k].time >= from && d->fail[k].time < to)
+			return &d->fail[k];
+	return NULL;
+}
+
+static void fail_title(const struct canvas *c, size_t i, double n)
+{
+	const struct chart_fail *fl = fail_in(c->d, i);
+	char when[64];
+
+	fputs("<title>", c->f);
+	if (n > 1)
+		fprintf(c->f, "%.0f failed runs; ", n);
+	if (fl == NULL) {
+		fputs("failed run</title>", c->f);
+		return;
+	}
+	local_fmt(fl->time, "%Y-%m-%d %H:%M %Z", when, sizeof when);
+	fprintf(c->f, "failed %s: ", when);
+	put_text(c->f, fl->why ? fl->why : "(no message)", 300);
+	fputs("</title>", c->f);
+}
+
+/* Dashed lines through every panel at each failure, under the series. */
+static void fail_lines(const struct canvas *c)
+{
+	const struct chart_data *d = c->d;
+
+	for (size_t i = d->g.lo; i < d->g.hi; i++) {
+		double n = tgrid_get(&d->g, d->fails, i);
+
+		if (!isnan(n))
+			fprintf(c->f, "<path d=\"M%.1f,%.1fV%.1f\" stroke=\"" FAIL_COLOUR "\" "
+				"stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>\n",
+				x_of(c, tgrid_time(&d->g, i)), c->top, c->bottom + 40);
+	}
+}
+
+/* Ticks in one row of the strip, one per slot that holds such runs. */
+static void tick_row(const struct canvas *c, int ch, double y, const char *style)
+{
+	const struct tgrid *g = &c->d->g;
+	bool any = false;
+
+	fprintf(c->f, "<path %s d=\"", style);
+	for (size_t i = g->lo; i < g->hi; i++)
+		if (!isnan(tgrid_get(g, ch, i))) {
+			fprintf(c->f, "M%.1f,%.1fv10", x_of(c, tgrid_time(g, i)), y);
+			any = true;
+		}
+	if (!any)
+		fprintf(c->f, "M%.1f,%.1f", LEFT, y);
+	fputs("\"/>\n", c->f);
+}
+
+static void row_name(FILE *f, double y, const char *name, const char *colour)
+{
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"%s\">%s</text>\n",
+		LEFT - 8, y + 9, colour, name);
+}
+
+static void cross(FILE *f, double x, double y)
+{
+	fprintf(f, "<path d=\"M%.1f,%.1fl8,8m0,-8l-8,8\" stroke=\"" FAIL_COLOUR "\" "
+		"stroke-width=\"2.2\"/>", x - 4, y - 4);
+}
+
+/* The label of a failure at x: its date and time, or its date, if it fits before limit. */
+static void fail_label(FILE *f, double t, double x, double y, double limit)
+{
+	static const char *const forms[] = { "%d %b %H:%M", "%d %b" };
+	char when[48];
+
+	for (size_t k = 0; k < 2; k++) {
+		local_fmt(t, forms[k], when, sizeof when);
+		if (x + 7 + 6.4 * (double)strlen(when) <= limit) {
+			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\""
+				FAIL_COLOUR "\">%s</text>", x + 7, y + 9, when);
+			return;
+		}
+	}
+}
+
+/* A cross per slot with failures, each labelled where the next leaves room. */
+static void fail_row(const struct canvas *c, double y)
+{
+	const struct tgrid *g = &c->d->g;
+	size_t i = g->lo;
+
+	while (i < g->hi && isnan(tgrid_get(g, c->d->fails, i)))
+		i++;
+	while (i < g->hi) {
+		size_t next = i + 1;
+		double x = x_of(c, tgrid_time(g, i)), limit = LEFT + PLOT_W;
+
+		while (next < g->hi && isnan(tgrid_get(g, c->d->fails, next)))
+			next++;
+		if (next < g->hi)
+			limit = x_of(c, tgrid_time(g, next)) - 8;
+		fputs("<g>", c->f);
+		fail_title(c, i, tgrid_get(g, c->d->fails, i));
+		cross(c->f, x, y + 5);
+		fail_label(c->f, tgrid_time(g, i), x, y, limit);
+		fputs("</g>\n", c->f);
+		i = next;
+	}
+}
+
+static void event_strip(const struct canvas *c, double y)
+{
+	const struct chart_data *d = c->d;
+
+	row_name(c->f, y, "restarts", "#333");
+	tick_row(c, d->restarts, y, "stroke=\"#555\" stroke-width=\"0.8\"");
+	row_name(c->f, y + 16, "failed", FAIL_COLOUR);
+	fail_row(c, y + 16);
+	row_name(c->f, y + 32, "skipped", "#888");
+	tick_row(c, d->skips, y + 32, "stroke=\"#888\" stroke-opacity=\"0.5\"");
+}
+
+/* ---- header and legend ---- */
+
+struct legend {
+	FILE *f;
+	double x, y;
+};
+
+/* One swatch and its name; kind: l line, d dashed line, x cross, t tick, f faint tick. */
+static void legend_item(struct legend *lg, char kind, const char *colour, const char *name,
+			bool from_history)
+{
+	double width = 34 + 7.2 * (double)(strlen(name) < LABEL_TEXT ? strlen(name) : LABEL_TEXT);
+
+	if (lg->x + width > W - RIGHT && lg->x > LEFT) {
+		lg->x = LEFT;
+		lg->y += 20;
+	}
+	if (kind == 'l' || kind == 'd')
+		fprintf(lg->f, "<path d=\"M%.1f,%.1fh22\" stroke=\"%s\" stroke-width=\"3\"%s/>",
+			lg->x, lg->y - 4, colour, kind == 'd' ? " stroke-dasharray=\"6 3\"" : "");
+	else if (kind == 'x')
+		cross(lg->f, lg->x + 11, lg->y - 4);
+	else
+		fprintf(lg->f, "<path d=\"M%.1f,%.1fv10\" stroke=\"%s\"%s/>", lg->x + 11,
+			lg->y - 9, colour, kind == 'f' ? " stroke-opacity=\"0.5\"" : "");
+	fprintf(lg->f, "<text x=\"%.1f\" y=\"%.1f\">", lg->x + 28, lg->y);
+	if (from_history)
+		put_text(lg->f, name, LABEL_TEXT);
+	else
+		fputs(name, lg->f);
+	fputs("</text>\n", lg->f);
+	lg->x += width;
+}
+
+static double legend(const struct canvas *c, double y)
+{
+	const struct chart_data *d = c->d;
+	struct legend lg = { c->f, LEFT, y };
+
+	for (size_t i = 0; i < d->ntypes; i++)
+		legend_item(&lg, 'l', palette[i], d->type[i].name, true);
+	if (d->more_types)
+		legend_item(&lg, 'f', "#888", "(more types, not drawn)", false);
+	if (d->have_avail)
+		legend_item(&lg, 'l', "#009E73", "host: available", false);
+	if (d->have_swap)
+		legend_item(&lg, 'd', "#CC79A7", "host: swap used", false);
+	legend_item(&lg, 't', "#333", "restart", false);
+	legend_item(&lg, 'x', FAIL_COLOUR, "failed run", false);
+	if (d->skipped > 0)
+		legend_item(&lg, 'f', "#888", "skipped run", false);
+	return lg.y;
+}
+
+static void header(const struct canvas *c)
+{
+	const struct chart_data *d = c->d;
+	char a[64], b[64], zone[64], runs[32], fl[32], sk[32], rs[32], width[32];
+
+	fputs("<text x=\"24\" y=\"30\" font-size=\"18\" font-weight=\"bold\">", c->f);
+	if (d->site != NULL) {
+		fputs("Kahua site ", c->f);
+		put_text(c->f, d->site, TITLE_TEXT);
+	} else {
+		fputs("Kahua site", c->f);
+	}
+	fputs(": workers&#8217; memory over time</text>\n", c->f);
+	if (d->runs == 0)
+		return;
+	local_fmt(d->first, "%Y-%m-%d %H:%M", a, sizeof a);
+	local_fmt(d->last, "%Y-%m-%d %H:%M", b, sizeof b);
+	zone_name(d->first, d->last, zone, sizeof zone);
+	fmt_count(d->runs, runs, sizeof runs);
+	fmt_count(d->restarted, rs, sizeof rs);
+	fmt_count(d->failed, fl, sizeof fl);
+	fmt_count(d->skipped, sk, sizeof sk);
+	fprintf(c->f, "<text x=\"24\" y=\"52\" fill=\"#444\">%s to %s ", a, b);
+	put_text(c->f, zone, 16);
+	fprintf(c->f, " \xC2\xB7 %s run%s: %s with restarts, %s failed, %s skipped", runs,
+		d->runs == 1 ? "" : "s", rs, fl, sk);
+	if (d->g.width > 1800) {
+		fmt_age((long long)d->g.width, width, sizeof width);
+		fprintf(c->f, " \xC2\xB7 one point per %s: the highest before and the lowest "
+			"after its runs", width);
+	}
+	fputs("</text>\n", c->f);
+}
+
+/* ---- the picture ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Four times the usual pause between runs: longer ones break the lines. */
+static double usual_gap(const struct tgrid *g)
+{
+	double *gaps = malloc(g->nslots * sizeof *gaps), prev = NAN, limit = INFINITY;
+	size_t n = 0;
+
+	if (gaps == NULL)
+		return INFINITY;
+	for (size_t i = g->lo; i < g->hi; i++) {
+		double t = tgrid_time(g, i);
+
+		if (isnan(t))
+			continue;
+		if (!isnan(prev))
+			gaps[n++] = t - prev;
+		prev = t;
+	}
+	if (n >= 3) {
+		qsort(gaps, n, sizeof *gaps, cmp_double);
+		limit = fmax(4 * gaps[n / 2], 2 * g->width);
+	}
+	free(gaps);
+	return limit;
+}
+
+static void no_runs(FILE *f, double y)
+{
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"16\" "
+		"fill=\"#555\">No restart runs recorded in this period.</text>\n", W / 2, y);
+}
+
+static void layout(struct canvas *c, struct panel *mem, struct panel *conts,
+		   struct panel *host, double legend_end)
+{
+	const struct chart_data *d = c->d;
+	double y = legend_end + 46;
+
+	*mem = (struct panel){ .top = y, .h = MEM_H };
+	y += MEM_H + PANEL_GAP;
+	*conts = (struct panel){ .top = y, .h = d->have_conts ? SMALL_H : 0 };
+	y += d->have_conts ? SMALL_H + PANEL_GAP : 0;
+	*host = (struct panel){ .top = y, .h = d->have_avail || d->have_swap ? SMALL_H : 0 };
+	y += host->h > 0 ? SMALL_H + PANEL_GAP : 0;
+	c->top = mem->top;
+	c->bottom = y - PANEL_GAP;
+}
+
+/* The time axis: the runs' span, at least an hour so one run sits mid-way. */
+static void time_span(struct canvas *c)
+{
+	double mid = (c->d->first + c->d->last) / 2;
+
+	c->t0 = c->d->first;
+	c->t1 = c->d->last;
+	if (c->t1 - c->t0 < 3600) {
+		c->t0 = mid - 1800;
+		c->t1 = mid + 1800;
+	}
+	/* A little room on either side so the first and last runs are not on the frame. */
+	c->t0 -= (c->t1 - c->t0) * 0.01;
+	c->t1 += (c->t1 - c->t0) * 0.01;
+}
+
+static void begin(FILE *f, double h)
+{
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+		"viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n", W, h, W, h);
+}
+
+static void draw_runs(struct canvas *c, double legend_end)
+{
+	struct panel mem, conts, host;
+
+	layout(c, &mem, &conts, &host, legend_end);
+	type_panel(c, &mem, false);
+	if (conts.h > 0)
+		type_panel(c, &conts, true);
+	if (host.h > 0)
+		host_panel(c, &host);
+	time_axis(c, c->bottom + STRIP_H);
+	fail_lines(c);
+	if (!c->d->have_mem)
+		no_runs(c->f, mem.top + mem.h / 2);
+	type_series(c, &mem, false);
+	if (conts.h > 0)
+		type_series(c, &conts, true);
+	if (host.h > 0)
+		host_series(c, &host);
+	event_strip(c, c->bottom + 10);
+}
+
+int chart_draw(const struct chart_data *d, FILE *out)
+{
+	struct canvas c = { out, d, 0, 1, INFINITY, 0, 0, false };
+	struct panel mem, conts, host;
+	double legend_end = 76, h;
+
+	if (d->runs > 0) {
+		time_span(&c);
+		c.gap = usual_gap(&d->g);
+		c.thinned = channel_max(d, TG_COUNT) > 1;
+	}
+	/* The height depends on the legend's rows: lay out once to measure it. */
+	if (d->runs > 0) {
+		FILE *null = fopen("/dev/null", "w");
+
+		if (null == NULL)
+			return -1;
+		c.f = null;
+		legend_end = legend(&c, 76);
+		fclose(null);
+		c.f = out;
+	}
+	layout(&c, &mem, &conts, &host, legend_end);
+	h = d->runs > 0 ? c.bottom + STRIP_H + 62 : 140;
+	begin(out, h);
+	header(&c);
+	if (d->runs == 0) {
+		no_runs(out, 90);
+	} else {
+		legend(&c, 76);
+		draw_runs(&c, legend_end);
+	}
+	fputs("</svg>\n", out);
+	return ferror(out) ? -1 : 0;
+}
