@@ -38,9 +38,20 @@ struct canvas {
 	const struct chart_data *d;
 	double t0, t1;          /* the time axis */
 	double gap;             /* a longer pause between runs breaks a line */
-	double top, bottom;     /* of all panels, for the failure lines */
+	double top, bottom;     /* of all panels */
+	double seg[4][2];       /* top and bottom of each panel and the event rows */
+	size_t nseg;
 	bool thinned;           /* some slot holds more than one run */
 };
+
+/* A vertical line at x through each panel, not through their titles. */
+static void vline(const struct canvas *c, double x, const char *style)
+{
+	fputs("<path d=\"", c->f);
+	for (size_t i = 0; i < c->nseg; i++)
+		fprintf(c->f, "M%.1f,%.1fV%.1f", x, c->seg[i][0], c->seg[i][1]);
+	fprintf(c->f, "\" %s/>\n", style);
+}
 
 /* ---- text ---- */
 
@@ -342,7 +353,7 @@ static void time_axis(const struct canvas *c, double y)
 			continue;
 		x = x_of(c, t);
 		tick_label(t, prev, st, a, b, sizeof a);
-		fprintf(c->f, "<path d=\"M%.1f,%.1fV%.1f\" stroke=\"#e3e3e3\"/>\n", x, c->top, y);
+		vline(c, x, "stroke=\"#e3e3e3\"");
 		fprintf(c->f, "<path d=\"M%.1f,%.1fv5\" stroke=\"#333\"/>\n", x, y);
 		fprintf(c->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x,
 			y + 18, a);
@@ -593,14 +604,10 @@ static void fail_lines(const struct canvas *c)
 {
 	const struct chart_data *d = c->d;
 
-	for (size_t i = d->g.lo; i < d->g.hi; i++) {
-		double n = tgrid_get(&d->g, d->fails, i);
-
-		if (!isnan(n))
-			fprintf(c->f, "<path d=\"M%.1f,%.1fV%.1f\" stroke=\"" FAIL_COLOUR "\" "
-				"stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>\n",
-				x_of(c, tgrid_time(&d->g, i)), c->top, c->bottom + 40);
-	}
+	for (size_t i = d->g.lo; i < d->g.hi; i++)
+		if (!isnan(tgrid_get(&d->g, d->fails, i)))
+			vline(c, x_of(c, tgrid_time(&d->g, i)), "stroke=\"" FAIL_COLOUR "\" "
+			      "stroke-width=\"1.2\" stroke-dasharray=\"5 3\"");
 }
 
 /* Ticks in one row of the strip, one per slot that holds such runs. */
@@ -813,20 +820,36 @@ static void no_runs(FILE *f, double y)
 		"fill=\"#555\">No restart runs recorded in this period.</text>\n", W / 2, y);
 }
 
+static void segment(struct canvas *c, double top, double h)
+{
+	c->seg[c->nseg][0] = top;
+	c->seg[c->nseg][1] = top + h;
+	c->nseg++;
+}
+
 static void layout(struct canvas *c, struct panel *mem, struct panel *conts,
 		   struct panel *host, double legend_end)
 {
 	const struct chart_data *d = c->d;
 	double y = legend_end + 46;
 
+	c->nseg = 0;
 	*mem = (struct panel){ .top = y, .h = MEM_H };
+	segment(c, y, MEM_H);
 	y += MEM_H + PANEL_GAP;
 	*conts = (struct panel){ .top = y, .h = d->have_conts ? SMALL_H : 0 };
-	y += d->have_conts ? SMALL_H + PANEL_GAP : 0;
+	if (d->have_conts) {
+		segment(c, y, SMALL_H);
+		y += SMALL_H + PANEL_GAP;
+	}
 	*host = (struct panel){ .top = y, .h = d->have_avail || d->have_swap ? SMALL_H : 0 };
-	y += host->h > 0 ? SMALL_H + PANEL_GAP : 0;
+	if (host->h > 0) {
+		segment(c, y, SMALL_H);
+		y += SMALL_H + PANEL_GAP;
+	}
 	c->top = mem->top;
 	c->bottom = y - PANEL_GAP;
+	segment(c, c->bottom, STRIP_H);
 }
 
 /* The time axis: the runs' span, at least an hour so one run sits mid-way. */
@@ -877,7 +900,7 @@ static void draw_runs(struct canvas *c, double legend_end)
 
 int chart_draw(const struct chart_data *d, FILE *out)
 {
-	struct canvas c = { out, d, 0, 1, INFINITY, 0, 0, false };
+	struct canvas c = { .f = out, .d = d, .t0 = 0, .t1 = 1, .gap = INFINITY };
 	struct panel mem, conts, host;
 	double legend_end = 76, h;
 
