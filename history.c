@@ -9,8 +9,10 @@
  */
 #include "report.h"
 #include "history.h"
+#include "tgrid.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -25,6 +27,8 @@
 #define MAX_EPOCH HIST_MAX_EPOCH
 #define MAX_BYTES HIST_MAX_BYTES
 #define TYPE_COL_MAX 32
+#define SPARK_W 24              /* characters of a sparkline */
+#define SPARK_SLOTS (4 * SPARK_W)
 
 /* ---- appending ---- */
 
@@ -123,6 +127,9 @@ struct type_stat {
 	double growth_sum;      /* MB/hour, over ok restarts old enough */
 	long long growth_n;
 	struct failure fail;
+	int spark;              /* channel of its peaks in summary.peaks, -1 none */
+	double run_peak;        /* largest worker in the run numbered peak_run */
+	long long peak_run;
 };
 
 struct summary {
@@ -131,6 +138,7 @@ struct summary {
 	long long lines, skipped, runs, failed_runs;
 	double first, last;
 	struct failure last_failure;    /* of any run, typed or not */
+	struct tgrid peaks;     /* per type, its largest worker before each run */
 };
 
 static struct type_stat *type_get(struct summary *s, const char *name)
@@ -152,6 +160,9 @@ static struct type_stat *type_get(struct summary *s, const char *name)
 	v = &s->t[s->n];
 	memset(v, 0, sizeof *v);
 	v->seen_in_run = -1;
+	v->peak_run = -1;
+	/* No channel left (a file of countless types): that type gets no sparkline. */
+	v->spark = tgrid_channel(&s->peaks, TG_MAX);
 	v->name = strdup(name);
 	if (v->name == NULL)
 		return NULL;
@@ -251,6 +262,31 @@ static int count_before(struct summary *s, const cJSON *run)
 	return 0;
 }
 
+/* The largest worker of each type before the run, for the sparklines. */
+static int note_peaks(struct summary *s, const cJSON *run, bool pss, double started)
+{
+	size_t slot = tgrid_place(&s->peaks, started);
+	const cJSON *w;
+	double v;
+
+	cJSON_ArrayForEach(w, jget(run, "workers_before")) {
+		const char *type = jstring(w, "type");
+		struct type_stat *t;
+
+		if (type == NULL || !worker_mem(w, pss, &v))
+			continue;
+		if ((t = type_get(s, type)) == NULL)
+			return -1;
+		if (t->peak_run != s->runs || v > t->run_peak)
+			t->run_peak = v;
+		t->peak_run = s->runs;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->t[i].peak_run == s->runs && s->t[i].spark >= 0)
+			tgrid_put(&s->peaks, slot, s->t[i].spark, s->t[i].run_peak);
+	return 0;
+}
+
 static bool any_failed_step(const cJSON *restarts)
 {
 	const cJSON *e;
@@ -302,7 +338,7 @@ static int add_run(struct summary *s, const cJSON *run, double started)
 		s->first = started;
 	if (s->runs == 1 || started > s->last)
 		s->last = started;
-	if (count_before(s, run) < 0)
+	if (count_before(s, run) < 0 || note_peaks(s, run, pss, started) < 0)
 		return -1;
 	if (jnumber(run, "exit_status", -1e9, 1e9, &status) && status != 0) {
 		s->failed_runs++;
@@ -323,6 +359,7 @@ static void summary_free(struct summary *s)
 	}
 	free(s->t);
 	free(s->last_failure.error);
+	tgrid_free(&s->peaks);
 }
 
 /* ---- output ---- */
@@ -359,7 +396,85 @@ static int type_width(const struct summary *s)
 	return (int)(w > TYPE_COL_MAX ? TYPE_COL_MAX : w);
 }
 
-static void text_row(FILE *out, const struct type_stat *t, int width)
+/* The terminal takes UTF-8 when the locale's character set says so. */
+static bool utf8_locale(void)
+{
+	static const char *const vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v == NULL || v[0] == '\0')
+			continue;
+		for (; *v != '\0'; v++)
+			if (strncasecmp(v, "utf-8", 5) == 0 || strncasecmp(v, "utf8", 4) == 0)
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/* Each column's highest peak: the slots' runs spread over SPARK_W columns. */
+static void spark_columns(const struct summary *s, const struct type_stat *t, double *col)
+{
+	const struct tgrid *g = &s->peaks;
+	double span = s->last - s->first;
+
+	for (size_t c = 0; c < SPARK_W; c++)
+		col[c] = NAN;
+	for (size_t i = g->lo; i < g->hi; i++) {
+		double x = tgrid_time(g, i), v = tgrid_get(g, t->spark, i);
+		size_t c = SPARK_W - 1;
+
+		if (isnan(x) || isnan(v))
+			continue;
+		if (span > 0 && x < s->last)
+			c = (size_t)((x - s->first) / span * SPARK_W);
+		if (c >= SPARK_W)
+			c = SPARK_W - 1;
+		if (isnan(col[c]) || v > col[c])
+			col[c] = v;
+	}
+}
+
+/*
+ * Eight levels from 0 to the highest peak: a steady leak that restarts
+ * keep up with is a flat row, one they do not is a rising one.  A blank
+ * is a stretch of the period with no run.
+ */
+static void sparkline(FILE *out, const struct summary *s, const struct type_stat *t, bool utf8)
+{
+	static const char *const blocks[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					      "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char ascii[] = "_.:-=+*#";
+	double col[SPARK_W], top = 0;
+	char peak[32];
+
+	if (t->spark < 0) {
+		fprintf(out, "%-*s", SPARK_W + 6, "-");
+		return;
+	}
+	spark_columns(s, t, col);
+	for (size_t c = 0; c < SPARK_W; c++)
+		if (!isnan(col[c]) && col[c] > top)
+			top = col[c];
+	for (size_t c = 0; c < SPARK_W; c++) {
+		int level = isnan(col[c]) || top <= 0 ? 0 : (int)ceil(col[c] / top * 8) - 1;
+
+		level = level < 0 ? 0 : level > 7 ? 7 : level;
+		if (isnan(col[c]))
+			fputc(' ', out);
+		else if (utf8)
+			fputs(blocks[level], out);
+		else
+			fputc(ascii[level], out);
+	}
+	fmt_bytes(top > 0 ? (long long)top : -1, peak, sizeof peak);
+	fprintf(out, " %5s", peak);
+}
+
+static void text_row(FILE *out, const struct summary *s, const struct type_stat *t, int width,
+		     bool utf8)
 {
 	char mem[32], growth[32], when[32];
 
@@ -372,6 +487,8 @@ static void text_row(FILE *out, const struct type_stat *t, int width)
 	fprintf(out, "%*s %6lld %8lld %8lld %8s %9s  ",
 		width - (int)strlen(t->name) > 0 ? width - (int)strlen(t->name) : 0, "",
 		t->runs, t->restarts, t->failures, mem, growth);
+	sparkline(out, s, t, utf8);
+	fputs("  ", out);
 	if (t->fail.set) {
 		fmt_time(t->fail.time, when, sizeof when);
 		fprintf(out, "%s ", when);
@@ -385,12 +502,13 @@ static void text_row(FILE *out, const struct type_stat *t, int width)
 static void text_summary(const struct summary *s, time_t since, FILE *out)
 {
 	int width = type_width(s);
+	bool utf8 = utf8_locale();
 	char a[32], b[32];
 
-	fprintf(out, "%-*s %6s %8s %8s %8s %9s  %s\n", width, "TYPE", "RUNS", "RESTARTS",
-		"FAILURES", "MEAN-MEM", "GROWTH/H", "LAST-FAILURE");
+	fprintf(out, "%-*s %6s %8s %8s %8s %9s  %-*s  %s\n", width, "TYPE", "RUNS", "RESTARTS",
+		"FAILURES", "MEAN-MEM", "GROWTH/H", SPARK_W + 6, "PEAK-MEMORY", "LAST-FAILURE");
 	for (size_t i = 0; i < s->n; i++)
-		text_row(out, &s->t[i], width);
+		text_row(out, s, &s->t[i], width, utf8);
 	if (s->runs == 0) {
 		fprintf(out, "# no runs recorded");
 		if (since > 0) {
@@ -511,6 +629,10 @@ int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 	struct history_counts c;
 	int rc;
 
+	if (tgrid_init(&s.peaks, SPARK_SLOTS) < 0) {
+		summary_free(&s);
+		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
+	}
 	rc = history_scan(path, since_epoch, on_run, &s, &c, err);
 	s.lines = c.lines;
 	s.skipped += c.skipped;
