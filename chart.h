@@ -19,7 +19,7 @@
 
 #include "err.h"
 
-#define CHART_SLOTS 1024
+#define CHART_SLOTS 512
 
 /*
  * The chart of the runs in hist_path started at since_epoch or later

@@ -131,9 +131,14 @@ static void put_text(FILE *f, const char *s, size_t max)
 /* Local time; "?" when the time has no calendar date. */
 static void local_fmt(double t, const char *fmt, char *out, size_t size)
 {
-	time_t tt = (time_t)t;
+	time_t tt;
 	struct tm tm;
 
+	if (!(fabs(t) < 1e15)) {        /* NAN, or beyond any calendar */
+		snprintf(out, size, "?");
+		return;
+	}
+	tt = (time_t)t;
 	if (localtime_r(&tt, &tm) == NULL || strftime(out, size, fmt, &tm) == 0)
 		snprintf(out, size, "?");
 }
@@ -329,7 +334,10 @@ static void tick_label(double t, double prev, const struct tick_step *st, char *
 
 	local_fmt(t, first[st->unit], a, size);
 	local_fmt(t, second[st->unit], now, sizeof now);
-	local_fmt(prev, second[st->unit], before, sizeof before);
+	if (isnan(prev))
+		before[0] = '\0';
+	else
+		local_fmt(prev, second[st->unit], before, sizeof before);
 	/* The date or year under a tick only where it changes. */
 	snprintf(b, size, "%s", isnan(prev) || strcmp(now, before) != 0 ? now : "");
 }
@@ -396,6 +404,14 @@ static void panel_frame(const struct canvas *c, const struct panel *p, const cha
 	fprintf(f, "<path d=\"M%.1f,%.1fV%.1f\" stroke=\"#333\"/>\n", LEFT, p->top, p->top + p->h);
 }
 
+static bool channel_any(const struct chart_data *d, int ch)
+{
+	for (size_t i = d->g.lo; i < d->g.hi; i++)
+		if (!isnan(tgrid_get(&d->g, ch, i)))
+			return true;
+	return false;
+}
+
 static double channel_max(const struct chart_data *d, int ch)
 {
 	double m = 0;
@@ -449,14 +465,20 @@ static void trace(const struct canvas *c, const struct panel *p, int hi, int lo)
 		fprintf(c->f, "M%.1f,%.1f", LEFT, p->top + p->h);
 }
 
-/* The area between the high and the low figures: high forward, low back. */
+/*
+ * The area between the high and the low figures, high forward and low
+ * back, filled lightly and edged in the type's colour: one path, so each
+ * slot costs two points.
+ */
 static void band(const struct canvas *c, const struct panel *p, int hi, int lo,
-		 const char *colour)
+		 const char *colour, const char *extra, const char *cls)
 {
 	const struct tgrid *g = &c->d->g;
 	bool first = true;
 
-	fprintf(c->f, "<path fill=\"%s\" fill-opacity=\"0.16\" stroke=\"none\" d=\"", colour);
+	fprintf(c->f, "<path class=\"band %s\" fill=\"%s\" fill-opacity=\"0.16\" "
+		"stroke=\"%s\" stroke-width=\"1.2\" stroke-linejoin=\"round\"%s d=\"", cls,
+		colour, colour, extra);
 	for (size_t i = g->lo; i < g->hi; i++) {
 		double t = tgrid_time(g, i), v = tgrid_get(g, hi, i);
 
@@ -477,10 +499,10 @@ static void band(const struct canvas *c, const struct panel *p, int hi, int lo,
 }
 
 static void line(const struct canvas *c, const struct panel *p, int hi, int lo,
-		 const char *colour, const char *extra)
+		 const char *colour, const char *extra, const char *cls)
 {
-	fprintf(c->f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.4\" "
-		"stroke-linejoin=\"round\"%s d=\"", colour, extra);
+	fprintf(c->f, "<path class=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.4\" "
+		"stroke-linejoin=\"round\"%s d=\"", cls, colour, extra);
 	trace(c, p, hi, lo);
 	fputs("\"/>\n", c->f);
 }
@@ -489,18 +511,19 @@ static void line(const struct canvas *c, const struct panel *p, int hi, int lo,
  * One series.  With a run per slot: at each run the figure before it,
  * then the one after, which draws the saw-tooth of growth and restarts.
  * With many runs per slot the teeth would merge into a blot: a band from
- * the lowest figure after to the highest before, edged by both.
+ * the lowest figure after to the highest before.
  */
 static void series(const struct canvas *c, const struct panel *p, int hi, int lo,
-		   const char *colour, const char *extra)
+		   const char *colour, const char *extra, const char *name)
 {
-	if (!c->thinned) {
-		line(c, p, hi, lo, colour, extra);
+	char cls[64];
+
+	if (c->thinned) {
+		band(c, p, hi, lo, colour, extra, name);
 		return;
 	}
-	band(c, p, hi, lo, colour);
-	line(c, p, hi, -1, colour, extra);
-	line(c, p, lo, -1, colour, extra);
+	snprintf(cls, sizeof cls, "teeth %s", name);
+	line(c, p, hi, lo, colour, extra, cls);
 }
 
 static double panel_max(const struct chart_data *d, bool conts)
@@ -539,13 +562,41 @@ static void type_panel(const struct canvas *c, struct panel *p, bool conts)
 	panel_frame(c, p, title);
 }
 
+/* Types by their highest figure, highest first: drawn in that order, no band hides a smaller one. */
+static void draw_order(const struct chart_data *d, bool conts, size_t *order)
+{
+	double top[CHART_TYPES];
+
+	for (size_t i = 0; i < d->ntypes; i++) {
+		order[i] = i;
+		top[i] = channel_max(d, conts ? d->type[i].cont_hi : d->type[i].mem_hi);
+	}
+	for (size_t i = 1; i < d->ntypes; i++)
+		for (size_t k = i; k > 0 && top[order[k]] > top[order[k - 1]]; k--) {
+			size_t x = order[k];
+
+			order[k] = order[k - 1];
+			order[k - 1] = x;
+		}
+}
+
 static void type_series(const struct canvas *c, const struct panel *p, bool conts)
 {
-	for (size_t i = 0; i < c->d->ntypes; i++) {
-		const struct chart_type *t = &c->d->type[i];
+	size_t order[CHART_TYPES];
 
+	draw_order(c->d, conts, order);
+	for (size_t k = 0; k < c->d->ntypes; k++) {
+		size_t i = order[k];
+		const struct chart_type *t = &c->d->type[i];
+		char name[32];
+
+		if (!channel_any(c->d, conts ? t->cont_hi : t->mem_hi) &&
+		    !channel_any(c->d, conts ? t->cont_lo : t->mem_lo))
+			continue;
+		/* Classes name what each path is, for tests and style sheets. */
+		snprintf(name, sizeof name, "%s t%zu", conts ? "cont" : "mem", i);
 		series(c, p, conts ? t->cont_hi : t->mem_hi, conts ? t->cont_lo : t->mem_lo,
-		       palette[i], "");
+		       palette[i], "", name);
 	}
 }
 
@@ -562,9 +613,9 @@ static void host_series(const struct canvas *c, const struct panel *p)
 	const struct chart_data *d = c->d;
 
 	if (d->have_avail)
-		series(c, p, d->avail_hi, d->avail_lo, "#009E73", "");
+		series(c, p, d->avail_hi, d->avail_lo, "#009E73", "", "avail");
 	if (d->have_swap)
-		series(c, p, d->swap_hi, d->swap_lo, "#CC79A7", " stroke-dasharray=\"6 3\"");
+		series(c, p, d->swap_hi, d->swap_lo, "#CC79A7", " stroke-dasharray=\"6 3\"", "swap");
 }
 
 /* ---- events ---- */
@@ -671,7 +722,7 @@ static void fail_row(const struct canvas *c, double y)
 			next++;
 		if (next < g->hi)
 			limit = x_of(c, tgrid_time(g, next)) - 8;
-		fputs("<g>", c->f);
+		fputs("<g class=\"failure\">", c->f);
 		fail_title(c, i, tgrid_get(g, c->d->fails, i));
 		cross(c->f, x, y + 5);
 		fail_label(c->f, tgrid_time(g, i), x, y, limit);
@@ -685,11 +736,11 @@ static void event_strip(const struct canvas *c, double y)
 	const struct chart_data *d = c->d;
 
 	row_name(c->f, y, "restarts", "#333");
-	tick_row(c, d->restarts, y, "stroke=\"#555\" stroke-width=\"0.8\"");
+	tick_row(c, d->restarts, y, "class=\"restarts\" stroke=\"#555\" stroke-width=\"0.8\"");
 	row_name(c->f, y + 16, "failed", FAIL_COLOUR);
 	fail_row(c, y + 16);
 	row_name(c->f, y + 32, "skipped", "#888");
-	tick_row(c, d->skips, y + 32, "stroke=\"#888\" stroke-opacity=\"0.5\"");
+	tick_row(c, d->skips, y + 32, "class=\"skips\" stroke=\"#888\" stroke-opacity=\"0.5\"");
 }
 
 /* ---- header and legend ---- */
