@@ -47,7 +47,7 @@ deps:
 	@sh scripts/deps.sh
 
 deps-check:
-	@KR_DEPS_EXTRA="valgrind clang libclang-rt-14-dev cppcheck clang-tools" sh scripts/deps.sh
+	@KR_DEPS_EXTRA="valgrind clang libclang-rt-14-dev cppcheck clang-tools libxml2-utils librsvg2-bin" sh scripts/deps.sh
 
 $(O)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

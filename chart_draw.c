@@ -30,8 +30,11 @@
 #define LABEL_TEXT 48
 
 static const char *const palette[CHART_TYPES] = {
-	"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#8C6D31", "#999999",
+	"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#8C6D31", "#332288", "#999999",
 };
+/* The host's lines, in colours no type takes. */
+#define AVAIL_COLOUR "#222222"
+#define SWAP_COLOUR "#882255"
 
 struct canvas {
 	FILE *f;
@@ -247,7 +250,7 @@ static double y_of(const struct panel *p, double v)
 
 /* ---- time axis ---- */
 
-enum tick_unit { TU_MIN, TU_HOUR, TU_DAY, TU_WEEK, TU_MONTH, TU_YEAR };
+enum tick_unit { TU_SEC, TU_MIN, TU_HOUR, TU_DAY, TU_WEEK, TU_MONTH, TU_YEAR };
 
 struct tick_step {
 	enum tick_unit unit;
@@ -256,7 +259,9 @@ struct tick_step {
 };
 
 static const struct tick_step tick_steps[] = {
-	{ TU_MIN, 1, 60 }, { TU_MIN, 5, 300 }, { TU_MIN, 10, 600 }, { TU_MIN, 15, 900 },
+	{ TU_SEC, 1, 1 }, { TU_SEC, 2, 2 }, { TU_SEC, 5, 5 }, { TU_SEC, 10, 10 },
+	{ TU_SEC, 15, 15 }, { TU_SEC, 30, 30 }, { TU_MIN, 1, 60 }, { TU_MIN, 2, 120 },
+	{ TU_MIN, 5, 300 }, { TU_MIN, 10, 600 }, { TU_MIN, 15, 900 },
 	{ TU_MIN, 30, 1800 }, { TU_HOUR, 1, 3600 }, { TU_HOUR, 2, 7200 }, { TU_HOUR, 3, 10800 },
 	{ TU_HOUR, 6, 21600 }, { TU_HOUR, 12, 43200 }, { TU_DAY, 1, 86400 },
 	{ TU_DAY, 2, 172800 }, { TU_WEEK, 1, 604800 }, { TU_WEEK, 2, 1209600 },
@@ -279,6 +284,10 @@ static const struct tick_step *pick_step(double span)
 /* The first tick at or before t: the start of its minute, hour, day, week, month or year. */
 static void tick_base(struct tm *tm, const struct tick_step *st)
 {
+	if (st->unit == TU_SEC) {
+		tm->tm_sec -= tm->tm_sec % st->n;
+		return;
+	}
 	tm->tm_sec = 0;
 	if (st->unit == TU_MIN) {
 		tm->tm_min -= tm->tm_min % st->n;
@@ -310,6 +319,7 @@ static bool tick_at(const struct tm *base, const struct tick_step *st, int k, do
 	time_t v;
 
 	switch (st->unit) {
+	case TU_SEC: tm.tm_sec += k * st->n; break;
 	case TU_MIN: tm.tm_min += k * st->n; break;
 	case TU_HOUR: tm.tm_hour += k * st->n; break;
 	case TU_DAY: tm.tm_mday += k * st->n; break;
@@ -328,8 +338,10 @@ static bool tick_at(const struct tm *base, const struct tick_step *st, int k, do
 static void tick_label(double t, double prev, const struct tick_step *st, char *a, char *b,
 		       size_t size)
 {
-	static const char *const first[] = { "%H:%M", "%H:%M", "%d %b", "%d %b", "%b", "%Y" };
-	static const char *const second[] = { "%a %d %b", "%a %d %b", "%Y", "%Y", "%Y", "" };
+	static const char *const first[] = { "%H:%M:%S", "%H:%M", "%H:%M", "%d %b", "%d %b",
+					     "%b", "%Y" };
+	static const char *const second[] = { "%a %d %b", "%a %d %b", "%a %d %b", "%Y", "%Y",
+					      "%Y", "" };
 	char now[32], before[32];
 
 	local_fmt(t, first[st->unit], a, size);
@@ -613,9 +625,9 @@ static void host_series(const struct canvas *c, const struct panel *p)
 	const struct chart_data *d = c->d;
 
 	if (d->have_avail)
-		series(c, p, d->avail_hi, d->avail_lo, "#009E73", "", "avail");
+		series(c, p, d->avail_hi, d->avail_lo, AVAIL_COLOUR, "", "avail");
 	if (d->have_swap)
-		series(c, p, d->swap_hi, d->swap_lo, "#CC79A7", " stroke-dasharray=\"6 3\"", "swap");
+		series(c, p, d->swap_hi, d->swap_lo, SWAP_COLOUR, " stroke-dasharray=\"6 3\"", "swap");
 }
 
 /* ---- events ---- */
@@ -787,9 +799,9 @@ static double legend(const struct canvas *c, double y)
 	if (d->more_types)
 		legend_item(&lg, 'f', "#888", "(more types, not drawn)", false);
 	if (d->have_avail)
-		legend_item(&lg, 'l', "#009E73", "host: available", false);
+		legend_item(&lg, 'l', AVAIL_COLOUR, "host: available", false);
 	if (d->have_swap)
-		legend_item(&lg, 'd', "#CC79A7", "host: swap used", false);
+		legend_item(&lg, 'd', SWAP_COLOUR, "host: swap used", false);
 	legend_item(&lg, 't', "#333", "restart", false);
 	legend_item(&lg, 'x', FAIL_COLOUR, "failed run", false);
 	if (d->skipped > 0)
@@ -903,16 +915,16 @@ static void layout(struct canvas *c, struct panel *mem, struct panel *conts,
 	segment(c, c->bottom, STRIP_H);
 }
 
-/* The time axis: the runs' span, at least an hour so one run sits mid-way. */
+/* The time axis: the runs' span, an hour about a single run. */
 static void time_span(struct canvas *c)
 {
-	double mid = (c->d->first + c->d->last) / 2;
+	double mid = (c->d->first + c->d->last) / 2, least = c->d->runs > 1 ? 10 : 3600;
 
 	c->t0 = c->d->first;
 	c->t1 = c->d->last;
-	if (c->t1 - c->t0 < 3600) {
-		c->t0 = mid - 1800;
-		c->t1 = mid + 1800;
+	if (c->t1 - c->t0 < least) {
+		c->t0 = mid - least / 2;
+		c->t1 = mid + least / 2;
 	}
 	/* A little room on either side so the first and last runs are not on the frame. */
 	c->t0 -= (c->t1 - c->t0) * 0.01;
