@@ -249,7 +249,7 @@ static void data_free(struct chart_data *d)
 int chart_write(const char *hist_path, time_t since_epoch, FILE *out, struct kr_err *err)
 {
 	struct chart_data d;
-	struct history_counts c;
+	struct history_counts c = { 0 };
 	int rc;
 
 	if (data_init(&d) < 0) {

@@ -276,9 +276,8 @@ static void host_series(const struct canvas *c, const struct panel *p)
 static const struct chart_fail *fail_in(const struct chart_data *d, size_t i)
 {
 	double from = d->g.origin + (double)i * d->g.width, to = from + d->g.width;
-	size_t kept = d->nfail < CHART_FAILS ? d->nfail : CHART_FAILS;
 
-	for (size_t k = 0; k < kept; k++)
+	for (size_t k = 0; k < CHART_FAILS && k < d->nfail; k++)
 		if (d->fail[k].time >= from && d->fail[k].time < to)
 			return &d->fail[k];
 	return NULL;

@@ -626,7 +626,7 @@ int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 		    struct kr_err *err)
 {
 	struct summary s = { 0 };
-	struct history_counts c;
+	struct history_counts c = { 0 };
 	int rc;
 
 	if (tgrid_init(&s.peaks, SPARK_SLOTS) < 0) {
