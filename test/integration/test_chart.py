@@ -196,6 +196,14 @@ def test_chart_options_and_errors(tmp):
     check(res.rc == 65 and "history %s" % tmp in one_line(res), res)
     check(open(old).read() == before and not os.path.exists(old + ".tmp"), "old chart changed")
     check(oct(os.stat(old).st_mode & 0o777) == "0o644", "chart mode")
+    # Never over the history it draws, by any name.
+    alias = os.path.join(tmp, "alias.jsonl")
+    os.symlink(hist, alias)
+    kept = open(hist).read()
+    for target in (hist, alias):
+        res = run(["history", "--history", hist, "--svg", target], None, env=e)
+        check(res.rc == 64 and "that is the history file" in one_line(res), res)
+        check(open(hist).read() == kept and os.path.islink(alias), "history overwritten")
 
 
 def test_chart_of_a_running_site(tmp):
