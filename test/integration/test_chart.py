@@ -7,11 +7,13 @@ chart stays under 1 MB; rsvg-convert renders it into a PNG that shows the
 type colours and the failure colour.
 """
 
+import json
 import os
 import re
 import shutil
 import struct
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 import zlib
 
@@ -183,6 +185,16 @@ def test_chart_options_and_errors(tmp):
     # --since: the generated runs are long past, so none is drawn.
     res = run(["history", "--history", hist, "--svg", "-", "--since", "1h"], None, env=e)
     check(res.rc == 0 and "No restart runs recorded" in res.out, res)
+    recent = gen(tmp, "recent.jsonl", "--hours", 48, "--start", int(time.time()) - 48 * 3600)
+    starts = [json.loads(l)["started"] for l in open(recent)]
+    t0 = time.time()
+    res = run(["history", "--history", recent, "--svg", "-", "--since", "1d"], None, env=e)
+    t1 = time.time()
+    check(res.rc == 0, res)
+    shown = int(re.search(r"(\d+) runs:", res.out).group(1))
+    check(sum(t >= t1 - 86400 for t in starts) <= shown <= sum(t >= t0 - 86400 for t in starts),
+          "--since 1d drew %d runs" % shown)
+    check(20 <= shown <= 25, "--since 1d drew %d of 48 hourly runs" % shown)
     missing = chart(tmp, os.path.join(tmp, "none.jsonl"), name="empty.svg")
     check("No restart runs recorded" in open(missing).read(), "empty chart")
     xmllint(missing)
