@@ -6,6 +6,7 @@ for listing the workers and restarting every worker, and the site's
 availability under 20 and 50 requests/s during a restart per strategy."""
 
 import os
+import signal
 import sys
 import time
 
@@ -24,7 +25,7 @@ RESTART_LIMIT = 120.0
 # Pages that keep nothing per request: GET /leaky/ would grow the leaky
 # worker 5 MiB a time, GET /wiki/ registers 100 continuations of 8 KiB.
 PATHS = ["/hello/", "/leaky/ping"]
-METHODS = ["kahua-admin 'restart *'", "rolling", "rolling --settle 0", "surge", "all"]
+METHODS = ["kahua-admin 'restart *'", "rolling", "rolling --drain-timeout 0", "surge", "all"]
 
 
 class Lab:
@@ -64,7 +65,7 @@ class Lab:
         why = None if ok else "exit %s: %s" % (m.status, (m.err or m.out).strip()[-300:])
         return m, why, before
 
-    def settle(self, before, why):
+    def whole_after(self, before, why):
         """Leave the site whole (fresh if need be); add what was wrong to why."""
         try:
             after = self.site.wait_whole(10)
@@ -112,7 +113,7 @@ def bench_restart(lab, rounds):
         for method in order:
             time.sleep(0.5)
             m, why, before = lab.method(method)
-            why = lab.settle(before, why)
+            why = lab.whole_after(before, why)
             if why:
                 fails[method].append(why)
                 c.log("real restart: %s failed: %s" % (method, why))
@@ -142,7 +143,7 @@ def avail_one(lab, method, rate):
     r1 = time.monotonic()
     load.stop(r1 + TAIL)
     reqs = load.join()
-    why = lab.settle(before, why)
+    why = lab.whole_after(before, why)
     return Outcome(reqs, r1 - r0, why)
 
 
@@ -205,9 +206,12 @@ def run(quick=False):
         sec.skipped = True
         return sec
     status_runs, rounds, reps = (3, 1, 1) if quick else (10, 3, 2)
+    # Terminated from outside: still stop the Kahua site started here.
+    old_term = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     d = c.harness.tempdir()
-    lab = Lab(prefix, d)
+    lab = None
     try:
+        lab = Lab(prefix, d)
         version = lab.site.call("(version)").split("\n")[1].strip()
         sec.text(
             "Measured %s on a real Kahua %s (installation %s, built by "
@@ -232,7 +236,9 @@ def run(quick=False):
             "restart of all workers, gosh start-up included) versus `kahua-restarter "
             "-S SITE --strategy S restart` with default settings (each replacement "
             "probed on its own socket, the site checked over HTTP, history written, "
-            "--settle 0.5 s between workers for rolling and surge). A run fails if "
+            "rolling and surge draining each worker's queued requests before "
+            "terminating it, up to --drain-timeout 5 s; the `--drain-timeout 0` row "
+            "does not drain). A run fails if "
             "the tool exits non-zero or the site is not whole afterwards." % rounds)
         sec.table(t)
         for method, whys in fails.items():
@@ -256,8 +262,10 @@ def run(quick=False):
                      % len(lab.replaced))
         sec.text("Load average %s at the end." % c.loadavg())
     finally:
-        lab.site.stop()
+        if lab is not None:
+            lab.site.stop()
         c.harness.rmtree(d)
+        signal.signal(signal.SIGTERM, old_term)
     return sec
 
 
