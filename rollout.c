@@ -33,14 +33,38 @@ size_t rollout_live_of(const struct worker_list *wl, const char *type)
 	return n;
 }
 
+/*
+ * The supervisor's pid as the parent every live worker must have, or 0.
+ * A pid file that names none of the listed processes' parent is wrong
+ * (stale, or another process's), not proof that every worker is dead:
+ * only a worker's own pid then says whether it is gone.
+ */
+static pid_t parent_to_check(const struct rollout *ro, const struct worker_list *wl)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < wl->n; i++) {
+		struct proc_stat st;
+
+		if (wl->v[i].pid <= 0 || proc_stat_read(wl->v[i].pid, &st) < 0 || st.state == 'Z')
+			continue;
+		if (st.ppid == ro->spvr_pid)
+			return ro->spvr_pid;
+		any = true;
+	}
+	return any ? 0 : ro->spvr_pid;
+}
+
 void rollout_classify(const struct rollout *ro, struct worker_list *wl)
 {
+	pid_t parent = ro->spvr_pid > 0 ? parent_to_check(ro, wl) : 0;
+
 	for (size_t i = 0; i < wl->n; i++) {
 		struct worker *w = &wl->v[i];
 
 		if (w->state == WORKER_BROKEN)
 			continue;
-		w->state = proc_worker_alive(w->pid, ro->spvr_pid, w->why, sizeof w->why)
+		w->state = proc_worker_alive(w->pid, parent, w->why, sizeof w->why)
 			   ? WORKER_LIVE : WORKER_DEAD;
 	}
 }
