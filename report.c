@@ -269,19 +269,6 @@ static void json_healed(struct jb *b, cJSON *root, const struct run_report *r)
 	}
 }
 
-static const char *outcome(const struct run_report *r)
-{
-	switch (r->exit_status) {
-	case KR_OK: return "ok";
-	case KR_HEALTH: return "unhealthy";
-	case KR_USAGE: return "usage";
-	case KR_UNAVAILABLE: return "unavailable";
-	case KR_TEMPFAIL: return "locked";
-	case KR_CONFIG: return "config";
-	default: return r->exit_status > KR_SIGNAL_BASE ? "signal" : "error";
-	}
-}
-
 cJSON *report_to_json(const struct run_report *r, bool *failed)
 {
 	struct jb b = { false };
@@ -306,7 +293,7 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	json_workers(&b, root, "workers_after", r->after, r->nafter);
 	json_types(&b, root, r);
 	json_http(&b, root, r);
-	jstr(&b, root, "outcome", outcome(r));
+	jstr(&b, root, "outcome", kr_status_name(r->exit_status));
 	jnum(&b, root, "exit_status", r->exit_status);
 	jstr(&b, root, "error", r->error[0] ? r->error : NULL);
 	*failed = b.failed;
