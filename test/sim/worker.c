@@ -411,13 +411,14 @@ static void announce(const char *wid)
 
 /* Gauche's report of the read error: "Read error at PATH:line N: ...". */
 static char *read_error(const char *path, const char *text, size_t len,
-			const struct sx_error *se)
+			const struct sx_error *se, size_t *line)
 {
 	size_t lines = 1;
 	const char *opened = strstr(se->msg, "opened at line ");
 
 	for (size_t i = 0; i < len; i++)
 		lines += text[i] == '\n';
+	*line = lines;
 	if (strstr(se->msg, "string") != NULL)
 		return xasprintf("Read error at \"%s\":line %zu: EOF encountered in a string literal",
 				 path, lines);
@@ -432,7 +433,7 @@ static char *read_error(const char *path, const char *text, size_t len,
  * vectors, characters, #| |#): what it cannot read is not held against
  * the file, only an end of input inside a datum is.
  */
-static char *load_error(const char *path)
+static char *load_error(const char *path, size_t *line)
 {
 	size_t len, pos = 0;
 	char *text = read_file(path, 16 * 1024 * 1024, &len), *msg = NULL;
@@ -446,7 +447,7 @@ static char *load_error(const char *path)
 
 		sx_free(x);
 		if (r == SX_INCOMPLETE)
-			msg = read_error(path, text, len, &se);
+			msg = read_error(path, text, len, &se, line);
 		if (r != SX_OK)
 			break;
 	}
@@ -455,7 +456,7 @@ static char *load_error(const char *path)
 }
 
 /* What kahua-server does when its module does not load. */
-static _Noreturn void fail_to_load(const char *err)
+static _Noreturn void fail_to_load(const char *path, const char *err, size_t line)
 {
 	struct site site;
 	char why[8192];
@@ -469,6 +470,7 @@ static _Noreturn void fail_to_load(const char *err)
 	}
 	log_msg("[server]: Failed to load modules.");
 	log_msg("*** READ-ERROR: %s", err);
+	log_msg("    While loading \"%s\" at line %zu", path, line);
 	log_msg("Stack Trace:");
 	log_msg("_______________________________________");
 	printf("ERROR loading module\n");
@@ -492,11 +494,12 @@ _Noreturn void worker_main(int argc, char **argv)
 	sleep_ms(opts.delay_ms + opts.slow_ms);
 	if (opts.site != NULL) {
 		char *path = xasprintf("%s/app/%s/%s.kahua", opts.site, opts.type, opts.type);
-		char *err = load_error(path);
+		size_t line = 0;
+		char *err = load_error(path, &line);
 
-		free(path);
 		if (err != NULL)
-			fail_to_load(err);
+			fail_to_load(path, err, line);
+		free(path);
 	}
 	if (sockdir_open(&sd, opts.sockdir) != 0)
 		die_errno(opts.sockdir);
