@@ -42,7 +42,7 @@ struct options {
 	double ctl_timeout;             /* connect and each control reply */
 	double kill_after;              /* a restart stuck this long: SIGKILL */
 	double worker_timeout;          /* replacement visible and answering */
-	double settle;                  /* pause before terminating the next worker */
+	double drain_timeout;           /* longest wait for a worker to go idle */
 
 	struct str_list urls;
 	int expect_status[OPT_MAX_STATUSES];
@@ -72,6 +72,7 @@ struct options {
 	bool syslog;
 	char *facility;
 	double since;                   /* history: seconds back; 0: all */
+	char *svg;                      /* history: write the chart here ("-": stdout) */
 
 	unsigned char src[OPT_MAX_SETTINGS]; /* enum kr_source of each setting */
 };

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chart.h"
 #include "err.h"
 #include "heal.h"
 #include "health.h"
@@ -517,7 +518,10 @@ static int cmd_history(struct run *run)
 	path = history_path(run);
 	if (path == NULL)
 		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
-	rc = history_summary(path, since, run->o.json, stdout, &run->err);
+	if (run->o.svg != NULL)
+		rc = chart_svg(path, since, run->o.svg, &run->err);
+	else
+		rc = history_summary(path, since, run->o.json, stdout, &run->err);
 	free(path);
 	return rc;
 }

@@ -11,7 +11,9 @@
  * followed by ECONNRESET, as with a real Kahua worker.
  *
  * Arguments understood (from app-servers or from the supervisor's
- * faults): --leak-mb N, --ignore-term, --die-at-start, --start-delay MS.
+ * faults): --leak-mb N, --ignore-term, --die-at-start, --start-delay MS,
+ * --request-ms MS (time spent on each page request; the last one given
+ * wins, so a type's own argument overrides the supervisor's default).
  *
  * Like kahua-server, it loads SITE/app/TYPE/TYPE.kahua when there is one:
  * the simulator does not evaluate it, but reads it with the S-expression
@@ -31,7 +33,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define WORKER_STACK (256 * 1024)
 #define LOAD_FAIL_EXIT_MS 300
 
 struct wopts {
@@ -39,7 +40,7 @@ struct wopts {
 	const char *sockdir;
 	const char *type_file;
 	char type[128];
-	long delay_ms, slow_ms, leak_mb;
+	long delay_ms, slow_ms, leak_mb, request_ms;
 	bool ignore_term, die_at_start;
 };
 
@@ -98,7 +99,8 @@ static void parse(int argc, char **argv, struct wopts *o)
 			o->die_at_start = true;
 		else if (strcmp(a, "-S") == 0 || strcmp(a, "--sockdir") == 0 ||
 			 strcmp(a, "--worker-delay") == 0 || strcmp(a, "--slow-start") == 0 ||
-			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0) {
+			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0 ||
+			 strcmp(a, "--request-ms") == 0) {
 			need_value(i, argc, a);
 			const char *v = argv[++i];
 
@@ -114,6 +116,8 @@ static void parse(int argc, char **argv, struct wopts *o)
 				o->leak_mb = number(a, v);
 			else if (strcmp(a, "--start-delay") == 0)
 				start_delay = number(a, v);
+			else if (strcmp(a, "--request-ms") == 0)
+				o->request_ms = number(a, v);
 		}
 		/* anything else: an application argument we do not know */
 	}
@@ -304,6 +308,7 @@ static void answer(int fd, const struct msg *m, const char *type)
 	if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL) {
 		eval_reply(&b, m->body);
 	} else {
+		sleep_ms(opts.request_ms);
 		leak();
 		reply_header(&b, m->hdr, not_found);
 		page(&b, type, not_found);
@@ -337,29 +342,36 @@ static bool acceptable(const struct msg *m)
 	return true;
 }
 
-static void *serve_main(void *arg)
+static sigset_t term_signals;
+
+/*
+ * One request at a time, as a Kahua worker serves them: the ones behind
+ * it wait in the listen backlog.  Termination signals are blocked while
+ * a request is handled, so SIGTERM lets the current one finish; the
+ * connections still queued are then reset when the process exits.
+ */
+static void serve_one(int fd)
 {
-	int fd = (int)(intptr_t)arg;
 	struct msg m;
 
 	msg_read(fd, true, SIM_REQ_MAX, acceptable, &m);
+	if (sigprocmask(SIG_BLOCK, &term_signals, NULL) != 0)
+		die_errno("sigprocmask");
 	if (m.st == MSG_OK)
 		answer(fd, &m, opts.type);
 	close(fd);      /* unread input left: the peer sees a reset */
 	msg_free(&m);
-	return NULL;
+	if (sigprocmask(SIG_UNBLOCK, &term_signals, NULL) != 0)
+		die_errno("sigprocmask");
 }
 
 static void serve(int lfd)
 {
-	pthread_attr_t attr;
-
-	if (pthread_attr_init(&attr) != 0 ||
-	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-	    pthread_attr_setstacksize(&attr, WORKER_STACK) != 0)
-		die("pthread", "attributes");
+	sigemptyset(&term_signals);
+	sigaddset(&term_signals, SIGTERM);
+	sigaddset(&term_signals, SIGINT);
+	sigaddset(&term_signals, SIGHUP);
 	for (;;) {
-		pthread_t t;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -367,8 +379,7 @@ static void serve(int lfd)
 				sleep_ms(100);  /* out of descriptors: let some close */
 			continue;
 		}
-		if (pthread_create(&t, &attr, serve_main, (void *)(intptr_t)fd) != 0)
-			close(fd);
+		serve_one(fd);
 	}
 }
 
