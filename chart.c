@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_COUNT 1e15          /* continuations beyond this are not real */
 
@@ -263,6 +264,15 @@ int chart_write(const char *hist_path, time_t since_epoch, FILE *out, struct kr_
 	return rc;
 }
 
+/* The chart would replace the history it is drawn from. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 int chart_svg(const char *hist_path, time_t since_epoch, const char *out_path,
 	      struct kr_err *err)
 {
@@ -273,6 +283,8 @@ int chart_svg(const char *hist_path, time_t since_epoch, const char *out_path,
 
 	if (strcmp(out_path, "-") == 0)
 		return chart_write(hist_path, since_epoch, stdout, err);
+	if (same_file(hist_path, out_path))
+		return kr_fail(err, KR_USAGE, "chart %s: that is the history file", out_path);
 	/* In memory first: a failed read must not leave a half chart behind. */
 	mem = open_memstream(&text, &len);
 	if (mem == NULL)

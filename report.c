@@ -177,19 +177,23 @@ static const char *step_result_name(enum step_result r)
 	return names[r];
 }
 
-static long long step_freed(const struct restart_step *s, bool pss)
+/* Memory of the old worker minus its replacement's into *freed; false
+ * when either is unknown.  Negative when the replacement is the larger:
+ * that is known too, so it must not read as unknown (null). */
+static bool step_freed(const struct restart_step *s, bool pss, long long *freed)
 {
 	long long before = obs_memory(&s->old, pss), after = obs_memory(&s->new, pss);
 
-	if (s->result != STEP_OK || before < 0 || after < 0)
-		return -1;
-	return before - after;
+	if (s->result != STEP_OK || !s->have_new || before < 0 || after < 0)
+		return false;
+	*freed = before - after;
+	return true;
 }
 
 static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bool pss)
 {
 	cJSON *arr = jchild(b, root, "restarts", true);
-	long long freed = 0;
+	long long freed = 0, f;
 
 	for (size_t i = 0; i < r->nsteps; i++) {
 		const struct restart_step *s = &r->steps[i];
@@ -209,9 +213,13 @@ static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bo
 			jnum(b, o, "drain_ms", s->drain_ms);
 			jbool(b, o, "drained", s->drained);
 		}
-		jmem(b, o, "freed_bytes", step_freed(s, pss));
+		if (step_freed(s, pss, &f))
+			jnum(b, o, "freed_bytes", (double)f);
+		else
+			jmem(b, o, "freed_bytes", -1);
 		jstr(b, o, "error", s->why[0] ? s->why : NULL);
-		freed += step_freed(s, pss) > 0 ? step_freed(s, pss) : 0;
+		if (step_freed(s, pss, &f) && f > 0)
+			freed += f;
 	}
 	jnum(b, root, "memory_freed_bytes", (double)freed);
 }

@@ -7,11 +7,13 @@ chart stays under 1 MB; rsvg-convert renders it into a PNG that shows the
 type colours and the failure colour.
 """
 
+import json
 import os
 import re
 import shutil
 import struct
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 import zlib
 
@@ -183,6 +185,16 @@ def test_chart_options_and_errors(tmp):
     # --since: the generated runs are long past, so none is drawn.
     res = run(["history", "--history", hist, "--svg", "-", "--since", "1h"], None, env=e)
     check(res.rc == 0 and "No restart runs recorded" in res.out, res)
+    recent = gen(tmp, "recent.jsonl", "--hours", 48, "--start", int(time.time()) - 48 * 3600)
+    starts = [json.loads(l)["started"] for l in open(recent)]
+    t0 = time.time()
+    res = run(["history", "--history", recent, "--svg", "-", "--since", "1d"], None, env=e)
+    t1 = time.time()
+    check(res.rc == 0, res)
+    shown = int(re.search(r"(\d+) runs:", res.out).group(1))
+    check(sum(t >= t1 - 86400 for t in starts) <= shown <= sum(t >= t0 - 86400 for t in starts),
+          "--since 1d drew %d runs" % shown)
+    check(20 <= shown <= 25, "--since 1d drew %d of 48 hourly runs" % shown)
     missing = chart(tmp, os.path.join(tmp, "none.jsonl"), name="empty.svg")
     check("No restart runs recorded" in open(missing).read(), "empty chart")
     xmllint(missing)
@@ -196,6 +208,14 @@ def test_chart_options_and_errors(tmp):
     check(res.rc == 65 and "history %s" % tmp in one_line(res), res)
     check(open(old).read() == before and not os.path.exists(old + ".tmp"), "old chart changed")
     check(oct(os.stat(old).st_mode & 0o777) == "0o644", "chart mode")
+    # Never over the history it draws, by any name.
+    alias = os.path.join(tmp, "alias.jsonl")
+    os.symlink(hist, alias)
+    kept = open(hist).read()
+    for target in (hist, alias):
+        res = run(["history", "--history", hist, "--svg", target], None, env=e)
+        check(res.rc == 64 and "that is the history file" in one_line(res), res)
+        check(open(hist).read() == kept and os.path.islink(alias), "history overwritten")
 
 
 def test_chart_of_a_running_site(tmp):

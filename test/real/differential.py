@@ -8,7 +8,7 @@ is a simulator bug or a missing recording."""
 
 import re
 
-TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "ms", "start_time", "age_s"}
+TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "drain_ms", "ms", "start_time", "age_s"}
 SIZE_KEYS = {"rss_bytes", "pss_bytes", "freed_bytes", "memory_freed_bytes"}
 ID_KEYS = {"id": "W", "pid": "P", "number": "N"}
 # Numbers inside a threshold reason ("rss 52.1M >= 30M", "age 3s >= 2s").
