@@ -59,7 +59,7 @@ static const struct optdef optdefs[] = {
 	{ "max-age", 0, K_SECONDS, F(max_age), "0", "DURATION", "restart only workers older than DURATION (s, m, h, d)" },
 	{ "memory", 0, K_METRIC, F(memory), "rss", "METRIC", "memory metric: rss or pss" },
 	{ "max-restarts", 0, K_INT, F(max_restarts), "0", "N", "restart at most N workers per run (0: no limit)" },
-	{ "no-top-up", 0, K_BOOL, F(no_top_up), NULL, NULL, "report short worker types but do not reload" },
+	{ "no-top-up", 0, K_BOOL, F(no_top_up), NULL, NULL, "remove dead and broken entries but do not reload to top types up" },
 	{ "splay", 0, K_SECONDS, F(splay), "0", "SECS", "sleep a random time up to SECS first" },
 	{ "wait-lock", 0, K_SECONDS, F(wait_lock), "0", "SECS", "wait up to SECS for another run's lock" },
 	{ "dry-run", 'n', K_BOOL, F(dry_run), NULL, NULL, "print the plan; send nothing but ls" },

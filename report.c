@@ -51,16 +51,27 @@ void report_status_table(const struct run_report *r, FILE *out)
 {
 	bool pss = strcmp(r->metric, "pss") == 0;
 
-	fprintf(out, "%5s %8s %-16s %9s %9s  %s\n", "WNO", "PID", "TYPE", "AGE",
-		pss ? "PSS" : "RSS", "WORKER-ID");
+	fprintf(out, "%5s %8s %-16s %9s %9s %-6s  %s\n", "WNO", "PID", "TYPE", "AGE",
+		pss ? "PSS" : "RSS", "STATE", "WORKER-ID");
 	for (size_t i = 0; i < r->nbefore; i++) {
 		const struct worker_obs *o = &r->before[i];
-		char age[32], mem[32];
+		char age[32], mem[32], pid[16];
 
 		fmt_age(o->age, age, sizeof age);
 		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
-		fprintf(out, "%5ld %8d %-16s %9s %9s  %s\n", o->w.wno, (int)o->w.pid, o->w.type,
-			age, mem, o->w.wid);
+		if (o->w.pid > 0)
+			snprintf(pid, sizeof pid, "%d", (int)o->w.pid);
+		else
+			snprintf(pid, sizeof pid, "-");
+		fprintf(out, "%5ld %8s %-16s %9s %9s %-6s  %s\n", o->w.wno, pid, o->w.type,
+			age, mem, worker_state_name(o->w.state), o->w.wid);
+	}
+	for (size_t i = 0; i < r->nbefore; i++) {
+		const struct worker *w = &r->before[i].w;
+
+		if (w->state != WORKER_LIVE)
+			fprintf(out, "# worker %ld (%s) is %s: %s; requests sent to it fail\n", w->wno,
+				w->type, worker_state_name(w->state), w->why);
 	}
 	for (size_t i = 0; i < r->ntypes; i++) {
 		const struct type_count *t = &r->types[i];
@@ -139,8 +150,11 @@ static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)
 		return;
 	jstr(b, o, "id", w->w.wid);
 	jnum(b, o, "number", (double)w->w.wno);
-	jnum(b, o, "pid", (double)w->w.pid);
+	jmem(b, o, "pid", w->w.pid > 0 ? (long long)w->w.pid : -1);
 	jstr(b, o, "type", w->w.type);
+	jstr(b, o, "state", worker_state_name(w->w.state));
+	if (w->w.state != WORKER_LIVE)
+		jstr(b, o, "why", w->w.why);
 	jnum(b, o, "start_time", (double)w->w.start_time);
 	jnum(b, o, "age_s", (double)w->age);
 	jmem(b, o, "rss_bytes", w->rss);
@@ -247,6 +261,26 @@ static void json_types(struct jb *b, cJSON *root, const struct run_report *r)
 	}
 }
 
+static void json_healed(struct jb *b, cJSON *root, const struct run_report *r)
+{
+	cJSON *arr = jchild(b, root, "healed", true);
+
+	for (size_t i = 0; i < r->nhealed; i++) {
+		const struct healed_entry *h = &r->healed[i];
+		cJSON *o = jitem(b, arr);
+
+		if (o == NULL)
+			continue;
+		jnum(b, o, "number", (double)h->w.wno);
+		jstr(b, o, "id", h->w.wid);
+		jstr(b, o, "type", h->w.type);
+		jstr(b, o, "state", worker_state_name(h->w.state));
+		jmem(b, o, "pid", h->w.pid > 0 ? (long long)h->w.pid : -1);
+		jstr(b, o, "why", h->w.why);
+		jbool(b, o, "removed", h->removed);
+	}
+}
+
 cJSON *report_to_json(const struct run_report *r, bool *failed)
 {
 	struct jb b = { false };
@@ -266,6 +300,7 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	jbool(&b, root, "pss_fallback", r->pss_fallback);
 	jbool(&b, root, "dry_run", r->dry_run);
 	json_workers(&b, root, "workers_before", r->before, r->nbefore);
+	json_healed(&b, root, r);
 	json_steps(&b, root, r, pss);
 	json_workers(&b, root, "workers_after", r->after, r->nafter);
 	json_types(&b, root, r);

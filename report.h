@@ -49,6 +49,12 @@ struct http_obs {
 	struct health_result res;
 };
 
+/* A dead or broken entry found in ls and removed before the rollout. */
+struct healed_entry {
+	struct worker w;        /* as ls showed it: number, id, type, state, pid, why */
+	bool removed;           /* (kill WNO) done; false in a dry run or when refused */
+};
+
 struct type_count {
 	char type[KAHUA_NAME_MAX];
 	long running;           /* after the run */
@@ -76,6 +82,8 @@ struct run_report {
 	char http_skipped[256]; /* why the HTTP check did not run, or empty */
 	struct type_count *types;
 	size_t ntypes;
+	struct healed_entry *healed;
+	size_t nhealed;
 	bool pss_fallback;      /* PSS asked but unavailable: RSS used */
 
 	int exit_status;

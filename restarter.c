@@ -18,6 +18,7 @@
 
 #include "chart.h"
 #include "err.h"
+#include "heal.h"
 #include "health.h"
 #include "kahua_ctl.h"
 #include "lock.h"
@@ -127,7 +128,8 @@ static void count_types(struct run *run)
 			run->r.types[j].wanted = -1;
 			run->r.ntypes++;
 		}
-		run->r.types[j].running++;
+		/* A dead or broken entry serves nothing: it is not running. */
+		run->r.types[j].running += wl->v[i].state == WORKER_LIVE;
 	}
 }
 
@@ -135,7 +137,7 @@ static int list_workers(struct run *run)
 {
 	struct worker_list wl;
 
-	if (kahua_ls(&run->site, call_deadline(run), &wl, &run->err) < 0)
+	if (rollout_ls(&run->ro, call_deadline(run), &wl, &run->err) < 0)
 		return -1;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
@@ -146,29 +148,25 @@ static int list_workers(struct run *run)
 	return 0;
 }
 
-/* Short types: Kahua does not replace a worker that died; reload does. */
-static int top_up(struct run *run)
+/*
+ * Dead and broken entries removed, short types topped up (Kahua does not
+ * replace a worker that died; reload does), new workers probed.  The
+ * report keeps the ls from before; the types are counted again.
+ */
+static int heal(struct run *run)
 {
-	size_t short_types = 0;
+	struct heal h = {
+		.ro = &run->ro,
+		.types = run->r.types,
+		.ntypes = run->r.ntypes,
+		.top_up = !run->o.no_top_up,
+		.dry_run = run->o.dry_run,
+	};
+	int rc = heal_site(&h, &run->err);
 
-	for (size_t i = 0; i < run->r.ntypes; i++) {
-		struct type_count *t = &run->r.types[i];
-
-		if (t->wanted < 0 || t->running >= t->wanted)
-			continue;
-		short_types++;
-		log_warn("type %s: %ld of %ld workers running%s", t->type, t->running, t->wanted,
-			 run->o.no_top_up ? "" : "; topping up with reload");
-		t->topped_up = !run->o.no_top_up;
-	}
-	if (short_types == 0 || run->o.no_top_up || run->o.dry_run)
-		return 0;
-	if (kahua_reload(&run->site, call_deadline(run), &run->err) < 0)
-		return -1;
-	if (rollout_wait_counts(&run->ro, run->r.types, run->r.ntypes,
-				kr_now_ms() + kr_ms(run->o.worker_timeout), &run->err) < 0)
-		return -1;
-	return list_workers(run);
+	run->r.healed = h.healed;
+	run->r.nhealed = h.nhealed;
+	return rc;
 }
 
 static void print_plan(const struct run *run, FILE *out)
@@ -186,6 +184,12 @@ static void print_plan(const struct run *run, FILE *out)
 		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, age %s): %s\n", i + 1,
 			o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
 			mem, age, run->r.steps[i].reason);
+	}
+	for (size_t i = 0; i < run->r.nhealed; i++) {
+		const struct worker *w = &run->r.healed[i].w;
+
+		fprintf(out, "  heal: remove worker %ld (%s, %s: %s)\n", w->wno, w->type,
+			worker_state_name(w->state), w->why);
 	}
 	for (size_t i = 0; i < run->r.ntypes; i++) {
 		const struct type_count *t = &run->r.types[i];
@@ -343,16 +347,65 @@ static int check_all_types(struct run *run, struct kr_err *err)
 	return rc;
 }
 
-/* check: probe every worker on its own socket, then the site over HTTP. */
-static int cmd_check(struct run *run)
+/* Append ", " and text to a bounded message. */
+static void add_text(char *msg, size_t size, const char *text)
 {
-	size_t failed = 0;
+	size_t used = strlen(msg);
 
-	struct kr_err perr;
+	if (used + 2 < size)
+		snprintf(msg + used, size - used, "%s%s", used ? ", " : "", text);
+}
 
+/*
+ * Entries the supervisor sends requests to that cannot answer them, and
+ * types short of :run-by-default, as one text; the number of problems.
+ */
+static size_t failing_entries(const struct run *run, char *msg, size_t size)
+{
+	size_t n = 0;
+	char one[KAHUA_WHY_MAX + KAHUA_WID_MAX + 64];
+
+	msg[0] = '\0';
 	for (size_t i = 0; i < run->ro.current.n; i++) {
 		const struct worker *w = &run->ro.current.v[i];
 
+		if (w->state == WORKER_LIVE)
+			continue;
+		snprintf(one, sizeof one, "worker %ld (%s) is %s (%s)", w->wno, w->type,
+			 worker_state_name(w->state), w->why);
+		add_text(msg, size, one);
+		n++;
+	}
+	for (size_t i = 0; i < run->r.ntypes; i++) {
+		const struct type_count *t = &run->r.types[i];
+
+		if (t->wanted < 0 || t->running >= t->wanted)
+			continue;
+		snprintf(one, sizeof one, "%.100s has %ld of %ld workers", t->type, t->running, t->wanted);
+		add_text(msg, size, one);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * check: dead and broken entries and short types first (requests to them
+ * fail), then a probe of every live worker on its own socket, then the
+ * site over HTTP.
+ */
+static int cmd_check(struct run *run)
+{
+	char entries[KR_ERR_MSG_MAX - 100];
+	size_t failed = failing_entries(run, entries, sizeof entries);
+	struct kr_err perr;
+
+	if (failed > 0)
+		kr_fail(&run->err, KR_HEALTH, "%s: requests sent to them fail", entries);
+	for (size_t i = 0; i < run->ro.current.n; i++) {
+		const struct worker *w = &run->ro.current.v[i];
+
+		if (w->state != WORKER_LIVE)
+			continue;
 		if (kahua_probe_worker(&run->site, w, call_deadline(run), &perr) == 0) {
 			log_info("worker %s (%s, pid %d) answers", w->wid, w->type, (int)w->pid);
 			continue;
@@ -380,13 +433,14 @@ static int cmd_restart(struct run *run)
 	if (select_plan(run->r.before, run->r.nbefore, &run->o.targets, &pol, &run->r.steps,
 			&run->r.nsteps, &run->err) < 0)
 		return -1;
+	/* A dry run only finds the entries to heal. */
+	if (heal(run) < 0)
+		return -1;
 	if (run->o.dry_run) {
 		if (!run->o.json)
 			print_plan(run, stdout);
 		return 0;
 	}
-	if (top_up(run) < 0)
-		return -1;
 	log_info("restarting %zu of %zu workers (%s)", run->r.nsteps, run->r.nbefore,
 		 strategy_name(run->o.strategy));
 	/* One worker at a time: the site is checked after each, and a failure stops there. */
@@ -412,7 +466,7 @@ static void observe_after(struct run *run)
 	struct worker_list wl;
 	struct kr_err ignore;
 
-	if (kahua_ls(&run->site, call_deadline(run), &wl, &ignore) < 0)
+	if (rollout_ls(&run->ro, call_deadline(run), &wl, &ignore) < 0)
 		return;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
@@ -576,6 +630,7 @@ static void run_free(struct run *run)
 	free(run->r.steps);
 	free(run->r.http);
 	free(run->r.types);
+	free(run->r.healed);
 	free(run->app);
 	kahua_site_free(&run->site);
 	options_free(&run->o);
