@@ -101,6 +101,9 @@ void kahua_reply_free(struct kahua_reply *rep);
 int kahua_reply_parse(const char *buf, size_t len, struct kahua_reply *rep,
 		      struct kr_err *err);
 
+/* True once buf holds two complete data (a reply's header and body). */
+bool kahua_reply_complete(const char *buf, size_t len);
+
 /* Body of an ls (or kill) reply into workers, sorted as given. */
 int kahua_parse_workers(const struct sx *body, struct worker_list *wl,
 			struct kr_err *err);

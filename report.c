@@ -47,20 +47,64 @@ void fmt_age(long long s, char *out, size_t size)
 		snprintf(out, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
 }
 
-void report_status_table(const struct run_report *r, FILE *out)
+void fmt_count(long long v, char *out, size_t size)
+{
+	if (v < 0)
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%lld", v);
+}
+
+size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w)
+{
+	size_t rank = 0;
+
+	for (size_t i = 0; i < n; i++)
+		rank += strcmp(v[i].w.type, w->w.type) == 0 && v[i].w.wno < w->w.wno;
+	return rank;
+}
+
+/* Continuations (and, wide, sessions and heap) of one worker. */
+static void status_numbers(const struct worker_obs *o, bool wide, char *out, size_t size)
+{
+	char conts[32], sessions[32], heap[32];
+
+	fmt_count(o->ev.conts, conts, sizeof conts);
+	fmt_count(o->ev.sessions, sessions, sizeof sessions);
+	fmt_bytes(o->ev.heap, heap, sizeof heap);
+	if (wide)
+		snprintf(out, size, "%9s %9s %9s", conts, sessions, heap);
+	else
+		snprintf(out, size, "%9s", conts);
+}
+
+void report_status_table(const struct run_report *r, bool wide, FILE *out)
 {
 	bool pss = strcmp(r->metric, "pss") == 0;
+	char numbers[128];
 
-	fprintf(out, "%5s %8s %-16s %9s %9s  %s\n", "WNO", "PID", "TYPE", "AGE",
-		pss ? "PSS" : "RSS", "WORKER-ID");
+	if (wide)
+		snprintf(numbers, sizeof numbers, "%9s %9s %9s", "CONTS", "SESSIONS", "HEAP");
+	else
+		snprintf(numbers, sizeof numbers, "%9s", "CONTS");
+	fprintf(out, "%5s %8s %-16s %9s %9s %s  %s\n", "WNO", "PID", "TYPE", "AGE",
+		pss ? "PSS" : "RSS", numbers, "WORKER-ID");
 	for (size_t i = 0; i < r->nbefore; i++) {
 		const struct worker_obs *o = &r->before[i];
 		char age[32], mem[32];
 
 		fmt_age(o->age, age, sizeof age);
 		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
-		fprintf(out, "%5ld %8d %-16s %9s %9s  %s\n", o->w.wno, (int)o->w.pid, o->w.type,
-			age, mem, o->w.wid);
+		status_numbers(o, wide, numbers, sizeof numbers);
+		fprintf(out, "%5ld %8d %-16s %9s %9s %s  %s\n", o->w.wno, (int)o->w.pid, o->w.type,
+			age, mem, numbers, o->w.wid);
+	}
+	for (size_t i = 0; i < r->nbefore; i++) {
+		const struct worker_obs *o = &r->before[i];
+
+		if (o->ev.outcome == EVAL_UNREADABLE || o->ev.outcome == EVAL_NO_ANSWER)
+			fprintf(out, "# worker %ld (%s): numbers unavailable: %s\n", o->w.wno,
+				o->w.type, o->ev.why);
 	}
 	for (size_t i = 0; i < r->ntypes; i++) {
 		const struct type_count *t = &r->types[i];
@@ -145,6 +189,11 @@ static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)
 	jnum(b, o, "age_s", (double)w->age);
 	jmem(b, o, "rss_bytes", w->rss);
 	jmem(b, o, "pss_bytes", w->pss);
+	jmem(b, o, "continuations", w->ev.conts);
+	jmem(b, o, "state_sessions", w->ev.sessions);
+	jmem(b, o, "heap_bytes", w->ev.heap);
+	jstr(b, o, "eval_error", w->ev.outcome == EVAL_UNREADABLE || w->ev.outcome == EVAL_NO_ANSWER ?
+				 w->ev.why : NULL);
 }
 
 static void json_workers(struct jb *b, cJSON *root, const char *key,
@@ -235,8 +284,21 @@ static void json_types(struct jb *b, cJSON *root, const struct run_report *r)
 	}
 }
 
+/* The host's memory, which the history keeps for every run. */
+static void json_host(struct jb *b, cJSON *root, const struct host_mem *h)
+{
+	cJSON *o = jchild(b, root, "host", false);
+
+	if (o == NULL)
+		return;
+	jmem(b, o, "mem_available_bytes", h->available);
+	jmem(b, o, "swap_used_bytes", h->swap_used);
+}
+
 static const char *outcome(const struct run_report *r)
 {
+	if (r->skipped[0] != '\0' && r->exit_status == KR_OK)
+		return "skipped";
 	switch (r->exit_status) {
 	case KR_OK: return "ok";
 	case KR_HEALTH: return "unhealthy";
@@ -266,12 +328,16 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	jstr(&b, root, "metric", r->metric);
 	jbool(&b, root, "pss_fallback", r->pss_fallback);
 	jbool(&b, root, "dry_run", r->dry_run);
+	jstr(&b, root, "probe", r->probe);
+	jbool(&b, root, "eval", r->eval);
+	json_host(&b, root, &r->host);
 	json_workers(&b, root, "workers_before", r->before, r->nbefore);
 	json_steps(&b, root, r, pss);
 	json_workers(&b, root, "workers_after", r->after, r->nafter);
 	json_types(&b, root, r);
 	json_http(&b, root, r);
 	jstr(&b, root, "outcome", outcome(r));
+	jstr(&b, root, "skip_reason", r->skipped[0] ? r->skipped : NULL);
 	jnum(&b, root, "exit_status", r->exit_status);
 	jstr(&b, root, "error", r->error[0] ? r->error : NULL);
 	*failed = b.failed;

@@ -58,6 +58,31 @@ void rollout_observe(struct worker_obs *o, const struct worker *w)
 	o->rss = proc_rss(w->pid);
 	o->pss = proc_pss(w->pid);
 	o->age = (long long)time(NULL) - w->start_time;
+	o->ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
+}
+
+bool rollout_uses_eval(const struct options *o)
+{
+	return !o->no_eval;
+}
+
+int rollout_probe(const struct rollout *ro, struct worker_obs *o, long long deadline_ms,
+		  struct kr_err *err)
+{
+	const struct worker *w = &o->w;
+
+	if (!rollout_uses_eval(ro->o) || ro->o->probe == PROBE_HTTP)
+		return kahua_probe_worker(ro->site, w, deadline_ms, err);
+	if (o->ev.outcome == EVAL_OFF)
+		kahua_eval_workers(ro->site, w, 1, deadline_ms, &o->ev);
+	if (o->ev.outcome == EVAL_OK)
+		return 0;
+	if (o->ev.outcome == EVAL_NO_ANSWER)
+		return kr_fail(err, KR_HEALTH, "worker %s (%s, pid %d): %s", w->wid, w->type,
+			       (int)w->pid, o->ev.why);
+	log_info("worker %s (%s): %s; probing with a web request instead", w->wid, w->type,
+		 o->ev.why);
+	return kahua_probe_worker(ro->site, w, deadline_ms, err);
 }
 
 /*
@@ -190,8 +215,8 @@ static int find_replacement(struct rollout *ro, const struct worker_list *before
 static int probe_new(struct rollout *ro, struct restart_step *s, struct kr_err *err)
 {
 	long long t0 = kr_now_ms();
-	int rc = kahua_probe_worker(ro->site, &s->new.w,
-				    kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout)), err);
+	int rc = rollout_probe(ro, &s->new,
+			       kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout)), err);
 
 	s->probe_ms = (double)(kr_now_ms() - t0);
 	return rc;

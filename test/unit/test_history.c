@@ -449,13 +449,13 @@ static void test_summary_text(void **state)
 	generate(f, "gen.jsonl", "--hours 48 --failures 1", path, sizeof path);
 	text = summarize(path, 0, false, 0, &err);
 	assert_true(strncmp(text, "TYPE ", 5) == 0);
-	assert_non_null(strstr(text, "RUNS RESTARTS FAILURES MEAN-MEM  GROWTH/H  LAST-FAILURE\n"));
+	assert_non_null(strstr(text, "RUNS RESTARTS FAILURES MEAN-MEM  GROWTH/H   CONTS/H  LAST-FAILURE\n"));
 	row = strstr(text, "\nhello ");
 	assert_non_null(row);
-	assert_non_null(strstr(row, " 48       96        0      67M   20.0M/h  -\n"));
+	assert_non_null(strstr(row, " 48       96        0      67M   20.0M/h         -  -\n"));
 	row = strstr(text, "\nleaky ");
 	assert_non_null(row);
-	assert_non_null(strstr(row, " 48       47        1      95M   48.0M/h  "));
+	assert_non_null(strstr(row, " 48       47        1      95M   48.0M/h         -  "));
 	t = (time_t)started_of_line(path, 1);
 	strftime(first, sizeof first, "%Y-%m-%d %H:%M", gmtime(&t));
 	t = (time_t)started_of_line(path, 48);
