@@ -64,14 +64,20 @@ size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w
 	return rank;
 }
 
+/* A figure of what the worker holds, -1 unless its eval answered. */
+static long long held(const struct worker_obs *o, long long v)
+{
+	return o->ev.outcome == EVAL_OK ? v : -1;
+}
+
 /* Continuations (and, wide, sessions and heap) of one worker. */
 static void status_numbers(const struct worker_obs *o, bool wide, char *out, size_t size)
 {
 	char conts[32], sessions[32], heap[32];
 
-	fmt_count(o->ev.conts, conts, sizeof conts);
-	fmt_count(o->ev.sessions, sessions, sizeof sessions);
-	fmt_bytes(o->ev.heap, heap, sizeof heap);
+	fmt_count(held(o, o->ev.conts), conts, sizeof conts);
+	fmt_count(held(o, o->ev.sessions), sessions, sizeof sessions);
+	fmt_bytes(held(o, o->ev.heap), heap, sizeof heap);
 	if (wide)
 		snprintf(out, size, "%9s %9s %9s", conts, sessions, heap);
 	else
@@ -189,9 +195,9 @@ static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)
 	jnum(b, o, "age_s", (double)w->age);
 	jmem(b, o, "rss_bytes", w->rss);
 	jmem(b, o, "pss_bytes", w->pss);
-	jmem(b, o, "continuations", w->ev.conts);
-	jmem(b, o, "state_sessions", w->ev.sessions);
-	jmem(b, o, "heap_bytes", w->ev.heap);
+	jmem(b, o, "continuations", held(w, w->ev.conts));
+	jmem(b, o, "state_sessions", held(w, w->ev.sessions));
+	jmem(b, o, "heap_bytes", held(w, w->ev.heap));
 	jstr(b, o, "eval_error", w->ev.outcome == EVAL_UNREADABLE || w->ev.outcome == EVAL_NO_ANSWER ?
 				 w->ev.why : NULL);
 }

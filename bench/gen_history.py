@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Write a kahua-restarter history file with known memory growth.
 
-    gen_history.py OUT --hours N [--start EPOCH] [--types hello:2:20,leaky:1:48]
+    gen_history.py OUT --hours N [--start EPOCH] [--types hello:2:20,leaky:1:48,wiki:1:5:1000]
                    [--failures K] [--seed S]
 
 One line per hour, in the shape report_to_json() writes: command
 "restart", metric "rss", every worker restarted each hour.  A worker of a
 type with rate R MB/hour has rss_bytes = 47 MB + R MB * age_s / 3600 (plus
 up to 64 KiB of seeded noise), so a summary should find growth R and a
-mean memory at restart of about 47 + R MB.
+mean memory at restart of about 47 + R MB.  An optional fourth figure C
+per type is continuations per hour: continuations = 1 + C * age_s / 3600,
+so a summary should find C continuations per hour.  Each line records the
+host's memory: MemAvailable falls as the workers grow, no swap is used.
 
 --failures K fails K restarts, spread evenly over the hours, always of the
 last type listed; a failed restart ends that run's rollout (exit status 1).
@@ -28,18 +31,19 @@ SITE = "/srv/kahua/site"
 def parse_types(text):
     types = []
     for item in text.split(","):
-        name, workers, rate = item.split(":")
-        types.append((name, int(workers), float(rate)))
+        name, workers, rate, *conts = item.split(":")
+        types.append((name, int(workers), float(rate), float(conts[0]) if conts else 0.0))
     return types
 
 
 class World:
     def __init__(self, types, start, rng):
         self.rng = rng
-        self.rate = {name: rate for name, _, rate in types}
+        self.rate = {name: rate for name, _, rate, _ in types}
+        self.conts = {name: conts for name, _, _, conts in types}
         self.serial = 0
         self.workers = []
-        for name, count, _ in types:
+        for name, count, _, _ in types:
             for _ in range(count):
                 self.workers.append(self.spawn(name, start - 3600))
 
@@ -52,12 +56,20 @@ class World:
         age = now - w["start_time"]
         rss = BASE + round(self.rate[w["type"]] * MB * age / 3600)
         rss += self.rng.randint(-NOISE, NOISE)
-        return dict(w, age_s=age, rss_bytes=rss, pss_bytes=int(rss * 0.6))
+        conts = 1 + round(self.conts[w["type"]] * age / 3600)
+        return dict(w, age_s=age, rss_bytes=rss, pss_bytes=int(rss * 0.6), continuations=conts,
+                    state_sessions=1 + conts // 100, heap_bytes=rss // 2, eval_error=None)
+
+    def host(self, now):
+        """MemAvailable of a 4 GB host, less what the workers grew."""
+        grown = sum(self.rate[w["type"]] * MB * (now - w["start_time"]) / 3600 for w in self.workers)
+        return {"mem_available_bytes": int(3 * 1024 * MB - grown), "swap_used_bytes": 0}
 
 
 def run_line(world, started, fail_hour):
     """One restart run at `started`; fail_hour: fail the last type's first restart."""
     now = started
+    host = world.host(now)
     before = [world.observe(w, now) for w in world.workers]
     restarts, error, failed_type = [], None, world.workers[-1]["type"]
     for i, w in enumerate(list(world.workers)):
@@ -90,12 +102,13 @@ def run_line(world, started, fail_hour):
     return {
         "site": SITE, "command": "restart", "started": started,
         "duration_ms": (now - started) * 1000.0, "strategy": "rolling", "metric": "rss",
-        "pss_fallback": False, "dry_run": False, "workers_before": before,
+        "pss_fallback": False, "dry_run": False, "probe": "eval", "eval": True, "host": host,
+        "workers_before": before,
         "restarts": restarts,
         "memory_freed_bytes": sum(s["freed_bytes"] or 0 for s in restarts),
         "workers_after": after, "types": types, "http_checks": checks,
         "http_skipped": None, "outcome": "unhealthy" if error else "ok",
-        "exit_status": 1 if error else 0, "error": error,
+        "skip_reason": None, "exit_status": 1 if error else 0, "error": error,
     }
 
 

@@ -11,8 +11,8 @@
  * followed by ECONNRESET, as with a real Kahua worker.
  *
  * Arguments understood (from app-servers or from the supervisor's
- * faults): --leak-mb N, --conts-per-view N, --ignore-term, --die-at-start,
- * --start-delay MS.
+ * faults): --leak-mb N, --conts-per-view N, --eval-reply error|garbage|silent,
+ * --ignore-term, --die-at-start, --start-delay MS.
  *
  * An eval request (header ("x-kahua-eval" "#t")) is answered as a real
  * Kahua worker answers the recorded expressions: the continuation and
@@ -40,9 +40,12 @@ struct wopts {
 	const char *type_file;
 	char type[128];
 	const char *site;
+	const char *eval_reply;         /* NULL, "error", "garbage" or "silent" */
 	long delay_ms, slow_ms, leak_mb, conts_per_view;
 	bool ignore_term, die_at_start;
 };
+
+static struct wopts opts;
 
 /* For the SIGTERM handler: the socket to remove. */
 static int term_dirfd = -1;
@@ -79,6 +82,13 @@ static long number(const char *flag, const char *v)
 	return n;
 }
 
+static const char *eval_mode(const char *v)
+{
+	if (strcmp(v, "error") != 0 && strcmp(v, "garbage") != 0 && strcmp(v, "silent") != 0)
+		die("--eval-reply", "not error, garbage or silent");
+	return v;
+}
+
 static void parse(int argc, char **argv, struct wopts *o)
 {
 	long start_delay = -1;
@@ -98,12 +108,14 @@ static void parse(int argc, char **argv, struct wopts *o)
 		else if (strcmp(a, "-S") == 0 || strcmp(a, "--sockdir") == 0 ||
 			 strcmp(a, "--worker-delay") == 0 || strcmp(a, "--slow-start") == 0 ||
 			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0 ||
-			 strcmp(a, "--conts-per-view") == 0) {
+			 strcmp(a, "--conts-per-view") == 0 || strcmp(a, "--eval-reply") == 0) {
 			need_value(i, argc, a);
 			const char *v = argv[++i];
 
 			if (strcmp(a, "-S") == 0)
 				o->site = v;
+			else if (strcmp(a, "--eval-reply") == 0)
+				o->eval_reply = eval_mode(v);
 			else if (strcmp(a, "--conts-per-view") == 0)
 				o->conts_per_view = number(a, v);
 			else if (strcmp(a, "--sockdir") == 0)
@@ -438,6 +450,16 @@ static char *eval_error(const struct sx *body)
 	return msg;
 }
 
+static void put_eval_error(struct sx_buf *b, const char *msg)
+{
+	char *text = xasprintf("%s%s", msg, eval_trace);
+
+	put(b, "((\"x-kahua-status\" \"ERROR\"))\n");
+	put_str(b, text);
+	put(b, "\n");
+	free(text);
+}
+
 static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *body)
 {
 	int kind = expr_kind(body);
@@ -446,13 +468,8 @@ static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *
 
 	eval_session(hdr);
 	if (kind < 0 && !eval_int(body, &v)) {
-		char *msg = eval_error(body);
-
-		text = xasprintf("%s%s", msg, eval_trace);
-		put(b, "((\"x-kahua-status\" \"ERROR\"))\n");
-		put_str(b, text);
-		put(b, "\n");
-		free(msg);
+		text = eval_error(body);
+		put_eval_error(b, text);
 		free(text);
 		return;
 	}
@@ -463,13 +480,35 @@ static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *
 	free(text);
 }
 
+/*
+ * --eval-reply: a worker whose evals fail (an application that shadows
+ * kahua.session), answer garbage, or never answer (stuck in a long
+ * request).  false: do not answer at all.
+ */
+static bool eval_fault(struct sx_buf *b, const char *mode)
+{
+	if (strcmp(mode, "silent") == 0) {
+		sleep_ms(60 * 60 * 1000);
+		return false;
+	}
+	if (strcmp(mode, "garbage") == 0) {
+		put(b, ")))\xff garbage ((\n");
+		return true;
+	}
+	put_eval_error(b, "*** UNBOUND-VARIABLE-ERROR: unbound variable: state-sessions");
+	return true;
+}
+
 static void answer(int fd, const struct msg *m, const char *type)
 {
 	struct sx_buf b = { 0 };
 	const struct sx *pi = sx_nth(sx_alist_get(m->hdr, "x-kahua-path-info"), 1);
 	bool not_found = sx_len(pi) > 1;        /* a continuation id we never made */
 
-	if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL) {
+	if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL && opts.eval_reply != NULL) {
+		if (!eval_fault(&b, opts.eval_reply))
+			return;
+	} else if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL) {
 		eval_reply(&b, m->hdr, m->body);
 	} else {
 		leak();
@@ -506,7 +545,6 @@ static bool acceptable(const struct msg *m)
 	return true;
 }
 
-static struct wopts opts;
 
 static void *serve_main(void *arg)
 {
