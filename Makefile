@@ -16,13 +16,15 @@ CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libcurl's headers are used at compile time, the library is dlopen()ed
+# by curl_dl.c only when a run makes an HTTP check.
+LIBS     = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null) -ldl
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
-LIB_SRCS := err.c log.c clock.c sexp.c kahua_site.c kahua_ctl.c kahua_eval.c procinfo.c health.c \
+LIB_SRCS := err.c log.c clock.c file.c sexp.c kahua_site.c kahua_ctl.c kahua_eval.c procinfo.c curl_dl.c health.c \
 	    options.c select.c lock.c rollout.c report.c history.c prom.c
 LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 LIB      := $(O)/libkr.a
@@ -38,7 +40,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 VALGRIND  := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	     --show-leak-kinds=definite,indirect --track-fds=no
 
-.PHONY: all deps deps-check check check-fast unit integration check-asan check-valgrind \
+.PHONY: all deps deps-check check check-fast check-real unit integration check-asan check-valgrind \
 	demo install clean fuzz fuzz-smoke analyze bench
 
 all: $(BIN) $(SIM)
@@ -75,16 +77,28 @@ unit: $(UNIT_BINS)
 integration: $(BIN) $(SIM)
 	@KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) python3 test/integration/run.py $(TESTS)
 
-# Everything CI runs: the plain suites, then under ASan+UBSan, then the
-# program under valgrind, a short pass of every fuzzer, and the static
-# analyzers over the program and the simulator.
-check: deps-check
-	@$(MAKE) --no-print-directory check-fast
-	@$(MAKE) --no-print-directory check-asan
-	@$(MAKE) --no-print-directory check-valgrind
-	@$(MAKE) --no-print-directory fuzz-smoke
-	@$(MAKE) --no-print-directory analyze analyze-sim
+# The real-Kahua suite (test/real): the program against real Kahua sites
+# of $(KAHUA_PREFIX), else of the first of /opt/kahua, /usr/local, /usr
+# holding bin/kahua-spvr and bin/gosh; without one it says it was skipped.
+REAL_RUN = env KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) python3 test/real/run.py
+check-real: $(BIN) $(SIM)
+	@$(REAL_RUN) $(TESTS)
 
+# Everything CI runs: the plain suites, the real-Kahua suite, then under
+# ASan+UBSan, then the program under valgrind, a short pass of every
+# fuzzer, and the static analyzers over the program and the simulator.
+# One line per suite with its time.
+SUITE = sh scripts/suite.sh
+check: deps-check
+	@$(SUITE) "plain (unit, integration)" $(MAKE) --no-print-directory check-fast
+	@KR_SKIP_STATUS=77 $(SUITE) real-kahua $(REAL_RUN)
+	@$(SUITE) asan $(MAKE) --no-print-directory check-asan
+	@$(SUITE) valgrind $(MAKE) --no-print-directory check-valgrind
+	@$(SUITE) fuzz-smoke $(MAKE) --no-print-directory fuzz-smoke
+	@$(SUITE) analyze $(MAKE) --no-print-directory analyze analyze-sim
+
+# The plain suites only, for development: unit and integration tests on
+# the simulator (about 2 minutes).
 check-fast: all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration

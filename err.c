@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const struct kr_exit_info kr_exit_table[] = {
 	{ KR_OK, "ok", "success; the selected workers were restarted and the site answers" },
@@ -30,6 +31,31 @@ int kr_fail(struct kr_err *err, int status, const char *fmt, ...)
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+int kr_refail(struct kr_err *err, int status, const char *fmt, ...)
+{
+	char msg[KR_ERR_MSG_MAX];
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	err->status = status;
+	memcpy(err->msg, msg, sizeof msg);
+	return -1;
+}
+
+const char *kr_status_name(int status)
+{
+	if (status > KR_SIGNAL_BASE)
+		return "signal";
+	for (const struct kr_exit_info *e = kr_exit_table; e->name != NULL; e++)
+		if (e->status == status)
+			return e->name;
+	return "error";
 }
 
 void kr_err_clear(struct kr_err *err)

@@ -55,6 +55,17 @@ extern const struct kr_exit_info kr_exit_table[];
 int kr_fail(struct kr_err *err, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Say more about a failure already recorded: like kr_fail, but the
+ * arguments may include err->msg itself (it is formatted aside first),
+ * and err->cause is kept, so a caller can still tell a timeout apart.
+ */
+int kr_refail(struct kr_err *err, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The table's short name of an exit status ("usage", "signal" for 128+N). */
+const char *kr_status_name(int status);
+
 /* Clear an error record. */
 void kr_err_clear(struct kr_err *err);
 

@@ -3,14 +3,12 @@
  */
 #include "health.h"
 #include "clock.h"
+#include "curl_dl.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <curl/curl.h>
 
 #define HEALTH_USER_AGENT "kahua-restarter"
 #define HEALTH_MAX_REDIRS 5L
@@ -21,14 +19,31 @@ struct body {
 	bool truncated;
 };
 
-int health_global_init(void)
+/* Set by health_global_init: every call goes through the loaded library. */
+static const struct curl_api *C;
+
+int health_global_init(char *why, size_t size)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	const struct curl_api *api = curl_api_load(why, size);
+
+	if (api == NULL)
+		return -1;
+	if (api->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(why, size, "libcurl: initialisation failed");
+		curl_api_unload();
+		return -1;
+	}
+	C = api;
+	return 0;
 }
 
 void health_global_cleanup(void)
 {
-	curl_global_cleanup();
+	if (C == NULL)
+		return;
+	C->global_cleanup();
+	C = NULL;
+	curl_api_unload();
 }
 
 /* Keeps the first HEALTH_BODY_MAX bytes; the rest is read and dropped. */
@@ -69,29 +84,20 @@ static bool contains(const char *hay, size_t hlen, const char *needle)
 	return false;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0.0;
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static CURLcode set_protocols(CURL *h)
 {
 	CURLcode rc;
 
 #if LIBCURL_VERSION_NUM >= 0x075500
-	if ((rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK)
+	if ((rc = C->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK)
 		return rc;
-	return curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	return C->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
 	long protos = CURLPROTO_HTTP | CURLPROTO_HTTPS;
 
-	if ((rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, protos)) != CURLE_OK)
+	if ((rc = C->easy_setopt(h, CURLOPT_PROTOCOLS, protos)) != CURLE_OK)
 		return rc;
-	return curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, protos);
+	return C->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, protos);
 #endif
 }
 
@@ -100,10 +106,10 @@ static CURLcode set_redirects(CURL *h, bool follow)
 	CURLcode rc;
 
 	if (!follow)
-		return curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	if ((rc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L)) != CURLE_OK)
+		return C->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	if ((rc = C->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L)) != CURLE_OK)
 		return rc;
-	return curl_easy_setopt(h, CURLOPT_MAXREDIRS, HEALTH_MAX_REDIRS);
+	return C->easy_setopt(h, CURLOPT_MAXREDIRS, HEALTH_MAX_REDIRS);
 }
 
 static CURLcode set_options(CURL *h, const struct health_spec *spec,
@@ -111,14 +117,14 @@ static CURLcode set_options(CURL *h, const struct health_spec *spec,
 {
 	CURLcode rc;
 
-	if ((rc = curl_easy_setopt(h, CURLOPT_URL, spec->url)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, spec->timeout_ms)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, spec->timeout_ms)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_USERAGENT, HEALTH_USER_AGENT)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, b)) != CURLE_OK ||
+	if ((rc = C->easy_setopt(h, CURLOPT_URL, spec->url)) != CURLE_OK ||
+	    (rc = C->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf)) != CURLE_OK ||
+	    (rc = C->easy_setopt(h, CURLOPT_TIMEOUT_MS, spec->timeout_ms)) != CURLE_OK ||
+	    (rc = C->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, spec->timeout_ms)) != CURLE_OK ||
+	    (rc = C->easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (rc = C->easy_setopt(h, CURLOPT_USERAGENT, HEALTH_USER_AGENT)) != CURLE_OK ||
+	    (rc = C->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body)) != CURLE_OK ||
+	    (rc = C->easy_setopt(h, CURLOPT_WRITEDATA, b)) != CURLE_OK ||
 	    (rc = set_protocols(h)) != CURLE_OK)
 		return rc;
 	return set_redirects(h, spec->follow_redirects);
@@ -161,12 +167,12 @@ static bool status_accepted(const struct health_spec *spec, long status)
 static void curl_why(CURL *h, CURLcode rc, const char *errbuf,
 		const struct health_spec *spec, struct health_result *res)
 {
-	const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+	const char *detail = errbuf[0] != '\0' ? errbuf : C->easy_strerror(rc);
 	long os_errno = 0;
 
 	/* "Connection refused" says more than "Couldn't connect to server". */
 	if (rc == CURLE_COULDNT_CONNECT &&
-	    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
+	    C->easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
 	    os_errno != 0)
 		detail = strerror((int)os_errno);
 	/* The caller names the URL; why says only what went wrong. */
@@ -203,7 +209,7 @@ static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 		char *errbuf, struct health_result *res)
 {
 	CURLcode rc;
-	double start;
+	long long start;
 
 	b->len = 0;
 	b->truncated = false;
@@ -211,10 +217,10 @@ static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 	res->why[0] = '\0';
 	res->status = 0;
 	res->tries++;
-	start = now_ms();
-	rc = curl_easy_perform(h);
-	res->ms = now_ms() - start;
-	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK)
+	start = kr_now_ms();
+	rc = C->easy_perform(h);
+	res->ms = (double)(kr_now_ms() - start);
+	if (C->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK)
 		res->status = 0;
 	if (rc != CURLE_OK) {
 		curl_why(h, rc, errbuf, spec, res);
@@ -262,8 +268,8 @@ static long try_limit(CURL *h, const struct health_spec *spec, long long start,
 		return 0;
 	}
 	limit = left < spec->timeout_ms ? (long)left : spec->timeout_ms;
-	if (curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, limit) != CURLE_OK)
+	if (C->easy_setopt(h, CURLOPT_TIMEOUT_MS, limit) != CURLE_OK ||
+	    C->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, limit) != CURLE_OK)
 		return 0;
 	return limit;
 }
@@ -309,11 +315,15 @@ int health_check(const struct health_spec *spec, struct health_result *res)
 	memset(res, 0, sizeof *res);
 	if (bad_spec(spec, res) != 0)
 		return -1;
+	if (C == NULL) {
+		snprintf(res->why, sizeof res->why, "GET %s: libcurl is not loaded", spec->url);
+		return -1;
+	}
 	if (spec->body_substr != NULL && (b.data = malloc(HEALTH_BODY_MAX)) == NULL) {
 		snprintf(res->why, sizeof res->why, "GET %s: out of memory", spec->url);
 		return -1;
 	}
-	h = curl_easy_init();
+	h = C->easy_init();
 	if (h == NULL) {
 		free(b.data);
 		snprintf(res->why, sizeof res->why, "GET %s: cannot create a curl handle",
@@ -324,12 +334,12 @@ int health_check(const struct health_spec *spec, struct health_result *res)
 	rc = set_options(h, spec, &b, errbuf);
 	if (rc != CURLE_OK) {
 		snprintf(res->why, sizeof res->why, "GET %s: %s", spec->url,
-				curl_easy_strerror(rc));
+				C->easy_strerror(rc));
 		ret = -1;
 	} else {
 		ret = run_tries(h, spec, &b, errbuf, res);
 	}
-	curl_easy_cleanup(h);
+	C->easy_cleanup(h);
 	free(b.data);
 	res->ok = ret == 0;
 	return ret;

@@ -35,8 +35,11 @@ struct health_result {
 	char why[256];          /* empty when ok, else e.g. "status 500, expected 200" */
 };
 
-/* Call once before any check (curl_global_init) and once at exit. */
-int health_global_init(void);
+/*
+ * Call once before any check and once at exit: loads libcurl and runs
+ * curl_global_init.  -1 with why set (naming the library) when it cannot.
+ */
+int health_global_init(char *why, size_t size);
 void health_global_cleanup(void);
 
 /* Run one check; returns 0 when healthy, -1 otherwise (res->why says why). */

@@ -4,6 +4,7 @@
  * S-expression reader and never evaluated.
  */
 #include "kahua_ctl.h"
+#include "file.h"
 #include "procinfo.h"
 
 #include <errno.h>
@@ -34,66 +35,24 @@ static char *path_join(const char *dir, const char *rel)
 	return p;
 }
 
-static const char *small_file_problem(int fd, struct stat *st)
-{
-	if (fstat(fd, st) < 0)
-		return strerror(errno);
-	if (!S_ISREG(st->st_mode))
-		return "not a regular file";
-	if (st->st_size > CONF_FILE_MAX)
-		return "larger than 1 MiB";
-	return NULL;
-}
-
 /*
  * Read a whole small file; KR_CONFIG names the path on failure and errno
- * is left as open(2) set it, so callers can tell a missing file.
+ * is left as the failing call set it, so callers can tell a missing file.
  */
 static char *read_small_file(const char *path, size_t *len, struct kr_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	const char *why;
-	struct stat st;
-	char *buf;
-	ssize_t got;
-	size_t used = 0;
+	char *text = file_read_small(path, CONF_FILE_MAX, len, &why);
+	int saved = errno;
 
-	if (fd < 0) {
-		int saved = errno;
-
-		kr_fail(err, KR_CONFIG, "%s: %s", path, strerror(saved));
-		errno = saved;
-		return NULL;
-	}
-	why = small_file_problem(fd, &st);
-	buf = why == NULL ? malloc((size_t)st.st_size + 1) : NULL;
-	if (buf == NULL) {
-		kr_fail(err, why ? KR_CONFIG : KR_SOFTWARE, "%s: %s", path,
-			why ? why : "out of memory");
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	while (used < (size_t)st.st_size &&
-	       (got = read(fd, buf + used, (size_t)st.st_size - used)) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			kr_fail(err, KR_CONFIG, "%s: %s", path, strerror(errno));
-			free(buf);
-			close(fd);
-			errno = EIO;
-			return NULL;
-		}
-		used += (size_t)got;
-	}
-	close(fd);
-	buf[used] = '\0';
-	*len = used;
-	return buf;
+	if (text != NULL)
+		return text;
+	kr_fail(err, strcmp(why, "out of memory") == 0 ? KR_SOFTWARE : KR_CONFIG, "%s: %s",
+		path, why);
+	errno = saved;
+	return NULL;
 }
 
-/* Read exactly one datum from a config file's text; trailing comments ok. */
 static struct sx *read_one_datum(const char *text, size_t len, const char *path,
 				 struct kr_err *err)
 {

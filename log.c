@@ -24,11 +24,6 @@ void log_close(void)
 		closelog();
 }
 
-bool log_verbose(void)
-{
-	return log_verbosity > 0;
-}
-
 static void emit(int prio, bool to_stderr, const char *prefix,
 		 const char *fmt, va_list ap)
 {

@@ -12,7 +12,6 @@
 
 void log_setup(int verbosity, bool use_syslog, int facility);
 void log_close(void);
-bool log_verbose(void);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,17 +6,16 @@
  * still win over it.
  */
 #include "options.h"
+#include "file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -494,37 +493,17 @@ static void line_col(const char *text, size_t off, size_t *line, size_t *col)
 
 static char *read_config(const char *path, bool must_exist, struct kr_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	char *buf;
-	ssize_t n;
+	const char *why;
+	size_t len;
+	char *text = file_read_small(path, CONFIG_MAX, &len, &why);
 
-	if (fd < 0) {
-		if (errno == ENOENT && !must_exist)
-			return NULL;
-		kr_fail(err, KR_CONFIG, "config %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX) {
-		close(fd);
-		kr_fail(err, KR_CONFIG, "config %s: not a regular file of at most 256 KiB", path);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
+	if (text != NULL || (errno == ENOENT && !must_exist))
+		return text;
+	if (strcmp(why, "out of memory") == 0)
 		kr_fail(err, KR_SOFTWARE, "out of memory");
-		return NULL;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		kr_fail(err, KR_CONFIG, "config %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
+	else
+		kr_fail(err, KR_CONFIG, "config %s: %s", path, why);
+	return NULL;
 }
 
 static int apply_json(struct options *o, const char *path, const char *text,

@@ -301,19 +301,12 @@ static void json_host(struct jb *b, cJSON *root, const struct host_mem *h)
 	jmem(b, o, "swap_used_bytes", h->swap_used);
 }
 
+/* A run the memory gates kept from restarting is "skipped", not "ok". */
 static const char *outcome(const struct run_report *r)
 {
 	if (r->skipped[0] != '\0' && r->exit_status == KR_OK)
 		return "skipped";
-	switch (r->exit_status) {
-	case KR_OK: return "ok";
-	case KR_HEALTH: return "unhealthy";
-	case KR_USAGE: return "usage";
-	case KR_UNAVAILABLE: return "unavailable";
-	case KR_TEMPFAIL: return "locked";
-	case KR_CONFIG: return "config";
-	default: return r->exit_status > KR_SIGNAL_BASE ? "signal" : "error";
-	}
+	return kr_status_name(r->exit_status);
 }
 
 cJSON *report_to_json(const struct run_report *r, bool *failed)

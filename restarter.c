@@ -314,8 +314,10 @@ static int check_site(struct run *run, const char *const *types, size_t ntypes,
 	if (run->o.no_http_check || plan_http(run, types, ntypes, err) < 0)
 		return run->o.no_http_check ? 0 : -1;
 	if (run->r.nhttp > first && !run->curl_ready) {
-		if (health_global_init() < 0)
-			return kr_fail(err, KR_OSERR, "libcurl initialisation failed");
+		char why[KR_ERR_MSG_MAX / 2];
+
+		if (health_global_init(why, sizeof why) < 0)
+			return kr_fail(err, KR_OSERR, "HTTP check: %s", why);
 		run->curl_ready = true;
 	}
 	for (size_t i = first; i < run->r.nhttp; i++) {

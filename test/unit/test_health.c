@@ -633,6 +633,23 @@ static void test_bad_spec(void **state)
 	assert_int_equal(atomic_load(&s->requests), 0);
 }
 
+/* After cleanup the library is gone: a check says so instead of crashing. */
+static void test_library_not_loaded(void **state)
+{
+	struct server *s = *state;
+	struct check c;
+	char why[256];
+
+	health_global_cleanup();
+	check_init(&c, s, "/ok");
+	assert_unhealthy(&c, NULL);
+	assert_non_null(strstr(c.res.why, "libcurl is not loaded"));
+	assert_int_equal(atomic_load(&s->requests), 0);
+	assert_int_equal(health_global_init(why, sizeof why), 0);
+	check_init(&c, s, "/ok");
+	assert_healthy(&c);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, server_setup, server_teardown)
 
 int main(void)
@@ -660,14 +677,19 @@ int main(void)
 		T(test_retry_delay),
 		T(test_no_retry_when_healthy),
 		T(test_bad_spec),
+		T(test_library_not_loaded),
 	};
 	int failed;
 
 	/* The server is local: a proxy from the environment must not get in the way. */
 	for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
 		unsetenv(proxies[i]);
-	if (health_global_init() != 0)
+	char why[256];
+
+	if (health_global_init(why, sizeof why) != 0) {
+		fprintf(stderr, "%s\n", why);
 		return 1;
+	}
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
 	health_global_cleanup();
 	return failed;
