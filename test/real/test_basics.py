@@ -15,7 +15,7 @@ def test_status_lists_every_worker(site, tmp):
     res = run(["status"], site)
     check(res.rc == 0 and res.err == "", res)
     lines = res.out.splitlines()
-    check(lines[0].split()[:6] == ["WNO", "PID", "TYPE", "AGE", "RSS", "WORKER-ID"], res)
+    check(lines[0].split()[:7] == ["WNO", "PID", "TYPE", "AGE", "RSS", "CONTS", "WORKER-ID"], res)
     check(len(lines) == 1 + len(ws), res)
     for w, line in zip(ws, lines[1:]):
         f = line.split()

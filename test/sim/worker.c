@@ -11,7 +11,8 @@
  * followed by ECONNRESET, as with a real Kahua worker.
  *
  * Arguments understood (from app-servers or from the supervisor's
- * faults): --leak-mb N, --conts-per-view N, --eval-reply error|garbage|silent,
+ * faults): --leak-mb N, --conts-per-view N, --entries N,
+ * --eval-reply error|garbage|silent,
  * --ignore-term, --die-at-start, --start-delay MS.
  *
  * An eval request (header ("x-kahua-eval" "#t")) is answered as a real
@@ -41,7 +42,7 @@ struct wopts {
 	char type[128];
 	const char *site;
 	const char *eval_reply;         /* NULL, "error", "garbage" or "silent" */
-	long delay_ms, slow_ms, leak_mb, conts_per_view;
+	long delay_ms, slow_ms, leak_mb, conts_per_view, entries;
 	bool ignore_term, die_at_start;
 };
 
@@ -95,6 +96,7 @@ static void parse(int argc, char **argv, struct wopts *o)
 
 	memset(o, 0, sizeof *o);
 	o->delay_ms = 550;
+	o->entries = 1;
 	if (argc < 3)
 		die(SIM_WORKER_SCRIPT, "no TYPE/TYPE.kahua argument");
 	o->type_file = argv[argc - 1];
@@ -108,7 +110,8 @@ static void parse(int argc, char **argv, struct wopts *o)
 		else if (strcmp(a, "-S") == 0 || strcmp(a, "--sockdir") == 0 ||
 			 strcmp(a, "--worker-delay") == 0 || strcmp(a, "--slow-start") == 0 ||
 			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0 ||
-			 strcmp(a, "--conts-per-view") == 0 || strcmp(a, "--eval-reply") == 0) {
+			 strcmp(a, "--conts-per-view") == 0 || strcmp(a, "--eval-reply") == 0 ||
+			 strcmp(a, "--entries") == 0) {
 			need_value(i, argc, a);
 			const char *v = argv[++i];
 
@@ -118,6 +121,8 @@ static void parse(int argc, char **argv, struct wopts *o)
 				o->eval_reply = eval_mode(v);
 			else if (strcmp(a, "--conts-per-view") == 0)
 				o->conts_per_view = number(a, v);
+			else if (strcmp(a, "--entries") == 0)
+				o->entries = number(a, v);
 			else if (strcmp(a, "--sockdir") == 0)
 				o->sockdir = v;
 			else if (strcmp(a, "--worker-delay") == 0)
@@ -300,7 +305,7 @@ static bool eval_int(const struct sx *x, long long *v)
 
 /* What the worker holds, as Kahua's session tables would count it. */
 static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
-static long long held_conts = 1;        /* a fresh Kahua worker holds one */
+static long long held_conts;            /* from the start, one per entry */
 static long long held_sessions;
 static long conts_per_view;
 static long timeout_mins = 60;
@@ -641,6 +646,7 @@ _Noreturn void worker_main(int argc, char **argv)
 		exit(3);
 	leak_mb = opts.leak_mb;
 	conts_per_view = opts.conts_per_view;
+	held_conts = opts.entries;
 	load_timeout_mins(opts.site);
 	setup_signals(opts.ignore_term);
 	sleep_ms(opts.delay_ms + opts.slow_ms);
