@@ -45,7 +45,8 @@ static const struct optdef optdefs[] = {
 	{ "ctl-timeout", 0, K_SECONDS, F(ctl_timeout), "10", "SECS", "time limit to connect and for each control reply" },
 	{ "kill-after", 0, K_SECONDS, F(kill_after), "30", "SECS", "SIGKILL a verified worker whose restart is stuck this long" },
 	{ "worker-timeout", 0, K_SECONDS, F(worker_timeout), "10", "SECS", "time for a replacement to show in ls and answer its probe" },
-	{ "settle", 0, K_SECONDS, F(settle), "0.5", "SECS", "pause before terminating each further worker, so requests queued on the supervisor drain" },
+	{ "drain-timeout", 0, K_SECONDS, F(drain_timeout), "5", "SECS", "wait at most SECS for a worker to finish its queued requests before it is terminated (0: do not wait)" },
+	{ "settle", 0, K_SECONDS, F(drain_timeout), NULL, "SECS", "deprecated alias of --drain-timeout" },
 	{ "url", 'u', K_LIST, F(urls), NULL, "URL", "health-check URL (repeatable; default derived from kahua-httpd)" },
 	{ "expect-status", 0, K_STATUSES, F(expect_status), "200", "N[,N...]", "accepted HTTP statuses" },
 	{ "expect-body", 0, K_STRING, F(expect_body), NULL, "TEXT", "text the response body must contain" },
@@ -79,6 +80,20 @@ static const struct optdef optdefs[] = {
 };
 
 #define NOPTS (sizeof optdefs / sizeof optdefs[0])
+
+/* Deprecated names kept so old crontabs and config files keep working. */
+static const struct { const char *name, *of; } aliases[] = {
+	{ "settle", "drain-timeout" },
+};
+
+/* The option an alias stands for; NULL if name is no alias. */
+static const char *alias_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+		if (strcmp(aliases[i].name, name) == 0)
+			return aliases[i].of;
+	return NULL;
+}
 
 _Static_assert(NOPTS <= OPT_MAX_SETTINGS, "raise OPT_MAX_SETTINGS");
 
@@ -326,6 +341,14 @@ static int set_value(struct options *o, size_t idx, const char *s, enum kr_sourc
 	return 0;
 }
 
+static int find_opt(const char *name)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(optdefs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int apply(struct options *o, size_t idx, const char *s, enum kr_source src,
 		 const char *where, struct kr_err *err)
 {
@@ -336,6 +359,8 @@ static int apply(struct options *o, size_t idx, const char *s, enum kr_source sr
 		return kr_fail(err, status, "%s: %s \"%s\": expected %s", where, d->name,
 			       s ? s : "", kind_expects(d->kind));
 	o->src[idx] = src;
+	if (alias_of(d->name) != NULL && find_opt(alias_of(d->name)) >= 0)
+		o->src[find_opt(alias_of(d->name))] = src;
 	return 0;
 }
 
@@ -396,14 +421,6 @@ static int apply_env(struct options *o, struct kr_err *err)
 			return -1;
 	}
 	return 0;
-}
-
-static int find_opt(const char *name)
-{
-	for (size_t i = 0; i < NOPTS; i++)
-		if (strcmp(optdefs[i].name, name) == 0)
-			return (int)i;
-	return -1;
 }
 
 /* The text form of a JSON value, so the file shares set_value's checks. */
@@ -806,7 +823,7 @@ static void print_value(const struct options *o, const struct optdef *d, FILE *o
 void options_print(const struct options *o, FILE *out)
 {
 	for (size_t i = 0; i < NOPTS; i++) {
-		if (strcmp(optdefs[i].name, "print-config") == 0)
+		if (strcmp(optdefs[i].name, "print-config") == 0 || alias_of(optdefs[i].name) != NULL)
 			continue;
 		fprintf(out, "%-18s ", optdefs[i].name);
 		print_value(o, &optdefs[i], out);

@@ -43,7 +43,7 @@ struct options {
 	double ctl_timeout;             /* connect and each control reply */
 	double kill_after;              /* a restart stuck this long: SIGKILL */
 	double worker_timeout;          /* replacement visible and answering */
-	double settle;                  /* pause before terminating the next worker */
+	double drain_timeout;           /* longest wait for a worker to go idle */
 
 	struct str_list urls;
 	int expect_status[OPT_MAX_STATUSES];

@@ -246,6 +246,10 @@ static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bo
 		jbool(b, o, "killed", s->killed);
 		jnum(b, o, "restart_ms", s->restart_ms);
 		jnum(b, o, "probe_ms", s->probe_ms);
+		if (s->drain_tried) {
+			jnum(b, o, "drain_ms", s->drain_ms);
+			jbool(b, o, "drained", s->drained);
+		}
 		jmem(b, o, "freed_bytes", step_freed(s, pss));
 		jstr(b, o, "error", s->why[0] ? s->why : NULL);
 		freed += step_freed(s, pss) > 0 ? step_freed(s, pss) : 0;

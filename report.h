@@ -41,6 +41,9 @@ struct restart_step {
 	bool killed;            /* SIGKILL sent after --kill-after */
 	double restart_ms;      /* command sent until the replacement answered */
 	double probe_ms;
+	bool drain_tried;       /* rolling and surge drain the old worker first */
+	bool drained;           /* it was seen idle before it was terminated */
+	double drain_ms;
 	char why[KR_ERR_MSG_MAX]; /* failure, empty when ok */
 };
 

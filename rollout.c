@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "drain.h"
 #include "log.h"
 #include "procinfo.h"
 
@@ -14,13 +15,28 @@
 #define LS_POLL_MS 50
 
 /*
- * Requests that queued on the supervisor's lock during the last command
- * are handed to workers the moment it ends; terminating a worker right
- * then fails the ones it was given.  A short pause lets them finish.
+ * Wait until the worker about to be terminated has finished the requests
+ * handed to it (drain.h), within --drain-timeout.
  */
-static void settle(const struct rollout *ro)
+static void drain_step(struct rollout *ro, struct restart_step *s)
 {
-	kr_sleep_until(kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->settle)), ro->stop);
+	struct drain_req q = {
+		.site = ro->site, .spvr_pid = ro->spvr_pid, .workers = &ro->current,
+		.w = &s->old.w, .limit_s = ro->o->drain_timeout,
+		.deadline_ms = ro->deadline_ms, .stop = ro->stop,
+	};
+	struct drain_result r;
+
+	drain_worker(&q, &r);
+	s->drain_tried = true;
+	s->drained = r.drained;
+	s->drain_ms = r.ms;
+	if (r.drained)
+		log_info("worker %s (%s, pid %d) idle after %.0f ms of draining", s->old.w.wid,
+			 s->old.w.type, (int)s->old.w.pid, r.ms);
+	else
+		log_info("worker %s (%s, pid %d) not drained after %.0f ms: %s; terminating it anyway",
+			 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, r.ms, r.why);
 }
 
 static size_t count_type(const struct worker_list *wl, const char *type)
@@ -329,6 +345,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	long long t0 = kr_now_ms();
 	struct worker_list after = { 0 };
 	struct kahua_wait wait;
+	struct kr_err lserr;
 	int rc;
 
 	log_info("surging worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
@@ -360,7 +377,10 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 			log_error("removing failed new worker %s: %s", s->new.w.wid, kerr.msg);
 		return step_fail(s, err);
 	}
-	settle(ro);
+	/* The new worker takes requests too: the drain counts what it holds. */
+	if (refresh(ro, kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)), &lserr) < 0)
+		log_info("ls before draining %s: %s", s->old.w.wid, lserr.msg);
+	drain_step(ro, s);
 	wait = stuck_wait(ro, &st);
 	rc = kahua_kill(ro->site, s->old.w.wno, &wait, &after, err);
 	s->killed = st.killed;
@@ -445,6 +465,30 @@ static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 	return rc;
 }
 
+/*
+ * Out of run time or asked to stop before step i: the steps from i on are
+ * abandoned, their workers untouched.  A restart sent without time to see
+ * it through would go on untracked.
+ */
+static bool halted(struct rollout *ro, struct restart_step *steps, size_t i, size_t n,
+		   struct kr_err *err)
+{
+	if (kr_now_ms() < ro->deadline_ms && !*ro->stop)
+		return false;
+	for (size_t j = i; j < n; j++)
+		steps[j].result = STEP_ABANDONED;
+	if (*ro->stop) {
+		kr_fail(err, KR_SIGNAL_BASE + *ro->stop,
+			"stopped by signal %d after %zu of %zu workers; the rest keep running",
+			(int)*ro->stop, i, n);
+		return true;
+	}
+	kr_fail(err, KR_UNAVAILABLE,
+		"run time limit (--timeout) reached after %zu of %zu workers; the rest keep running", i, n);
+	err->cause = KR_CAUSE_TIMEOUT;
+	return true;
+}
+
 int rollout_run(struct rollout *ro, struct restart_step *steps, size_t n,
 		size_t *done, struct kr_err *err)
 {
@@ -454,25 +498,13 @@ int rollout_run(struct rollout *ro, struct restart_step *steps, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 
-		/* A restart sent without time to see it through would go on untracked. */
-		if (kr_now_ms() >= ro->deadline_ms) {
-			for (size_t j = i; j < n; j++)
-				steps[j].result = STEP_ABANDONED;
-			kr_fail(err, KR_UNAVAILABLE,
-				"run time limit (--timeout) reached after %zu of %zu workers; the rest keep running",
-				i, n);
-			err->cause = KR_CAUSE_TIMEOUT;
+		if (halted(ro, steps, i, n, err))
 			return -1;
+		if (ro->o->strategy == STRATEGY_ROLLING) {
+			drain_step(ro, &steps[i]);
+			if (halted(ro, steps, i, n, err))
+				return -1;
 		}
-		if (*ro->stop) {
-			for (size_t j = i; j < n; j++)
-				steps[j].result = STEP_ABANDONED;
-			return kr_fail(err, KR_SIGNAL_BASE + *ro->stop,
-				       "stopped by signal %d after %zu of %zu workers; the rest keep running",
-				       (int)*ro->stop, i, n);
-		}
-		if (i > 0 && ro->o->strategy == STRATEGY_ROLLING)
-			settle(ro);
 		rc = ro->o->strategy == STRATEGY_SURGE ? surge_step(ro, &steps[i], err)
 						       : rolling_step(ro, &steps[i], err);
 		if (rc == 0 && ro->check_site != NULL &&

@@ -10,7 +10,8 @@ SITES = [
     (3, c.harness.DEFAULT_TYPES),
     (8, [("hello", [], 4), ("leaky", ["--leak-mb", "5"], 2), ("wiki", [], 2)]),
 ]
-METHODS = ["raw (restart *)", "rolling", "rolling --settle 0", "surge", "all"]
+METHODS = ["raw (restart *)", "rolling", "rolling --drain-timeout 0", "surge", "all"]
+OLD = ["old rolling --settle 0.5"]
 
 
 def one(sim, site, method, nworkers):
@@ -22,7 +23,7 @@ def one(sim, site, method, nworkers):
         why = None if ok else "reply %r" % reply[:200]
         m = None
     else:
-        m = c.restarter(["-S", site.root] + c.strategy_args(method) + ["restart"])
+        m = c.method_restarter(method, ["-S", site.root, "restart"])
         secs = m.wall
         why = None if m.ok else "exit %s: %s" % (m.status, m.err.strip()[-300:])
     after = sim.counts()
@@ -32,6 +33,7 @@ def one(sim, site, method, nworkers):
 
 
 def run(quick=False):
+    methods = c.with_old(METHODS, OLD)
     runs = 2 if quick else 7
     sites = SITES[:1] if quick else SITES
     sec = c.Section("2. restart of every worker")
@@ -44,9 +46,11 @@ def run(quick=False):
              "each replacement probed on its own socket, the site checked over "
              "HTTP (URLs derived from the simulator's kahua-httpd, started with -H; "
              "after each replacement for rolling and surge), the history line "
-             "appended, and rolling and surge pausing --settle 0.5 s before each "
-             "further worker (the `--settle 0` row shows the cost of that pause, "
-             "section 3 what it buys). The HTTP front is idle. Methods run "
+             "appended, and rolling and surge draining each worker before it is "
+             "terminated (--drain-timeout 5; on an idle site a drain is a 20 ms quiet "
+             "window; the `--drain-timeout 0` row does not drain, section 3 shows "
+             "what draining buys; `old` rows, when present, are the earlier build "
+             "with its fixed --settle 0.5 s pause). The HTTP front is idle. Methods run "
              "interleaved, %d rounds; median, min and max per method; overhead is "
              "the median's excess over the raw median. CPU and max RSS are those "
              "of the kahua-restarter process." % (c.KAHUA_WORKER_DELAY_MS, runs))
@@ -59,11 +63,11 @@ def run(quick=False):
             site = c.harness.Site(d, types=types, name="restart%d" % nworkers)
             c.log("restart: starting a %d-worker site" % nworkers)
             sim = c.harness.Sim(site, worker_delay=c.KAHUA_WORKER_DELAY_MS)
-            res = {m: [] for m in METHODS}
-            fails = {m: 0 for m in METHODS}
+            res = {m: [] for m in methods}
+            fails = {m: 0 for m in methods}
             try:
                 for rnd in range(runs):
-                    order = METHODS[rnd % len(METHODS):] + METHODS[:rnd % len(METHODS)]
+                    order = methods[rnd % len(methods):] + methods[:rnd % len(methods)]
                     for method in order:
                         secs, m, why = one(sim, site, method, nworkers)
                         if why:
@@ -74,16 +78,16 @@ def run(quick=False):
                     c.log("restart: %d workers, round %d/%d done" % (nworkers, rnd + 1, runs))
             finally:
                 sim.stop()
-            raw = c.median([s for s, _ in res[METHODS[0]]])
+            raw = c.median([s for s, _ in res[methods[0]]])
             if nworkers == 3:
                 raw3 = raw
-            for method in METHODS:
+            for method in methods:
                 walls = [s for s, _ in res[method]]
                 ms_ = [m for _, m in res[method] if m is not None]
                 med = c.median(walls)
                 if nworkers == 3:
                     sec.facts[method] = med
-                over = "-" if method == METHODS[0] else "%+.1f%%" % (100.0 * (med - raw) / raw)
+                over = "-" if method == methods[0] else "%+.1f%%" % (100.0 * (med - raw) / raw)
                 t.add(nworkers, method, len(walls) + fails[method], c.s3(med),
                       c.s3(min(walls, default=float("nan"))), c.s3(max(walls, default=float("nan"))),
                       over, c.ms(c.median([m.cpu for m in ms_])) if ms_ else "-",

@@ -37,6 +37,14 @@ for _src, _dst in ((SRC_BIN, BIN), (SRC_SIM, SIM)):
 harness.BIN = BIN
 harness.SIM = SIM
 
+# KR_OLD_BIN: an earlier build of the program (e.g. one with the fixed
+# --settle pause) measured beside this one as "old ..." methods.
+SRC_OLD_BIN = os.environ.get("KR_OLD_BIN")
+OLD_BIN = None
+if SRC_OLD_BIN and os.access(SRC_OLD_BIN, os.X_OK):
+    OLD_BIN = os.path.join(_snap, "kahua-restarter.old")
+    shutil.copy2(SRC_OLD_BIN, OLD_BIN)
+
 
 def sha256_12(path):
     h = hashlib.sha256()
@@ -332,10 +340,25 @@ def machine():
         ("program", "%s (%s), sha256 %s..., source tree %s"
          % (os.path.relpath(SRC_BIN, TOP), version, sha256_12(BIN), rev)),
         ("simulator", "%s, sha256 %s..." % (os.path.relpath(SRC_SIM, TOP), sha256_12(SIM))),
-    ]
+    ] + ([("old program (\"old ...\" rows)", "%s, sha256 %s..." % (SRC_OLD_BIN, sha256_12(OLD_BIN)))]
+         if OLD_BIN else [])
 
 
 def strategy_args(method):
-    """"rolling --settle 0" -> ["--strategy", "rolling", "--settle", "0"]."""
+    """"rolling --drain-timeout 0" -> ["--strategy", "rolling", "--drain-timeout", "0"];
+    a leading "old" (the KR_OLD_BIN build) is left out."""
     words = method.split()
+    if words[0] == "old":
+        words = words[1:]
     return ["--strategy", words[0]] + words[1:]
+
+
+def method_restarter(method, args, timeout=120.0):
+    """Run the program a method names: the KR_OLD_BIN build for "old ..."."""
+    b = OLD_BIN if method.split()[0] == "old" else BIN
+    return measure([b] + strategy_args(method) + list(args), timeout=timeout)
+
+
+def with_old(methods, old):
+    """methods, plus the old ones when KR_OLD_BIN was given."""
+    return methods + (old if OLD_BIN else [])

@@ -3,7 +3,8 @@
 
     python3 bench/run.py [--quick] [--out FILE] [--only NAME[,NAME...]]
 
-NAME: status, restart, availability, history.  The full run (what `make
+NAME: status, restart, availability, history, drain.  KR_OLD_BIN names an
+earlier build measured beside this one ("old ..." rows).  The full run (what `make
 bench` does) writes bench/RESULTS.md; --quick makes fewer runs, skips the
 8-worker sites and writes no file unless --out is given.  Figures only: no
 thresholds, the exit status is 0 unless a benchmark could not run at all.
@@ -19,12 +20,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common as c  # noqa: E402
 import bench_avail  # noqa: E402
+import bench_drain  # noqa: E402
 import bench_history  # noqa: E402
 import bench_restart  # noqa: E402
 import bench_status  # noqa: E402
 
 BENCHES = [("status", bench_status), ("restart", bench_restart),
-           ("availability", bench_avail), ("history", bench_history)]
+           ("availability", bench_avail), ("history", bench_history),
+           ("drain", bench_drain)]
 
 
 def context(found):
@@ -34,10 +37,10 @@ def context(found):
     r = found.get("restart", {})
     if "raw (restart *)" in r:
         lines.append("- `(restart *)` of 3 workers: real Kahua %.2f s; simulator %.3f s; "
-                     "kahua-restarter rolling %s s (%s s with --settle 0), surge %s s, "
+                     "kahua-restarter rolling %s s (%s s with --drain-timeout 0), surge %s s, "
                      "all %s s (medians, probes and HTTP checks included)."
                      % (real["restart_all_3"], r["raw (restart *)"],
-                        c.s3(r.get("rolling")), c.s3(r.get("rolling --settle 0")),
+                        c.s3(r.get("rolling")), c.s3(r.get("rolling --drain-timeout 0")),
                         c.s3(r.get("surge")), c.s3(r.get("all"))))
     s = found.get("status", {}).get("status3")
     if s:

@@ -251,9 +251,6 @@ def run(args, site=None, env=None, timeout=None, stdin=None):
          if not k.startswith("KAHUA_RESTARTER_") and k != "OT_SITE"}
     if site is not None:
         e["OT_SITE"] = site.root
-    # The drain pause between workers is for real traffic; tests that
-    # measure it set their own.
-    e["KAHUA_RESTARTER_SETTLE"] = "0.05"
     if env:
         for k, v in env.items():
             if v is None:

@@ -250,14 +250,3 @@ def test_signal_during_splay_restarts_nothing(tmp):
     check(rc == 128 + signal.SIGINT, "rc %d %s" % (rc, err))
     check("stopped by signal 2 before restarting anything" in err, err)
     check(sim.ls() == before, "workers changed")
-
-
-def test_settle_pauses_between_workers(tmp):
-    site, sim = start(tmp)
-    before = sim.ls()
-    res = run(["--settle", "1", "--no-http-check"], site)
-    check(res.rc == 0, res)
-    # Two pauses for three workers (none before the first): a lower bound
-    # that a slow machine cannot break.
-    check(res.secs >= 2.0, "settle not applied: the run took %.2fs" % res.secs)
-    same_workers(before, sim.ls())

@@ -49,7 +49,7 @@ def test_check_probes_every_worker_and_the_site(site, tmp):
 
 def test_default_run_replaces_every_worker_quietly(site, tmp):
     before = site.ls()
-    res = run([], site, env={"KAHUA_RESTARTER_SETTLE": None})
+    res = run([], site)
     check(res.rc == 0, res)
     check(res.out == "" and res.err == "", "not quiet: %r" % res)
     after = site.wait_whole(5)

@@ -468,6 +468,7 @@ static void forward(struct conn *c, const char *wid)
 	int fd = usock_connect(&s->sd, wid);
 
 	if (fd < 0) {
+		log_msg("SPVR-ERROR: <system-error>: connect failed on %s: %s", path, strerror(errno));
 		err_system(&c->out, "connect", path, strerror(errno));
 		free(path);
 		return;
@@ -489,8 +490,12 @@ static void forward(struct conn *c, const char *wid)
 			xbuf_printf_check(sx_buf_append(&c->out, r.buf + r.boff, r.bend - r.boff));
 			append(&c->out, "\n");
 		} else {
-			err_system(&c->out, "read", path, r.st == MSG_IO ? strerror(r.err_no) :
-				   "connection closed before a complete reply");
+			const char *why = r.st == MSG_IO ? strerror(r.err_no) :
+					  "connection closed before a complete reply";
+
+			/* Kahua logs these: a worker that reset the request. */
+			log_msg("SPVR-ERROR: <system-error>: read failed on %s: %s", path, why);
+			err_system(&c->out, "read", path, why);
 		}
 		msg_free(&r);
 	}

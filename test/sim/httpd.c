@@ -505,13 +505,13 @@ static void handle(int fd, struct request *r, struct response *res)
 	free(type);
 }
 
-static void *conn_main(void *arg)
+static void conn_main(void *ctx, int fd)
 {
-	int fd = (int)(intptr_t)arg;
 	struct timeval tv = { CLIENT_TIMEOUT_S, 0 };
 	struct request r;
 	struct response res;
 
+	(void)ctx;
 	memset(&r, 0, sizeof r);
 	memset(&res, 0, sizeof res);
 	remote_addr(fd, r.remote, sizeof r.remote);
@@ -526,14 +526,12 @@ static void *conn_main(void *arg)
 	sx_buf_free(&res.body);
 	free(r.h);
 	free(r.buf);
-	return NULL;
 }
 
 _Noreturn void httpd_main(int argc, char **argv)
 {
 	struct site site;
 	struct sigaction sa;
-	pthread_attr_t attr;
 
 	parse(argc, argv, &site);
 	if (sockdir_open(&SD, site.sockdir) != 0)
@@ -552,12 +550,8 @@ _Noreturn void httpd_main(int argc, char **argv)
 	if (null < 0 || dup2(null, 1) < 0)
 		die_errno("/dev/null");
 	close(null);
-	if (pthread_attr_init(&attr) != 0 ||
-	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-	    pthread_attr_setstacksize(&attr, HTTPD_STACK) != 0)
-		die("pthread", "attributes");
+	pool_start(SIM_POOL_THREADS, HTTPD_STACK, conn_main, NULL);
 	for (;;) {
-		pthread_t t;
 		int fd = accept4(LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -565,7 +559,6 @@ _Noreturn void httpd_main(int argc, char **argv)
 				sleep_ms(100);  /* out of descriptors: let some close */
 			continue;
 		}
-		if (pthread_create(&t, &attr, conn_main, (void *)(intptr_t)fd) != 0)
-			close(fd);
+		pool_add(fd);
 	}
 }

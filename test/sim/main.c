@@ -17,6 +17,7 @@
 
 static const char usage[] =
 	"usage: kahua-sim -S SITE [-H [HOST:]PORT] [--worker-delay MS]\n"
+	"                 [--request-ms MS]\n"
 	"                 [--fault NAME[=ARG]]... [--foreground]\n"
 	"faults: hang hang-restart garbage huge close half-reply lose-worker\n"
 	"        ignore-term die-at-start slow-start=MS http-500 http-delay=MS\n";
@@ -83,6 +84,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "site", required_argument, NULL, 'S' },
 		{ "http", required_argument, NULL, 'H' },
 		{ "worker-delay", required_argument, NULL, 'd' },
+		{ "request-ms", required_argument, NULL, 'r' },
 		{ "fault", required_argument, NULL, 'f' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -93,6 +95,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof *o);
 	o->worker_delay_ms = 550;
+	o->request_ms = SIM_REQUEST_MS;
 	o->faults.slow_start_ms = -1;
 	o->faults.http_delay_ms = -1;
 	opterr = 0;
@@ -107,6 +110,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'd':
 			if (!parse_long(optarg, 0, 3600000, &o->worker_delay_ms))
 				usage_error("--worker-delay", "not milliseconds from 0 to 3600000");
+			break;
+		case 'r':
+			if (!parse_long(optarg, 0, 3600000, &o->request_ms))
+				usage_error("--request-ms", "not milliseconds from 0 to 3600000");
 			break;
 		case 'f':
 			if (fault_parse(&o->faults, optarg, err, sizeof err) != 0)

@@ -11,6 +11,7 @@
  * site.c (kahua.conf, app-servers), usock.c (Unix sockets, long paths,
  * reading one header+body message), workers.c (worker table, spawning,
  * reaping), spvr.c (supervisor start-up, accept loop, signals, shutdown),
+ * pool.c (the supervisor's and the HTTP front's thread pools),
  * commands.c (control commands and web forwarding), errors.c (SPVR-ERROR
  * replies with Gauche-like backtraces), worker.c (worker role), httpd.c
  * (HTTP front role).
@@ -38,6 +39,16 @@
 #define SIM_WORKER_SCRIPT "kahua-server.scm"
 #define SIM_HTTPD_SCRIPT "kahua-httpd.scm"
 #define SIM_EXE "/proc/self/exe"
+/*
+ * Time a worker spends on one page request.  A hello page costs a real
+ * Kahua about 7 ms of CPU over httpd, supervisor, key server and worker
+ * (2 ms in the worker); on 2 cores under load the worker answers one
+ * about every 10 ms, which is what builds its queue after a restart.
+ */
+#define SIM_REQUEST_MS 10
+/* Threads of the supervisor's and the HTTP front's pools (Kahua's
+ * :spvr-concurrency and :httpd-concurrency defaults). */
+#define SIM_POOL_THREADS 10
 
 /* ------------------------------------------------------------ util.c */
 
@@ -155,6 +166,14 @@ void msg_read(int fd, bool exact, size_t max, bool (*accept)(const struct msg *)
 	      struct msg *m);
 void msg_free(struct msg *m);
 
+/* ------------------------------------------------------------ pool.c */
+
+/* Start nthreads threads calling serve(ctx, fd) for each added fd; dies
+ * if they cannot be started. */
+void pool_start(int nthreads, size_t stack, void (*serve)(void *ctx, int fd), void *ctx);
+/* Queue an accepted connection for the pool. */
+void pool_add(int fd);
+
 /* ------------------------------------------------------------ main.c */
 
 struct faults {
@@ -168,6 +187,7 @@ struct options {
 	const char *site;
 	const char *http;       /* [HOST:]PORT or NULL */
 	long worker_delay_ms;
+	long request_ms;        /* a worker's time per page request */
 	struct faults faults;
 };
 

@@ -447,42 +447,9 @@ static void start_initial_workers(struct spvr *s)
 
 /* ---------------------------------------------------------- accept loop */
 
-struct conn_arg {
-	struct spvr *s;
-	int fd;
-};
-
-static void *conn_main(void *arg)
+static void serve_conn(void *ctx, int fd)
 {
-	struct conn_arg a = *(struct conn_arg *)arg;
-
-	free(arg);
-	conn_serve(a.s, a.fd);
-	return NULL;
-}
-
-static void start_conn(struct spvr *s, int fd)
-{
-	struct conn_arg *a = xmalloc(sizeof *a);
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc;
-
-	a->s = s;
-	a->fd = fd;
-	rc = pthread_attr_init(&attr);
-	if (rc == 0)
-		rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (rc == 0)
-		rc = pthread_attr_setstacksize(&attr, CONN_STACK);
-	if (rc == 0)
-		rc = pthread_create(&t, &attr, conn_main, a);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		log_msg("connection thread: %s", strerror(rc));
-		close(fd);
-		free(a);
-	}
+	conn_serve(ctx, fd);
 }
 
 static bool stopping(struct spvr *s)
@@ -501,7 +468,7 @@ static _Noreturn void accept_loop(struct spvr *s)
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			start_conn(s, fd);
+			pool_add(fd);
 			continue;
 		}
 		if (stopping(s))
@@ -559,6 +526,7 @@ _Noreturn void spvr_main(const struct options *opt)
 	if (opt->http != NULL)
 		start_httpd(s);
 	start_initial_workers(s);
+	pool_start(SIM_POOL_THREADS, CONN_STACK, serve_conn, s);
 	printf("kahua-sim: ready %ld\n", (long)getpid());
 	if (fflush(stdout) != 0)
 		log_msg("stdout: %s", strerror(errno));

@@ -12,8 +12,10 @@
  *
  * Arguments understood (from app-servers or from the supervisor's
  * faults): --leak-mb N, --conts-per-view N, --entries N,
- * --eval-reply error|garbage|silent,
- * --ignore-term, --die-at-start, --start-delay MS.
+ * --eval-reply error|garbage|silent, --ignore-term, --die-at-start,
+ * --start-delay MS,
+ * --request-ms MS (time spent on each page request; the last one given
+ * wins, so a type's own argument overrides the supervisor's default).
  *
  * An eval request (header ("x-kahua-eval" "#t")) is answered as a real
  * Kahua worker answers the recorded expressions: the continuation and
@@ -33,15 +35,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define WORKER_STACK (256 * 1024)
-
 struct wopts {
 	const char *sockdir;
 	const char *type_file;
 	char type[128];
 	const char *site;
 	const char *eval_reply;         /* NULL, "error", "garbage" or "silent" */
-	long delay_ms, slow_ms, leak_mb, conts_per_view, entries;
+	long delay_ms, slow_ms, leak_mb, request_ms, conts_per_view, entries;
 	bool ignore_term, die_at_start;
 };
 
@@ -110,7 +110,7 @@ static void parse(int argc, char **argv, struct wopts *o)
 			 strcmp(a, "--worker-delay") == 0 || strcmp(a, "--slow-start") == 0 ||
 			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0 ||
 			 strcmp(a, "--conts-per-view") == 0 || strcmp(a, "--eval-reply") == 0 ||
-			 strcmp(a, "--entries") == 0) {
+			 strcmp(a, "--entries") == 0 || strcmp(a, "--request-ms") == 0) {
 			need_value(i, argc, a);
 			const char *v = argv[++i];
 
@@ -132,6 +132,8 @@ static void parse(int argc, char **argv, struct wopts *o)
 				o->leak_mb = number(a, v);
 			else if (strcmp(a, "--start-delay") == 0)
 				start_delay = number(a, v);
+			else if (strcmp(a, "--request-ms") == 0)
+				o->request_ms = number(a, v);
 		}
 		/* anything else: an application argument we do not know */
 	}
@@ -497,13 +499,15 @@ static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *
 
 /*
  * --eval-reply: a worker whose evals fail (an application that shadows
- * kahua.session), answer garbage, or never answer (stuck in a long
- * request).  false: do not answer at all.
+ * kahua.session), answer garbage, or are read and never answered: the
+ * connection is kept open, unanswered, while the worker goes on serving
+ * everything else.  false: do not answer at all.
  */
-static bool eval_fault(struct sx_buf *b, const char *mode)
+static bool eval_fault(int fd, struct sx_buf *b, const char *mode)
 {
 	if (strcmp(mode, "silent") == 0) {
-		sleep_ms(60 * 60 * 1000);
+		if (fcntl(fd, F_DUPFD_CLOEXEC, 3) < 0)     /* kept open on purpose */
+			warnx2("silent eval", strerror(errno));
 		return false;
 	}
 	if (strcmp(mode, "garbage") == 0) {
@@ -521,11 +525,12 @@ static void answer(int fd, const struct msg *m, const char *type)
 	bool not_found = sx_len(pi) > 1;        /* a continuation id we never made */
 
 	if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL && opts.eval_reply != NULL) {
-		if (!eval_fault(&b, opts.eval_reply))
+		if (!eval_fault(fd, &b, opts.eval_reply))
 			return;
 	} else if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL) {
 		eval_reply(&b, m->hdr, m->body);
 	} else {
+		sleep_ms(opts.request_ms);
 		leak();
 		page_view(not_found);
 		reply_header(&b, m->hdr, not_found);
@@ -560,30 +565,36 @@ static bool acceptable(const struct msg *m)
 	return true;
 }
 
+static sigset_t term_signals;
 
-static void *serve_main(void *arg)
+/*
+ * One request at a time, as a Kahua worker serves them: the ones behind
+ * it wait in the listen backlog.  Termination signals are blocked while
+ * a request is handled, so SIGTERM lets the current one finish; the
+ * connections still queued are then reset when the process exits.
+ */
+static void serve_one(int fd)
 {
-	int fd = (int)(intptr_t)arg;
 	struct msg m;
 
 	msg_read(fd, true, SIM_REQ_MAX, acceptable, &m);
+	if (sigprocmask(SIG_BLOCK, &term_signals, NULL) != 0)
+		die_errno("sigprocmask");
 	if (m.st == MSG_OK)
 		answer(fd, &m, opts.type);
 	close(fd);      /* unread input left: the peer sees a reset */
 	msg_free(&m);
-	return NULL;
+	if (sigprocmask(SIG_UNBLOCK, &term_signals, NULL) != 0)
+		die_errno("sigprocmask");
 }
 
 static void serve(int lfd)
 {
-	pthread_attr_t attr;
-
-	if (pthread_attr_init(&attr) != 0 ||
-	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-	    pthread_attr_setstacksize(&attr, WORKER_STACK) != 0)
-		die("pthread", "attributes");
+	sigemptyset(&term_signals);
+	sigaddset(&term_signals, SIGTERM);
+	sigaddset(&term_signals, SIGINT);
+	sigaddset(&term_signals, SIGHUP);
 	for (;;) {
-		pthread_t t;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -591,8 +602,7 @@ static void serve(int lfd)
 				sleep_ms(100);  /* out of descriptors: let some close */
 			continue;
 		}
-		if (pthread_create(&t, &attr, serve_main, (void *)(intptr_t)fd) != 0)
-			close(fd);
+		serve_one(fd);
 	}
 }
 

@@ -291,6 +291,8 @@ static char **worker_argv(struct spvr *s, const struct worker *w, bool later)
 	v[n++] = xstrdup(s->sd.path);
 	v[n++] = xstrdup("--worker-delay");
 	v[n++] = xasprintf("%ld", s->opt.worker_delay_ms);
+	v[n++] = xstrdup("--request-ms");
+	v[n++] = xasprintf("%ld", s->opt.request_ms);
 	if (later && f->slow_start_ms >= 0) {
 		v[n++] = xstrdup("--slow-start");
 		v[n++] = xasprintf("%ld", f->slow_start_ms);
