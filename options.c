@@ -76,6 +76,7 @@ static const struct optdef optdefs[] = {
 	{ "syslog", 0, K_BOOL, F(syslog), NULL, NULL, "also log to syslog" },
 	{ "facility", 0, K_FACILITY, F(facility), "daemon", "NAME", "syslog facility (daemon, user, local0..local7)" },
 	{ "since", 0, K_SECONDS, F(since), "0", "DURATION", "history: only runs this recent (0: all)" },
+	{ "svg", 0, K_STRING, F(svg), NULL, "FILE", "history: write an SVG chart to FILE (- for stdout) instead of the summary" },
 	{ "print-config", 0, K_BOOL, F(print_config), NULL, NULL, "print the effective settings and their sources" },
 };
 

@@ -78,6 +78,7 @@ struct options {
 	bool syslog;
 	char *facility;
 	double since;                   /* history: seconds back; 0: all */
+	char *svg;                      /* history: write the chart here ("-": stdout) */
 
 	unsigned char src[OPT_MAX_SETTINGS]; /* enum kr_source of each setting */
 };

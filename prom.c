@@ -7,20 +7,17 @@
  * honestly: kahua_restarter_restarts and kahua_restarter_restart_failures
  * are the counts of this run only (sum_over_time() gives totals).
  *
- * The text is written to PATH.tmp, synced and renamed over PATH, so the
- * collector sees the old file or the new one, never half of one.
+ * The text is written through outfile_replace, so the collector sees the
+ * old file or the new one, never half of one.
  */
 #include "report.h"
+#include "outfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define P "kahua_restarter_"
 
@@ -282,70 +279,15 @@ static int render(const struct run_report *r, char **text, size_t *len)
 	return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * fchmod because node_exporter reads the file as another user: a umask of
- * 027 (common under cron) would otherwise hide the metrics from it.
- */
-static int fill_tmp(int fd, const char *text, size_t len)
-{
-	if (fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0)
-		return -1;
-	return 0;
-}
-
-static int install(const char *path, const char *tmp, const char *text, size_t len,
-		   struct kr_err *err)
-{
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	const char *what = "write";
-	int e;
-
-	if (fd < 0)
-		return kr_fail(err, KR_CANTCREAT, "metrics %s: cannot create %s: %s", path, tmp,
-			       strerror(errno));
-	if (fill_tmp(fd, text, len) < 0) {
-		e = errno;
-		close(fd);
-	} else if (close(fd) < 0) {
-		e = errno;
-	} else if (rename(tmp, path) < 0) {
-		e = errno;
-		what = "rename";
-	} else {
-		return 0;
-	}
-	unlink(tmp);
-	return kr_fail(err, KR_CANTCREAT, "metrics %s: %s %s: %s", path, what, tmp, strerror(e));
-}
-
 int prom_write(const char *path, const struct run_report *r, struct kr_err *err)
 {
-	size_t tmp_size = strlen(path) + sizeof ".tmp", len;
-	char *tmp = malloc(tmp_size), *text;
+	size_t len;
+	char *text;
 	int rc;
 
-	if (tmp == NULL || render(r, &text, &len) < 0) {
-		free(tmp);
+	if (render(r, &text, &len) < 0)
 		return kr_fail(err, KR_SOFTWARE, "metrics %s: out of memory", path);
-	}
-	snprintf(tmp, tmp_size, "%s.tmp", path);
-	rc = install(path, tmp, text, len, err);
+	rc = outfile_replace(path, "metrics", text, len, err);
 	free(text);
-	free(tmp);
 	return rc;
 }

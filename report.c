@@ -47,7 +47,7 @@ void fmt_age(long long s, char *out, size_t size)
 		snprintf(out, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
 }
 
-void fmt_count(long long v, char *out, size_t size)
+void fmt_held(long long v, char *out, size_t size)
 {
 	if (v < 0)
 		snprintf(out, size, "-");
@@ -75,8 +75,8 @@ static void status_numbers(const struct worker_obs *o, bool wide, char *out, siz
 {
 	char conts[32], sessions[32], heap[32];
 
-	fmt_count(held(o, o->ev.conts), conts, sizeof conts);
-	fmt_count(held(o, o->ev.sessions), sessions, sizeof sessions);
+	fmt_held(held(o, o->ev.conts), conts, sizeof conts);
+	fmt_held(held(o, o->ev.sessions), sessions, sizeof sessions);
 	fmt_bytes(held(o, o->ev.heap), heap, sizeof heap);
 	if (wide)
 		snprintf(out, size, "%9s %9s %9s", conts, sessions, heap);

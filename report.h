@@ -123,7 +123,7 @@ int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 void fmt_bytes(long long bytes, char *out, size_t size);
 void fmt_age(long long seconds, char *out, size_t size);
 /* A count such as continuations, "-" when unknown. */
-void fmt_count(long long v, char *out, size_t size);
+void fmt_held(long long v, char *out, size_t size);
 
 /* A worker's rank among the workers of its type in v, by worker number. */
 size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w);

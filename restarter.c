@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chart.h"
 #include "err.h"
 #include "health.h"
 #include "kahua_ctl.h"
@@ -211,7 +212,7 @@ static void print_plan(const struct run *run, FILE *out)
 
 		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
 		fmt_age(o->age, age, sizeof age);
-		fmt_count(o->ev.conts, conts, sizeof conts);
+		fmt_held(o->ev.conts, conts, sizeof conts);
 		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, continuations %s, age %s): %s\n",
 			i + 1, o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
 			mem, conts, age, run->r.steps[i].reason);
@@ -385,8 +386,8 @@ static int cmd_check(struct run *run)
 		char conts[32], sessions[32], heap[32];
 
 		if (rollout_probe(&run->ro, o, call_deadline(run), &perr) == 0) {
-			fmt_count(o->ev.conts, conts, sizeof conts);
-			fmt_count(o->ev.sessions, sessions, sizeof sessions);
+			fmt_held(o->ev.conts, conts, sizeof conts);
+			fmt_held(o->ev.sessions, sessions, sizeof sessions);
 			fmt_bytes(o->ev.heap, heap, sizeof heap);
 			log_info("worker %s (%s, pid %d) answers: continuations %s, state sessions %s, heap %s",
 				 w->wid, w->type, (int)w->pid, conts, sessions, heap);
@@ -500,7 +501,10 @@ static int cmd_history(struct run *run)
 	path = history_path(run);
 	if (path == NULL)
 		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
-	rc = history_summary(path, since, run->o.json, stdout, &run->err);
+	if (run->o.svg != NULL)
+		rc = chart_svg(path, since, run->o.svg, &run->err);
+	else
+		rc = history_summary(path, since, run->o.json, stdout, &run->err);
 	free(path);
 	return rc;
 }

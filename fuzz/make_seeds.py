@@ -126,6 +126,8 @@ def history_seeds():
         plain = gen_history(tmp, "plain", "--hours", "2")
         failing = gen_history(tmp, "failing", "--hours", "2", "--failures", "1", "--seed", "2")
         one = gen_history(tmp, "one", "--hours", "1", "--types", "wiki:1:100")
+        fields = gen_history(tmp, "fields", "--hours", "3", "--skips", "1", "--host", "512",
+                             "--types", "hello:1:20:100,wiki:1:5")
     write(d, "two-runs.jsonl", "".join(plain))
     write(d, "failed-run.jsonl", failing[-1])
     write(d, "one-type.jsonl", one[0])
@@ -134,6 +136,10 @@ def history_seeds():
     write(d, "pss.jsonl", json.dumps(pss, separators=(",", ":")) + "\n")
     dry = dict(json.loads(one[0]), dry_run=True)
     write(d, "dry-and-torn.jsonl", json.dumps(dry) + "\n" + one[0][:200])
+    write(d, "conts-host-skipped.jsonl", "".join(fields))
+    odd = dict(json.loads(one[0]), site="/srv/a&b<c>\u0001\ufffe", error="x\u0000<y>")
+    odd["workers_before"][0]["type"] = "w<i>&'\"ki\u00e9"
+    write(d, "markup-in-strings.jsonl", json.dumps(odd, separators=(",", ":")) + "\n")
     write(d, "foreign.jsonl", '{"command":"status","started":1764187200}\n[1,2]\nnot json\n')
 
 
