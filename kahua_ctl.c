@@ -224,12 +224,22 @@ static int exchange(const struct kahua_site *site, const char *sockname,
 	return rc;
 }
 
+/* The id Kahua lists for a worker that exited before printing one. */
+static bool is_eof_wid(const struct sx *list, size_t i)
+{
+	const struct sx *x = sx_nth(list, i);
+
+	return i > 0 && sx_is_symbol(sx_nth(list, i - 1), ":worker-id") &&
+	       x->type == SX_OPAQUE && strcmp(sx_text(x), "eof") == 0;
+}
+
+/* Unreadable objects, except the #<eof> worker id of an ls entry. */
 static bool has_opaque(const struct sx *x)
 {
 	if (x->type == SX_OPAQUE)
 		return true;
 	for (size_t i = 0; i < sx_len(x); i++)
-		if (has_opaque(sx_nth(x, i)))
+		if (!is_eof_wid(x, i) && has_opaque(sx_nth(x, i)))
 			return true;
 	return false;
 }
@@ -366,25 +376,84 @@ static int worker_field_int(const struct sx *w, const char *key, size_t idx,
 	return 0;
 }
 
+bool kahua_wid_valid(const char *wid)
+{
+	size_t a = strspn(wid, "0123456789abcdefghijklmnopqrstuvwxyz");
+
+	return a > 0 && wid[a] == ':' && wid[a + 1] != '\0' &&
+	       strspn(wid + a + 1, "0123456789abcdefghijklmnopqrstuvwxyz") == strlen(wid + a + 1);
+}
+
+const char *worker_state_name(enum worker_state s)
+{
+	static const char *const names[] = { "live", "dead", "broken" };
+
+	return names[s];
+}
+
+/*
+ * :worker-id as Kahua wrote it: the line the worker printed (an id, or
+ * "ERROR loading module"), or #<eof> when it printed nothing.  Anything
+ * but a worker id marks the entry broken.
+ */
+static int worker_id(const struct sx *w, size_t idx, struct worker *out, struct kr_err *err)
+{
+	const struct sx *v = sx_plist_get(w, ":worker-id");
+
+	if (v != NULL && v->type == SX_OPAQUE && strcmp(sx_text(v), "eof") == 0) {
+		snprintf(out->wid, sizeof out->wid, "#<eof>");
+		out->state = WORKER_BROKEN;
+		snprintf(out->why, sizeof out->why, "it exited before giving a worker id");
+		return 0;
+	}
+	if (!sx_is_string(v))
+		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu has no :worker-id", idx);
+	snprintf(out->wid, sizeof out->wid, "%s", sx_text(v));
+	if (kahua_wid_valid(sx_text(v)) && strlen(sx_text(v)) < sizeof out->wid)
+		return 0;
+	out->state = WORKER_BROKEN;
+	snprintf(out->why, sizeof out->why, "its application did not load: it printed \"%.80s\" instead of a worker id",
+		 out->wid);
+	return 0;
+}
+
+/* :worker-pid: a number, or #f once the supervisor has reaped the worker. */
+static int worker_pid(const struct sx *w, size_t idx, struct worker *out, struct kr_err *err)
+{
+	const struct sx *v = sx_plist_get(w, ":worker-pid");
+	long long pid = 0;
+
+	if (v != NULL && v->type == SX_BOOL && !v->u.b) {
+		out->pid = 0;
+		return 0;
+	}
+	if (worker_field_int(w, ":worker-pid", idx, 2, &pid, err) < 0)
+		return -1;
+	if (pid > 0x7fffffff)
+		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu: pid %lld out of range", idx, pid);
+	out->pid = (pid_t)pid;
+	return 0;
+}
+
 static int parse_worker(const struct sx *w, size_t idx, struct worker *out,
 			struct kr_err *err)
 {
 	/* Zeroed for clang's analyzer, which cannot see that kr_fail returns -1. */
-	long long wno = 0, pid = 0, start = 0;
+	long long wno = 0, start = 0;
 
+	memset(out, 0, sizeof *out);
 	if (!sx_is_list(w))
 		return kr_fail(err, KR_UNAVAILABLE, "ls reply: entry %zu is a %s, not a property list",
 			       idx, sx_type_name(w->type));
-	if (worker_field_string(w, ":worker-id", idx, out->wid, sizeof out->wid, err) < 0 ||
+	if (worker_id(w, idx, out, err) < 0 ||
 	    worker_field_string(w, ":worker-type", idx, out->type, sizeof out->type, err) < 0 ||
 	    worker_field_int(w, ":worker-count", idx, 0, &wno, err) < 0 ||
-	    worker_field_int(w, ":worker-pid", idx, 2, &pid, err) < 0 ||
+	    worker_pid(w, idx, out, err) < 0 ||
 	    worker_field_int(w, ":start-time", idx, 0, &start, err) < 0)
 		return -1;
-	if (pid > 0x7fffffff || wno > 0x7fffffff)
-		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu: pid or number out of range", idx);
+	if (wno > 0x7fffffff)
+		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu: number %lld out of range", idx, wno);
 	out->wno = (long)wno;
-	out->pid = (pid_t)pid;
 	out->start_time = start;
 	return 0;
 }

@@ -62,7 +62,7 @@ static const struct optdef optdefs[] = {
 	{ "memory", 0, K_METRIC, F(memory), "rss", "METRIC", "memory metric: rss or pss" },
 	{ "max-restarts", 0, K_INT, F(max_restarts), "0", "N", "restart at most N workers per run (0: no limit)" },
 	{ "max-conts", 0, K_INT, F(max_conts), "0", "N", "restart only workers holding at least N continuations (0: no threshold)" },
-	{ "no-top-up", 0, K_BOOL, F(no_top_up), NULL, NULL, "report short worker types but do not reload" },
+	{ "no-top-up", 0, K_BOOL, F(no_top_up), NULL, NULL, "remove dead and broken entries but do not reload to top types up" },
 	{ "when-available-below", 0, K_SIZE, F(when_available_below), "0", "SIZE", "restart only while the host's MemAvailable is below SIZE (0: always)" },
 	{ "when-swap-above", 0, K_SIZE, F(when_swap_above), "0", "SIZE", "restart only while the host's swap in use is above SIZE (0: always)" },
 	{ "splay", 0, K_SECONDS, F(splay), "0", "SECS", "sleep a random time up to SECS first" },

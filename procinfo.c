@@ -305,6 +305,32 @@ bool proc_alive(pid_t pid)
 	return sf.state != 'Z' && sf.state != 'X' && sf.state != 'x';
 }
 
+bool proc_worker_alive(pid_t pid, pid_t spvr_pid, char *why, size_t size)
+{
+	struct stat_fields sf;
+
+	if (pid <= 0) {
+		snprintf(why, size, "the supervisor lists no pid for it");
+		return false;
+	}
+	if (stat_fields(pid, &sf) != 0) {
+		snprintf(why, size, "pid %d gone", (int)pid);
+		return false;
+	}
+	if (sf.state == 'Z' || sf.state == 'X' || sf.state == 'x') {
+		snprintf(why, size, "pid %d is a zombie", (int)pid);
+		return false;
+	}
+	/* A pid reused by some other process after the worker died. */
+	if (spvr_pid > 0 && sf.ppid != spvr_pid) {
+		snprintf(why, size, "pid %d is not a child of the supervisor %d (its parent is %d)",
+			 (int)pid, (int)spvr_pid, (int)sf.ppid);
+		return false;
+	}
+	why[0] = '\0';
+	return true;
+}
+
 long long proc_rss(pid_t pid)
 {
 	long long kb;

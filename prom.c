@@ -81,20 +81,21 @@ static bool pss_run(const struct run_report *r)
 /* The worker types of the run: those counted after it, then any only restarted. */
 static const char **type_names(const struct run_report *r, size_t *n)
 {
-	const char **v = calloc(r->ntypes + r->nsteps + 1, sizeof *v);
+	const char **v = calloc(r->ntypes + r->nsteps + r->nhealed + 1, sizeof *v);
 
 	*n = 0;
 	if (v == NULL)
 		return NULL;
 	for (size_t i = 0; i < r->ntypes; i++)
 		v[(*n)++] = r->types[i].type;
-	for (size_t i = 0; i < r->nsteps; i++) {
+	for (size_t i = 0; i < r->nsteps + r->nhealed; i++) {
+		const char *t = i < r->nsteps ? r->steps[i].old.w.type : r->healed[i - r->nsteps].w.type;
 		size_t j = 0;
 
-		while (j < *n && strcmp(v[j], r->steps[i].old.w.type) != 0)
+		while (j < *n && strcmp(v[j], t) != 0)
 			j++;
 		if (j == *n)
-			v[(*n)++] = r->steps[i].old.w.type;
+			v[(*n)++] = t;
 	}
 	return v;
 }
@@ -105,6 +106,15 @@ static long steps_of(const struct run_report *r, const char *type, enum step_res
 
 	for (size_t i = 0; i < r->nsteps; i++)
 		n += r->steps[i].result == res && strcmp(r->steps[i].old.w.type, type) == 0;
+	return n;
+}
+
+static long healed_of(const struct run_report *r, const char *type)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < r->nhealed; i++)
+		n += r->healed[i].removed && strcmp(r->healed[i].w.type, type) == 0;
 	return n;
 }
 
@@ -155,6 +165,10 @@ static void type_metrics(struct prom *p, const struct run_report *r, const char 
 	       "Restarts that failed in the latest run (a per-run gauge, not a counter).");
 	for (size_t i = 0; i < n; i++)
 		sample(p, steps_of(r, types[i], STEP_FAILED), "type", types[i], (const char *)NULL);
+	family(p, P "healed_entries",
+	       "Dead or broken worker entries the latest run removed (a per-run gauge, not a counter).");
+	for (size_t i = 0; i < n; i++)
+		sample(p, healed_of(r, types[i]), "type", types[i], (const char *)NULL);
 }
 
 /*

@@ -52,6 +52,12 @@ struct http_obs {
 	struct health_result res;
 };
 
+/* A dead or broken entry found in ls and removed before the rollout. */
+struct healed_entry {
+	struct worker w;        /* as ls showed it: number, id, type, state, pid, why */
+	bool removed;           /* (kill WNO) done; false in a dry run or when refused */
+};
+
 struct type_count {
 	char type[KAHUA_NAME_MAX];
 	long running;           /* after the run */
@@ -79,6 +85,8 @@ struct run_report {
 	char http_skipped[256]; /* why the HTTP check did not run, or empty */
 	struct type_count *types;
 	size_t ntypes;
+	struct healed_entry *healed;
+	size_t nhealed;
 	bool pss_fallback;      /* PSS asked but unavailable: RSS used */
 	const char *probe;      /* "eval" or "http" */
 	bool eval;              /* eval asked of workers (not --no-eval) */
@@ -125,7 +133,7 @@ void fmt_age(long long seconds, char *out, size_t size);
 /* A count such as continuations, "-" when unknown. */
 void fmt_held(long long v, char *out, size_t size);
 
-/* A worker's rank among the workers of its type in v, by worker number. */
+/* A worker's rank among the live workers of its type in v, by worker number. */
 size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "chart.h"
 #include "err.h"
+#include "heal.h"
 #include "health.h"
 #include "kahua_ctl.h"
 #include "lock.h"
@@ -89,6 +90,7 @@ static int ask_workers(struct run *run, struct worker_obs *obs, size_t n)
 {
 	struct worker *ws;
 	struct eval_result *res;
+	size_t live = 0;
 
 	if (!rollout_uses_eval(&run->o) || n == 0)
 		return 0;
@@ -99,14 +101,19 @@ static int ask_workers(struct run *run, struct worker_obs *obs, size_t n)
 		free(res);
 		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
 	}
+	/* Dead and broken entries have no worker to ask. */
 	for (size_t i = 0; i < n; i++)
-		ws[i] = obs[i].w;
-	kahua_eval_workers(&run->site, ws, n, call_deadline(run), res);
-	for (size_t i = 0; i < n; i++) {
-		obs[i].ev = res[i];
-		if (res[i].outcome != EVAL_OK)
-			log_info("worker %s (%s, pid %d): numbers unavailable: %s", ws[i].wid,
-				 ws[i].type, (int)ws[i].pid, res[i].why);
+		if (obs[i].w.state == WORKER_LIVE)
+			ws[live++] = obs[i].w;
+	kahua_eval_workers(&run->site, ws, live, call_deadline(run), res);
+	for (size_t i = 0, j = 0; i < n && j < live; i++) {
+		if (obs[i].w.state != WORKER_LIVE)
+			continue;
+		obs[i].ev = res[j];
+		if (res[j].outcome != EVAL_OK)
+			log_info("worker %s (%s, pid %d): numbers unavailable: %s", ws[j].wid,
+				 ws[j].type, (int)ws[j].pid, res[j].why);
+		j++;
 	}
 	free(ws);
 	free(res);
@@ -156,7 +163,8 @@ static void count_types(struct run *run)
 			run->r.types[j].wanted = -1;
 			run->r.ntypes++;
 		}
-		run->r.types[j].running++;
+		/* A dead or broken entry serves nothing: it is not running. */
+		run->r.types[j].running += wl->v[i].state == WORKER_LIVE;
 	}
 }
 
@@ -164,7 +172,7 @@ static int list_workers(struct run *run)
 {
 	struct worker_list wl;
 
-	if (kahua_ls(&run->site, call_deadline(run), &wl, &run->err) < 0)
+	if (rollout_ls(&run->ro, call_deadline(run), &wl, &run->err) < 0)
 		return -1;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
@@ -175,29 +183,25 @@ static int list_workers(struct run *run)
 	return 0;
 }
 
-/* Short types: Kahua does not replace a worker that died; reload does. */
-static int top_up(struct run *run)
+/*
+ * Dead and broken entries removed, short types topped up (Kahua does not
+ * replace a worker that died; reload does), new workers probed.  The
+ * report keeps the ls from before; the types are counted again.
+ */
+static int heal(struct run *run)
 {
-	size_t short_types = 0;
+	struct heal h = {
+		.ro = &run->ro,
+		.types = run->r.types,
+		.ntypes = run->r.ntypes,
+		.top_up = !run->o.no_top_up,
+		.dry_run = run->o.dry_run,
+	};
+	int rc = heal_site(&h, &run->err);
 
-	for (size_t i = 0; i < run->r.ntypes; i++) {
-		struct type_count *t = &run->r.types[i];
-
-		if (t->wanted < 0 || t->running >= t->wanted)
-			continue;
-		short_types++;
-		log_warn("type %s: %ld of %ld workers running%s", t->type, t->running, t->wanted,
-			 run->o.no_top_up ? "" : "; topping up with reload");
-		t->topped_up = !run->o.no_top_up;
-	}
-	if (short_types == 0 || run->o.no_top_up || run->o.dry_run)
-		return 0;
-	if (kahua_reload(&run->site, call_deadline(run), &run->err) < 0)
-		return -1;
-	if (rollout_wait_counts(&run->ro, run->r.types, run->r.ntypes,
-				kr_now_ms() + kr_ms(run->o.worker_timeout), &run->err) < 0)
-		return -1;
-	return list_workers(run);
+	run->r.healed = h.healed;
+	run->r.nhealed = h.nhealed;
+	return rc;
 }
 
 static void print_plan(const struct run *run, FILE *out)
@@ -216,6 +220,12 @@ static void print_plan(const struct run *run, FILE *out)
 		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, continuations %s, age %s): %s\n",
 			i + 1, o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
 			mem, conts, age, run->r.steps[i].reason);
+	}
+	for (size_t i = 0; i < run->r.nhealed; i++) {
+		const struct worker *w = &run->r.healed[i].w;
+
+		fprintf(out, "  heal: remove worker %ld (%s, %s: %s)\n", w->wno, w->type,
+			worker_state_name(w->state), w->why);
 	}
 	for (size_t i = 0; i < run->r.ntypes; i++) {
 		const struct type_count *t = &run->r.types[i];
@@ -373,19 +383,68 @@ static int check_all_types(struct run *run, struct kr_err *err)
 	return rc;
 }
 
-/* check: probe every worker on its own socket, then the site over HTTP. */
+/* Append ", " and text to a bounded message. */
+static void add_text(char *msg, size_t size, const char *text)
+{
+	size_t used = strlen(msg);
+
+	if (used + 2 < size)
+		snprintf(msg + used, size - used, "%s%s", used ? ", " : "", text);
+}
+
+/*
+ * Entries the supervisor sends requests to that cannot answer them, and
+ * types short of :run-by-default, as one text; the number of problems.
+ */
+static size_t failing_entries(const struct run *run, char *msg, size_t size)
+{
+	size_t n = 0;
+	char one[KAHUA_WHY_MAX + KAHUA_WID_MAX + 64];
+
+	msg[0] = '\0';
+	for (size_t i = 0; i < run->ro.current.n; i++) {
+		const struct worker *w = &run->ro.current.v[i];
+
+		if (w->state == WORKER_LIVE)
+			continue;
+		snprintf(one, sizeof one, "worker %ld (%s) is %s (%s)", w->wno, w->type,
+			 worker_state_name(w->state), w->why);
+		add_text(msg, size, one);
+		n++;
+	}
+	for (size_t i = 0; i < run->r.ntypes; i++) {
+		const struct type_count *t = &run->r.types[i];
+
+		if (t->wanted < 0 || t->running >= t->wanted)
+			continue;
+		snprintf(one, sizeof one, "%.100s has %ld of %ld workers", t->type, t->running, t->wanted);
+		add_text(msg, size, one);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * check: dead and broken entries and short types first (requests to them
+ * fail), then a probe of every live worker on its own socket, then the
+ * site over HTTP.
+ */
 static int cmd_check(struct run *run)
 {
-	size_t failed = 0;
-
+	char entries[KR_ERR_MSG_MAX - 100];
+	size_t failed = failing_entries(run, entries, sizeof entries);
 	struct kr_err perr;
 
+	if (failed > 0)
+		kr_fail(&run->err, KR_HEALTH, "%s: requests sent to them fail", entries);
 	for (size_t i = 0; i < run->r.nbefore; i++) {
 		struct worker_obs *o = &run->r.before[i];
 		const struct worker *w = &o->w;
 		char conts[32], sessions[32], heap[32];
 
-		if (rollout_probe(&run->ro, o, call_deadline(run), &perr) == 0) {
+		if (w->state != WORKER_LIVE)
+			continue;
+		if (rollout_probe_obs(&run->ro, o, call_deadline(run), &perr) == 0) {
 			fmt_held(o->ev.conts, conts, sizeof conts);
 			fmt_held(o->ev.sessions, sessions, sizeof sessions);
 			fmt_bytes(o->ev.heap, heap, sizeof heap);
@@ -417,13 +476,14 @@ static int cmd_restart(struct run *run)
 	if (select_plan(run->r.before, run->r.nbefore, &run->o.targets, &pol, &run->r.steps,
 			&run->r.nsteps, &run->err) < 0)
 		return -1;
+	/* A dry run only finds the entries to heal. */
+	if (heal(run) < 0)
+		return -1;
 	if (run->o.dry_run) {
 		if (!run->o.json)
 			print_plan(run, stdout);
 		return 0;
 	}
-	if (top_up(run) < 0)
-		return -1;
 	log_info("restarting %zu of %zu workers (%s)", run->r.nsteps, run->r.nbefore,
 		 strategy_name(run->o.strategy));
 	/* One worker at a time: the site is checked after each, and a failure stops there. */
@@ -449,7 +509,7 @@ static void observe_after(struct run *run)
 	struct worker_list wl;
 	struct kr_err ignore;
 
-	if (kahua_ls(&run->site, call_deadline(run), &wl, &ignore) < 0)
+	if (rollout_ls(&run->ro, call_deadline(run), &wl, &ignore) < 0)
 		return;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
@@ -648,6 +708,7 @@ static void run_free(struct run *run)
 	free(run->r.steps);
 	free(run->r.http);
 	free(run->r.types);
+	free(run->r.healed);
 	free(run->app);
 	kahua_site_free(&run->site);
 	options_free(&run->o);

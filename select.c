@@ -128,7 +128,9 @@ int select_plan(const struct worker_obs *obs, size_t n, const struct str_list *t
 		const char *why = thresholds ? threshold_reason(&obs[i], pol, reason, sizeof reason)
 					     : (targets->n ? "target" : "all");
 
-		if (!chosen_by_targets(&obs[i].w, targets) || why == NULL)
+		/* Dead and broken entries are healed, not restarted. */
+		if (obs[i].w.state != WORKER_LIVE || !chosen_by_targets(&obs[i].w, targets) ||
+		    why == NULL)
 			continue;
 		v[count].old = obs[i];
 		v[count].mem = obs_memory(&obs[i], pol->pss);

@@ -9,7 +9,7 @@ is a simulator bug or a missing recording."""
 
 import re
 
-TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "ms", "start_time", "age_s"}
+TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "drain_ms", "ms", "start_time", "age_s"}
 SIZE_KEYS = {"rss_bytes", "pss_bytes", "freed_bytes", "memory_freed_bytes", "heap_bytes",
              "mem_available_bytes", "swap_used_bytes"}
 ID_KEYS = {"id": "W", "pid": "P", "number": "N"}

@@ -17,6 +17,12 @@
  * --request-ms MS (time spent on each page request; the last one given
  * wins, so a type's own argument overrides the supervisor's default).
  *
+ * Like kahua-server, it loads SITE/app/TYPE/TYPE.kahua when there is one:
+ * the simulator does not evaluate it, but reads it with the S-expression
+ * reader, and a file that ends inside a list or a string does not load.
+ * Then, as Kahua does, it logs the error to kahua-spvr.log, prints
+ * "ERROR loading module" instead of an id and exits 0.
+ *
  * An eval request (header ("x-kahua-eval" "#t")) is answered as a real
  * Kahua worker answers the recorded expressions: the continuation and
  * state-session counts, gc-stat, both with gc-stat in one list, the
@@ -35,11 +41,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define LOAD_FAIL_EXIT_MS 300
+
 struct wopts {
+	const char *site;
 	const char *sockdir;
 	const char *type_file;
 	char type[128];
-	const char *site;
 	const char *eval_reply;         /* NULL, "error", "garbage" or "silent" */
 	long delay_ms, slow_ms, leak_mb, request_ms, conts_per_view, entries;
 	bool ignore_term, die_at_start;
@@ -655,6 +663,77 @@ static void announce(const char *wid)
 	close(null);
 }
 
+/* Gauche's report of the read error: "Read error at PATH:line N: ...". */
+static char *read_error(const char *path, const char *text, size_t len,
+			const struct sx_error *se, size_t *line)
+{
+	size_t lines = 1;
+	const char *opened = strstr(se->msg, "opened at line ");
+
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	*line = lines;
+	if (strstr(se->msg, "string") != NULL)
+		return xasprintf("Read error at \"%s\":line %zu: EOF encountered in a string literal",
+				 path, lines);
+	return xasprintf("Read error at \"%s\":line %zu: EOF inside a list (starting from line %s)",
+			 path, lines, opened != NULL ? opened + strlen("opened at line ") : "1");
+}
+
+/*
+ * The application's file, read datum by datum: NULL when it loads (or is
+ * absent: the simulator answers for the type itself), else Gauche's
+ * error message.  The reader knows less syntax than Gauche's (no
+ * vectors, characters, #| |#): what it cannot read is not held against
+ * the file, only an end of input inside a datum is.
+ */
+static char *load_error(const char *path, size_t *line)
+{
+	size_t len, pos = 0;
+	char *text = read_file(path, 16 * 1024 * 1024, &len), *msg = NULL;
+
+	if (text == NULL)
+		return errno == ENOENT ? NULL : xasprintf("%s: %s", path, strerror(errno));
+	for (;;) {
+		struct sx *x = NULL;
+		struct sx_error se;
+		enum sx_result r = sx_read(text, len, &pos, &sx_default_limits, &x, &se);
+
+		sx_free(x);
+		if (r == SX_INCOMPLETE)
+			msg = read_error(path, text, len, &se, line);
+		if (r != SX_OK)
+			break;
+	}
+	free(text);
+	return msg;
+}
+
+/* What kahua-server does when its module does not load. */
+static _Noreturn void fail_to_load(const char *path, const char *err, size_t line)
+{
+	struct site site;
+	char why[8192];
+
+	if (opts.site != NULL && site_load(opts.site, &site, why, sizeof why) == 0) {
+		char *log = xasprintf("%s/kahua-spvr.log", site.logdir);
+
+		log_open(log, "kahua-server.scm");
+		free(log);
+		site_free(&site);
+	}
+	log_msg("[server]: Failed to load modules.");
+	log_msg("*** READ-ERROR: %s", err);
+	log_msg("    While loading \"%s\" at line %zu", path, line);
+	log_msg("Stack Trace:");
+	log_msg("_______________________________________");
+	printf("ERROR loading module\n");
+	fflush(stdout);
+	/* gosh takes a moment to exit: the supervisor lists the pid meanwhile. */
+	sleep_ms(LOAD_FAIL_EXIT_MS);
+	exit(0);
+}
+
 _Noreturn void worker_main(int argc, char **argv)
 {
 	struct sockdir sd;
@@ -670,6 +749,15 @@ _Noreturn void worker_main(int argc, char **argv)
 	load_timeout_mins(opts.site);
 	setup_signals(opts.ignore_term);
 	sleep_ms(opts.delay_ms + opts.slow_ms);
+	if (opts.site != NULL) {
+		char *path = xasprintf("%s/app/%s/%s.kahua", opts.site, opts.type, opts.type);
+		size_t line = 0;
+		char *err = load_error(path, &line);
+
+		if (err != NULL)
+			fail_to_load(path, err, line);
+		free(path);
+	}
 	if (sockdir_open(&sd, opts.sockdir) != 0)
 		die_errno(opts.sockdir);
 	make_wid(wid, sizeof wid);

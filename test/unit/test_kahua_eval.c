@@ -281,9 +281,9 @@ int main(void)
 	};
 	int rc;
 
-	fail_vec = vectors_load_file("test/vectors/failure-modes.json");
+	fail_vec = failure_vectors_load();
 	ctl_vec = vectors_load();
-	combined_vec = vectors_load_file("test/vectors/eval-combined.json");
+	combined_vec = vectors_load_path("test/vectors/eval-combined.json");
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cJSON_Delete(fail_vec);
 	cJSON_Delete(ctl_vec);

@@ -901,6 +901,30 @@ static void test_meminfo(void **state)
 	assert_true(m.available > 0 && m.swap_used >= 0);
 }
 
+/* What an ls entry's pid says: live only as the supervisor's own live child. */
+static void test_worker_alive(void **state)
+{
+	struct kid k = kid_start(KID_PAUSE);
+	char why[160];
+
+	(void)state;
+	assert_true(proc_worker_alive(k.pid, getpid(), why, sizeof why));
+	assert_string_equal(why, "");
+	assert_true(proc_worker_alive(k.pid, 0, why, sizeof why));
+	assert_false(proc_worker_alive(k.pid, getppid(), why, sizeof why));
+	assert_non_null(strstr(why, "is not a child of the supervisor"));
+	assert_int_equal(kill(k.pid, SIGKILL), 0);
+	wait_zombie(k.pid);
+	assert_false(proc_worker_alive(k.pid, getpid(), why, sizeof why));
+	assert_non_null(strstr(why, "is a zombie"));
+	reap(k.pid);
+	close(k.fd);
+	assert_false(proc_worker_alive(k.pid, getpid(), why, sizeof why));
+	assert_non_null(strstr(why, "gone"));
+	assert_false(proc_worker_alive(0, getpid(), why, sizeof why));
+	assert_string_equal(why, "the supervisor lists no pid for it");
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown_kids)
 
 int main(void)
@@ -912,6 +936,7 @@ int main(void)
 		T(test_boot_time),
 		T(test_alive_until_killed),
 		T(test_zombie_not_alive),
+		T(test_worker_alive),
 		T(test_rss_grows),
 		T(test_pss),
 		T(test_cmdline),

@@ -52,6 +52,7 @@ struct sample {
 	struct restart_step steps[4];
 	struct type_count types[3];
 	struct http_obs http[3];
+	struct healed_entry healed[2];
 };
 
 static void type_count(struct type_count *t, const char *name, long running, long wanted)
@@ -119,6 +120,14 @@ static void sample_report(struct sample *sm)
 	r->ntypes = 3;
 	r->http = sm->http;
 	r->nhttp = 3;
+	/* Two dead leaky entries found; one removed, the other refused. */
+	sm->healed[0].w = pobs("leaky:7", "leaky", -1, -1).w;
+	sm->healed[0].w.state = WORKER_DEAD;
+	sm->healed[0].removed = true;
+	sm->healed[1] = sm->healed[0];
+	sm->healed[1].removed = false;
+	r->healed = sm->healed;
+	r->nhealed = 2;
 	r->exit_status = KR_HEALTH;
 }
 
@@ -214,7 +223,7 @@ static void test_metrics_content(void **state)
 	static const char *const families[] = {
 		"workers", "workers_wanted", "worker_memory_bytes", "restarts", "restart_failures",
 		"memory_freed_bytes", "last_run_timestamp_seconds", "last_run_duration_seconds",
-		"last_exit_status", "http_check_duration_seconds", "http_check_up",
+		"last_exit_status", "http_check_duration_seconds", "http_check_up", "healed_entries",
 	};
 
 	sample_report(&sm);
@@ -248,6 +257,8 @@ static void test_metrics_content(void **state)
 	assert_line(text, "kahua_restarter_restart_failures{" SITE_LABEL ",type=\"hello\"} 0");
 	assert_line(text, "kahua_restarter_restart_failures{" SITE_LABEL ",type=\"leaky\"} 0");
 	assert_line(text, "kahua_restarter_restart_failures{" SITE_LABEL ",type=\"admin\"} 1");
+	assert_line(text, "kahua_restarter_healed_entries{" SITE_LABEL ",type=\"leaky\"} 1");
+	assert_line(text, "kahua_restarter_healed_entries{" SITE_LABEL ",type=\"hello\"} 0");
 	/* Labelled by rank within the type, never by the worker's id. */
 	assert_line(text, "kahua_restarter_worker_memory_bytes{" SITE_LABEL
 		    ",type=\"hello\",rank=\"0\",metric=\"pss\"} 62914560");
@@ -279,7 +290,7 @@ static void test_metrics_content(void **state)
 		    ",url=\"http://h:8080/hello/\"} 0.099");
 	assert_line(text, "kahua_restarter_http_check_duration_seconds{" SITE_LABEL
 		    ",url=\"http://h:8080/leaky/\\\"x\\n\"} 1.5");
-	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 3 + 2 + 2 + 2);
+	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 3 + 3 + 2 + 2 + 2);
 	free(text);
 }
 

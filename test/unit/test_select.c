@@ -13,10 +13,10 @@
 #define MB (1024LL * 1024)
 
 static struct worker_obs obs[4] = {
-	{ { "a:1", 0, "hello", 100, 0 }, 50 * MB, 40 * MB, 7200, { EVAL_OK, 8101, 82, -1, "" } },
-	{ { "a:2", 1, "hello", 101, 0 }, 900 * MB, 300 * MB, 600, { EVAL_OK, 120, 3, 1, "" } },
-	{ { "a:3", 2, "leaky", 102, 0 }, 600 * MB, 800 * MB, 60, { EVAL_UNREADABLE, -1, -1, -1, "x" } },
-	{ { "a:4", 3, "leaky", 103, 0 }, 700 * MB, -1, 30000, { EVAL_OK, 2000, 20, 1, "" } },
+	{ { "a:1", 0, "hello", 100, 0, WORKER_LIVE, "" }, 50 * MB, 40 * MB, 7200, { EVAL_OK, 8101, 82, -1, "" } },
+	{ { "a:2", 1, "hello", 101, 0, WORKER_LIVE, "" }, 900 * MB, 300 * MB, 600, { EVAL_OK, 120, 3, 1, "" } },
+	{ { "a:3", 2, "leaky", 102, 0, WORKER_LIVE, "" }, 600 * MB, 800 * MB, 60, { EVAL_UNREADABLE, -1, -1, -1, "x" } },
+	{ { "a:4", 3, "leaky", 103, 0, WORKER_LIVE, "" }, 700 * MB, -1, 30000, { EVAL_OK, 2000, 20, 1, "" } },
 };
 
 static void plan(const char **targets, size_t ntargets, struct select_policy pol,
@@ -170,6 +170,31 @@ static void test_reasons(void **state)
 	free(steps);
 }
 
+/* Dead and broken entries are healed, never restarted; a target naming one is no usage error. */
+static void test_dead_entries_not_planned(void **state)
+{
+	static const char *t[] = { "leaky" };
+	struct worker_obs v[4];
+	struct str_list all = { NULL, 0 }, tl = { (char **)t, 1 };
+	struct select_policy pol = { 0 };
+	struct restart_step *steps;
+	size_t n;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	memcpy(v, obs, sizeof v);
+	v[2].w.state = WORKER_DEAD;
+	v[3].w.state = WORKER_BROKEN;
+	assert_int_equal(select_plan(v, 4, &all, &pol, &steps, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(steps[0].old.w.wno, 0);
+	assert_int_equal(steps[1].old.w.wno, 1);
+	free(steps);
+	assert_int_equal(select_plan(v, 4, &tl, &pol, &steps, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(steps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_memory_gates),
 		cmocka_unit_test(test_unknown_target),
 		cmocka_unit_test(test_reasons),
+		cmocka_unit_test(test_dead_entries_not_planned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cJSON *vectors_load_file(const char *path)
+static cJSON *vectors_load_path(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf;
@@ -32,7 +32,15 @@ static cJSON *vectors_load_file(const char *path)
 
 static cJSON *vectors_load(void)
 {
-	return vectors_load_file(getenv("KR_VECTORS") ? getenv("KR_VECTORS") : "test/vectors/control-socket.json");
+	return vectors_load_path(getenv("KR_VECTORS") ? getenv("KR_VECTORS")
+						      : "test/vectors/control-socket.json");
+}
+
+/* The failure modes of a real Kahua: dead and broken entries, the restart race. */
+static cJSON *failure_vectors_load(void)
+{
+	return vectors_load_path(getenv("KR_FAILURE_VECTORS") ? getenv("KR_FAILURE_VECTORS")
+							      : "test/vectors/failure-modes.json");
 }
 
 /* The "received" bytes of the first case whose name starts with prefix. */
