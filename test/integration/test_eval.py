@@ -6,6 +6,7 @@ simulator's eval answers against the recordings of a real Kahua."""
 import json
 import os
 import re
+import signal
 import time
 
 from harness import (TOP, Sim, Site, check, one_line, raw_exchange, rss, run, same_workers,
@@ -56,7 +57,7 @@ def test_status_shows_continuations_growing(tmp):
     res = run(["status"], site)
     check(res.rc == 0 and res.err == "", res)
     head, rows, notes = status_rows(res)
-    check(head == ["WNO", "PID", "TYPE", "AGE", "RSS", "CONTS", "WORKER-ID"], res)
+    check(head == ["WNO", "PID", "TYPE", "AGE", "RSS", "STATE", "CONTS", "WORKER-ID"], res)
     check(notes == [], res)
     before = int(rows[wiki["wid"]]["CONTS"])
     views(sim, "/wiki/", 10)
@@ -66,7 +67,8 @@ def test_status_shows_continuations_growing(tmp):
     # -v and --json add state sessions and heap.
     res = run(["status", "-v"], site)
     head, rows, _ = status_rows(res)
-    check(head == ["WNO", "PID", "TYPE", "AGE", "RSS", "CONTS", "SESSIONS", "HEAP", "WORKER-ID"], res)
+    check(head == ["WNO", "PID", "TYPE", "AGE", "RSS", "STATE", "CONTS", "SESSIONS", "HEAP", "WORKER-ID"],
+          res)
     row = rows[wiki["wid"]]
     check(int(row["CONTS"]) == before + 1000 and int(row["SESSIONS"]) >= 10, row)
     check(re.match(r"^[0-9.]+[KMG]$", row["HEAP"]), row)
@@ -195,6 +197,24 @@ def test_eval_error_is_numbers_unavailable_not_dead(tmp):
     check(all(s["result"] == "ok" for s in res.json()["restarts"]), res)
     check("probing with a web request instead" in res.err, res)
     same_workers(ws, sim.ls())
+
+
+def test_dead_entry_is_not_asked(tmp):
+    """A dead entry has no worker to ask: "-" and the dead note, no eval note."""
+    site, sim = start(tmp)
+    w = by_type(sim.ls(), "wiki")[0]
+    os.kill(w["pid"], signal.SIGKILL)
+    wait_for(lambda: any(x["wno"] == w["wno"] and x["pid"] is None for x in sim.ls()), 10,
+             "the dead entry to lose its pid")
+    res = run(["status"], site)
+    check(res.rc == 0, res)
+    _, rows, notes = status_rows(res)
+    check(rows[w["wid"]]["STATE"] == "dead" and rows[w["wid"]]["CONTS"] == "-", res)
+    check("is dead" in notes[0] and not any("numbers unavailable" in n for n in notes), notes)
+    rep = run(["status", "--json"], site).json()
+    dead = [x for x in rep["workers_before"] if x["id"] == w["wid"]][0]
+    check(dead["continuations"] is None and dead["eval_error"] is None, dead)
+    check(all(x["continuations"] == 1 for x in rep["workers_before"] if x["state"] == "live"), rep)
 
 
 def test_silent_worker_bounded_by_ctl_timeout(tmp):
