@@ -23,9 +23,9 @@
 #include "kahua_ctl.h"
 
 /* Idle on every read over this long (and this many reads) is drained. */
-#define DRAIN_QUIET_MS 20
+#define DRAIN_QUIET_MS 10
 #define DRAIN_QUIET_READS 4
-#define DRAIN_POLL_MS 4
+#define DRAIN_POLL_MS 2
 
 struct drain_req {
 	const struct kahua_site *site;

@@ -14,6 +14,7 @@ from loadgen import Load
 RATE = 50.0
 IN_A_ROW = 10
 CLIENT_TIMEOUT = 2.0
+PAUSE = 1.0         # load alone between two restarts, s
 TYPES = [("hello", [], 2)]
 METHODS = ["raw (restart *)", "rolling", "surge", "rolling --drain-timeout 0"]
 OLD = ["old rolling --settle 0.5", "old rolling --settle 0"]
@@ -43,11 +44,13 @@ def no_load(sim, site, methods, rounds):
 
 def in_a_row(sim, site, method, n):
     load = Load(sim.port, ["/hello/"], rate=RATE, timeout=CLIENT_TIMEOUT,
-                max_requests=int(RATE * (n * 10 + 2)))
+                max_requests=int(RATE * (n * (10 + PAUSE) + 2)))
     t0 = load.start()
     time.sleep(max(0.0, t0 + 0.5 - time.monotonic()))
     walls, whys = [], []
-    for _ in range(n):
+    for i in range(n):
+        if i:
+            time.sleep(PAUSE)
         secs, why = restart(sim, site, method)
         walls.append(secs)
         if why:
@@ -106,9 +109,10 @@ def run(quick=False):
              "(the issue's criterion: rolling and surge at most raw + 10 %%)." % rounds)
     sec.table(t1)
     sec.text("Under %g requests/s (`/hello/`, open loop, %g s client limit): %d "
-             "restarts of both workers back to back per method, the load running "
-             "throughout. Failed per restart: failures whose due time falls in each "
-             "restart's window (from its start to the next one's)." % (RATE, CLIENT_TIMEOUT, n))
+             "restarts of both workers in a row per method, %g s apart, the load "
+             "running throughout. Failed per restart: failures whose due time falls in "
+             "each restart's window (from its start to the next one's)."
+             % (RATE, CLIENT_TIMEOUT, n, PAUSE))
     sec.table(t2)
     return sec
 
@@ -119,7 +123,7 @@ def per_restart(o, walls):
     edges, t = [], first + 0.5
     for w in walls:
         edges.append(t)
-        t += w
+        t += w + PAUSE
     counts = [0] * len(walls)
     for r in o.failed:
         i = max(0, sum(1 for e in edges if e <= r.due) - 1)
