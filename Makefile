@@ -18,14 +18,15 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # libcurl's headers are used at compile time, the library is dlopen()ed
 # by curl_dl.c only when a run makes an HTTP check.
-LIBS     = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null) -ldl
+LIBS     = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null) -ldl -lm
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
-LIB_SRCS := err.c log.c clock.c file.c sexp.c kahua_site.c kahua_ctl.c procinfo.c procnet.c curl_dl.c health.c \
-	    options.c select.c lock.c drain.c rollout.c report.c history.c prom.c
+LIB_SRCS := err.c log.c clock.c file.c sexp.c kahua_site.c kahua_ctl.c kahua_eval.c kahua_log.c procinfo.c procnet.c \
+	    curl_dl.c health.c options.c select.c lock.c drain.c rollout.c heal.c report.c history_read.c \
+	    history.c outfile.c prom.c tgrid.c chart.c chart_axes.c chart_draw.c
 LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 LIB      := $(O)/libkr.a
 BIN      := $(O)/kahua-restarter
@@ -49,7 +50,7 @@ deps:
 	@sh scripts/deps.sh
 
 deps-check:
-	@KR_DEPS_EXTRA="valgrind clang libclang-rt-14-dev cppcheck clang-tools" sh scripts/deps.sh
+	@KR_DEPS_EXTRA="valgrind clang libclang-rt-14-dev cppcheck clang-tools libxml2-utils librsvg2-bin" sh scripts/deps.sh
 
 $(O)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

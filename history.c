@@ -8,8 +8,11 @@
  * torn, malformed, foreign or huge is counted and skipped.
  */
 #include "report.h"
+#include "history.h"
+#include "tgrid.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -19,13 +22,13 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define HISTORY_LINE_MAX (4 * 1024 * 1024)  /* longer lines are skipped unread */
-#define HISTORY_CHUNK 65536
 #define MIB (1024.0 * 1024.0)
 #define MIN_GROWTH_AGE 60.0     /* younger workers give absurd per-hour rates */
-#define MAX_EPOCH 1e11          /* "started" beyond this is not ours */
-#define MAX_BYTES 1e18
+#define MAX_EPOCH HIST_MAX_EPOCH
+#define MAX_BYTES HIST_MAX_BYTES
 #define TYPE_COL_MAX 32
+#define SPARK_W 24              /* characters of a sparkline */
+#define SPARK_SLOTS (4 * SPARK_W)
 
 /* ---- appending ---- */
 
@@ -107,78 +110,6 @@ int history_append(const char *path, const struct run_report *r, struct kr_err *
 	return kr_fail(err, KR_CANTCREAT, "history %s: %s", path, strerror(e));
 }
 
-/* ---- reading lines in bounded memory ---- */
-
-enum line_kind { LINE_EOF, LINE_OK, LINE_TORN, LINE_LONG, LINE_ERROR, LINE_NOMEM };
-
-struct line_reader {
-	int fd;
-	char *buf;              /* HISTORY_CHUNK bytes read ahead */
-	size_t pos, end;
-	char *line;             /* current line, newline replaced by NUL */
-	size_t len, cap;
-	bool overlong;          /* current line passed HISTORY_LINE_MAX: its bytes are dropped */
-};
-
-static int line_add(struct line_reader *lr, const char *p, size_t n)
-{
-	size_t cap = lr->cap ? lr->cap : 4096;
-	char *v;
-
-	if (lr->overlong)
-		return 0;
-	if (lr->len + n > HISTORY_LINE_MAX) {
-		lr->overlong = true;
-		lr->len = 0;
-		return 0;
-	}
-	while (cap < lr->len + n + 1)
-		cap *= 2;
-	if (cap != lr->cap) {
-		v = realloc(lr->line, cap);
-		if (v == NULL)
-			return -1;
-		lr->line = v;
-		lr->cap = cap;
-	}
-	memcpy(lr->line + lr->len, p, n);
-	lr->len += n;
-	lr->line[lr->len] = '\0';
-	return 0;
-}
-
-static enum line_kind next_line(struct line_reader *lr)
-{
-	lr->len = 0;
-	lr->overlong = false;
-	if (line_add(lr, "", 0) < 0)
-		return LINE_NOMEM;
-	for (;;) {
-		const char *nl;
-		size_t take;
-
-		if (lr->pos == lr->end) {
-			ssize_t n = read(lr->fd, lr->buf, HISTORY_CHUNK);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return LINE_ERROR;
-			if (n == 0)
-				return lr->len > 0 || lr->overlong ? LINE_TORN : LINE_EOF;
-			lr->pos = 0;
-			lr->end = (size_t)n;
-		}
-		nl = memchr(lr->buf + lr->pos, '\n', lr->end - lr->pos);
-		take = nl ? (size_t)(nl - (lr->buf + lr->pos)) : lr->end - lr->pos;
-		if (line_add(lr, lr->buf + lr->pos, take) < 0)
-			return LINE_NOMEM;
-		lr->pos += take + (nl != NULL);
-		if (nl != NULL)
-			return lr->overlong ? LINE_LONG : LINE_OK;
-	}
-}
-
 /* ---- accumulating ---- */
 
 struct failure {
@@ -195,48 +126,23 @@ struct type_stat {
 	long long mem_n;
 	double growth_sum;      /* MB/hour, over ok restarts old enough */
 	long long growth_n;
+	double conts_sum;       /* continuations/hour, likewise */
+	long long conts_n;
 	struct failure fail;
+	int spark;              /* channel of its peaks in summary.peaks, -1 none */
+	double run_peak;        /* largest worker in the run numbered peak_run */
+	long long peak_run;
 };
 
 struct summary {
 	struct type_stat *t;
 	size_t n, cap;
 	long long lines, skipped, runs, failed_runs;
+	long long gated;        /* restart runs the memory gates kept from restarting */
 	double first, last;
 	struct failure last_failure;    /* of any run, typed or not */
+	struct tgrid peaks;     /* per type, its largest worker before each run */
 };
-
-static const cJSON *jget(const cJSON *o, const char *key)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-}
-
-static const char *jstring(const cJSON *o, const char *key)
-{
-	const cJSON *x = jget(o, key);
-
-	return cJSON_IsString(x) ? x->valuestring : NULL;
-}
-
-/* A number within [lo, hi], so later casts and sums stay defined. */
-static bool jnumber(const cJSON *o, const char *key, double lo, double hi, double *out)
-{
-	const cJSON *x = jget(o, key);
-
-	if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || x->valuedouble < lo ||
-	    x->valuedouble > hi)
-		return false;
-	*out = x->valuedouble;
-	return true;
-}
-
-/* A worker's memory: PSS when asked and known, else RSS. */
-static bool worker_mem(const cJSON *w, bool pss, double *out)
-{
-	if (pss && jnumber(w, "pss_bytes", 0, MAX_BYTES, out))
-		return true;
-	return jnumber(w, "rss_bytes", 0, MAX_BYTES, out);
-}
 
 static struct type_stat *type_get(struct summary *s, const char *name)
 {
@@ -257,6 +163,9 @@ static struct type_stat *type_get(struct summary *s, const char *name)
 	v = &s->t[s->n];
 	memset(v, 0, sizeof *v);
 	v->seen_in_run = -1;
+	v->peak_run = -1;
+	/* No channel left (a file of countless types): that type gets no sparkline. */
+	v->spark = tgrid_channel(&s->peaks, TG_MAX);
 	v->name = strdup(name);
 	if (v->name == NULL)
 		return NULL;
@@ -304,6 +213,26 @@ static bool step_growth(const cJSON *old, const cJSON *new, bool pss, double *mb
 	return true;
 }
 
+/*
+ * Continuations gained per hour, as step_growth does for memory: the
+ * old worker's count less its fresh replacement's, over their age gap.
+ */
+static bool step_conts(const cJSON *old, const cJSON *new, double *per_h)
+{
+	double old_age, new_age = 0, oc, nc;
+
+	if (!jnumber(old, "age_s", 0, MAX_EPOCH, &old_age) ||
+	    !jnumber(old, "continuations", 0, MAX_BYTES, &oc) ||
+	    !jnumber(new, "continuations", 0, MAX_BYTES, &nc))
+		return false;
+	if (!jnumber(new, "age_s", 0, MAX_EPOCH, &new_age))
+		new_age = 0;
+	if (old_age - new_age < MIN_GROWTH_AGE)
+		return false;
+	*per_h = (oc - nc) / ((old_age - new_age) / 3600.0);
+	return true;
+}
+
 static int add_step(struct summary *s, const cJSON *e, bool pss, double started,
 		    const char *run_error)
 {
@@ -333,6 +262,10 @@ static int add_step(struct summary *s, const cJSON *e, bool pss, double started,
 		t->growth_sum += v;
 		t->growth_n++;
 	}
+	if (step_conts(old, jget(e, "new"), &v)) {
+		t->conts_sum += v;
+		t->conts_n++;
+	}
 	return 0;
 }
 
@@ -353,6 +286,31 @@ static int count_before(struct summary *s, const cJSON *run)
 			t->runs++;
 		}
 	}
+	return 0;
+}
+
+/* The largest worker of each type before the run, for the sparklines. */
+static int note_peaks(struct summary *s, const cJSON *run, bool pss, double started)
+{
+	size_t slot = tgrid_place(&s->peaks, started);
+	const cJSON *w;
+	double v;
+
+	cJSON_ArrayForEach(w, jget(run, "workers_before")) {
+		const char *type = jstring(w, "type");
+		struct type_stat *t;
+
+		if (type == NULL || !worker_mem(w, pss, &v))
+			continue;
+		if ((t = type_get(s, type)) == NULL)
+			return -1;
+		if (t->peak_run != s->runs || v > t->run_peak)
+			t->run_peak = v;
+		t->peak_run = s->runs;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->t[i].peak_run == s->runs && s->t[i].spark >= 0)
+			tgrid_put(&s->peaks, slot, s->t[i].spark, s->t[i].run_peak);
 	return 0;
 }
 
@@ -407,7 +365,7 @@ static int add_run(struct summary *s, const cJSON *run, double started)
 		s->first = started;
 	if (s->runs == 1 || started > s->last)
 		s->last = started;
-	if (count_before(s, run) < 0)
+	if (count_before(s, run) < 0 || note_peaks(s, run, pss, started) < 0)
 		return -1;
 	if (jnumber(run, "exit_status", -1e9, 1e9, &status) && status != 0) {
 		s->failed_runs++;
@@ -420,36 +378,6 @@ static int add_run(struct summary *s, const cJSON *run, double started)
 	return 0;
 }
 
-/* One complete line: 1 counted, 0 skipped or filtered, -1 out of memory. */
-static int add_line(struct summary *s, char *line, size_t len, time_t since)
-{
-	cJSON *run;
-	const cJSON *dry;
-	const char *command;
-	double started;
-	int rc = 0;
-
-	/* cJSON takes NUL for white space, so zeroes left by a crash could pass. */
-	if (memchr(line, '\0', len) != NULL) {
-		s->skipped++;
-		return 0;
-	}
-	/* len + 1 takes in the NUL, which is how cJSON knows nothing follows. */
-	run = cJSON_ParseWithLengthOpts(line, len + 1, NULL, true);
-	command = jstring(run, "command");
-	if (!cJSON_IsObject(run) || command == NULL ||
-	    !jnumber(run, "started", -MAX_EPOCH, MAX_EPOCH, &started)) {
-		cJSON_Delete(run);
-		s->skipped++;
-		return 0;
-	}
-	dry = jget(run, "dry_run");
-	if (started >= (double)since && strcmp(command, "restart") == 0 && !cJSON_IsTrue(dry))
-		rc = add_run(s, run, started) < 0 ? -1 : 1;
-	cJSON_Delete(run);
-	return rc;
-}
-
 static void summary_free(struct summary *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -458,59 +386,7 @@ static void summary_free(struct summary *s)
 	}
 	free(s->t);
 	free(s->last_failure.error);
-}
-
-/* ENOENT is not an error: no run has written the file yet. */
-static int open_history(const char *path, int *fd, struct kr_err *err)
-{
-	struct stat st;
-
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0 && errno == ENOENT)
-		return 0;
-	if (*fd < 0)
-		return kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(errno));
-	if (fstat(*fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		int e = errno;
-
-		if (e == 0 || S_ISDIR(st.st_mode))
-			e = EISDIR;
-		close(*fd);
-		*fd = -1;
-		return kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(e));
-	}
-	return 0;
-}
-
-static int read_history(const char *path, int fd, time_t since, struct summary *s,
-			struct kr_err *err)
-{
-	struct line_reader lr = { .fd = fd };
-	int rc = 0;
-
-	lr.buf = malloc(HISTORY_CHUNK);
-	if (lr.buf == NULL)
-		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
-	for (;;) {
-		enum line_kind k = next_line(&lr);
-
-		if (k == LINE_EOF)
-			break;
-		if (k == LINE_ERROR) {
-			rc = kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(errno));
-			break;
-		}
-		if (k == LINE_NOMEM || (k == LINE_OK && add_line(s, lr.line, lr.len, since) < 0)) {
-			rc = kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
-			break;
-		}
-		s->lines++;
-		if (k != LINE_OK)
-			s->skipped++;   /* torn or overlong */
-	}
-	free(lr.buf);
-	free(lr.line);
-	return rc;
+	tgrid_free(&s->peaks);
 }
 
 /* ---- output ---- */
@@ -547,19 +423,103 @@ static int type_width(const struct summary *s)
 	return (int)(w > TYPE_COL_MAX ? TYPE_COL_MAX : w);
 }
 
-static void text_row(FILE *out, const struct type_stat *t, int width)
+/* The terminal takes UTF-8 when the locale's character set says so. */
+static bool utf8_locale(void)
 {
-	char mem[32], growth[32], when[32];
+	static const char *const vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v == NULL || v[0] == '\0')
+			continue;
+		for (; *v != '\0'; v++)
+			if (strncasecmp(v, "utf-8", 5) == 0 || strncasecmp(v, "utf8", 4) == 0)
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/* Each column's highest peak: the slots' runs spread over SPARK_W columns. */
+static void spark_columns(const struct summary *s, const struct type_stat *t, double *col)
+{
+	const struct tgrid *g = &s->peaks;
+	double span = s->last - s->first;
+
+	for (size_t c = 0; c < SPARK_W; c++)
+		col[c] = NAN;
+	for (size_t i = g->lo; i < g->hi; i++) {
+		double x = tgrid_time(g, i), v = tgrid_get(g, t->spark, i);
+		size_t c = SPARK_W - 1;
+
+		if (isnan(x) || isnan(v))
+			continue;
+		if (span > 0 && x < s->last)
+			c = (size_t)((x - s->first) / span * SPARK_W);
+		if (c >= SPARK_W)
+			c = SPARK_W - 1;
+		if (isnan(col[c]) || v > col[c])
+			col[c] = v;
+	}
+}
+
+/*
+ * Eight levels from 0 to the highest peak: a steady leak that restarts
+ * keep up with is a flat row, one they do not is a rising one.  A blank
+ * is a stretch of the period with no run.
+ */
+static void sparkline(FILE *out, const struct summary *s, const struct type_stat *t, bool utf8)
+{
+	static const char *const blocks[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					      "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char ascii[] = "_.:-=+*#";
+	double col[SPARK_W], top = 0;
+	char peak[32];
+
+	if (t->spark < 0) {
+		fprintf(out, "%-*s", SPARK_W + 6, "-");
+		return;
+	}
+	spark_columns(s, t, col);
+	for (size_t c = 0; c < SPARK_W; c++)
+		if (!isnan(col[c]) && col[c] > top)
+			top = col[c];
+	for (size_t c = 0; c < SPARK_W; c++) {
+		int level = isnan(col[c]) || top <= 0 ? 0 : (int)ceil(col[c] / top * 8) - 1;
+
+		level = level < 0 ? 0 : level > 7 ? 7 : level;
+		if (isnan(col[c]))
+			fputc(' ', out);
+		else if (utf8)
+			fputs(blocks[level], out);
+		else
+			fputc(ascii[level], out);
+	}
+	fmt_bytes(top > 0 ? (long long)top : -1, peak, sizeof peak);
+	fprintf(out, " %5s", peak);
+}
+
+static void text_row(FILE *out, const struct summary *s, const struct type_stat *t, int width,
+		     bool utf8)
+{
+	char mem[32], growth[32], conts[32], when[32];
 
 	fmt_bytes(mean_bytes(t), mem, sizeof mem);
 	if (t->growth_n)
 		snprintf(growth, sizeof growth, "%.1fM/h", t->growth_sum / (double)t->growth_n);
 	else
 		snprintf(growth, sizeof growth, "-");
+	if (t->conts_n)
+		snprintf(conts, sizeof conts, "%.0f/h", t->conts_sum / (double)t->conts_n);
+	else
+		snprintf(conts, sizeof conts, "-");
 	put_clean(out, t->name);
-	fprintf(out, "%*s %6lld %8lld %8lld %8s %9s  ",
+	fprintf(out, "%*s %6lld %8lld %8lld %8s %9s %9s  ",
 		width - (int)strlen(t->name) > 0 ? width - (int)strlen(t->name) : 0, "",
-		t->runs, t->restarts, t->failures, mem, growth);
+		t->runs, t->restarts, t->failures, mem, growth, conts);
+	sparkline(out, s, t, utf8);
+	fputs("  ", out);
 	if (t->fail.set) {
 		fmt_time(t->fail.time, when, sizeof when);
 		fprintf(out, "%s ", when);
@@ -573,12 +533,14 @@ static void text_row(FILE *out, const struct type_stat *t, int width)
 static void text_summary(const struct summary *s, time_t since, FILE *out)
 {
 	int width = type_width(s);
+	bool utf8 = utf8_locale();
 	char a[32], b[32];
 
-	fprintf(out, "%-*s %6s %8s %8s %8s %9s  %s\n", width, "TYPE", "RUNS", "RESTARTS",
-		"FAILURES", "MEAN-MEM", "GROWTH/H", "LAST-FAILURE");
+	fprintf(out, "%-*s %6s %8s %8s %8s %9s %9s  %-*s  %s\n", width, "TYPE", "RUNS", "RESTARTS",
+		"FAILURES", "MEAN-MEM", "GROWTH/H", "CONTS/H", SPARK_W + 6, "PEAK-MEMORY",
+		"LAST-FAILURE");
 	for (size_t i = 0; i < s->n; i++)
-		text_row(out, &s->t[i], width);
+		text_row(out, s, &s->t[i], width, utf8);
 	if (s->runs == 0) {
 		fprintf(out, "# no runs recorded");
 		if (since > 0) {
@@ -591,6 +553,9 @@ static void text_summary(const struct summary *s, time_t since, FILE *out)
 		fprintf(out, "# %lld run%s from %s to %s UTC, %lld failed", s->runs,
 			s->runs == 1 ? "" : "s", a, b, s->failed_runs);
 	}
+	if (s->gated > 0)
+		fprintf(out, "; %lld run%s restarted nothing (memory gates)", s->gated,
+			s->gated == 1 ? "" : "s");
 	if (s->skipped > 0)
 		fprintf(out, "; %lld line%s skipped", s->skipped, s->skipped == 1 ? "" : "s");
 	fputc('\n', out);
@@ -633,6 +598,8 @@ static cJSON *json_type(bool *bad, const struct type_stat *t)
 	jadd(bad, o, "mean_memory_bytes", jnum_or_null(t->mem_n > 0, (double)mean_bytes(t)));
 	jadd(bad, o, "growth_mb_per_hour",
 	     jnum_or_null(t->growth_n > 0, t->growth_n ? t->growth_sum / (double)t->growth_n : 0));
+	jadd(bad, o, "continuations_per_hour",
+	     jnum_or_null(t->conts_n > 0, t->conts_n ? t->conts_sum / (double)t->conts_n : 0));
 	jadd(bad, o, "last_failure", json_failure(bad, &t->fail));
 	return o;
 }
@@ -648,6 +615,7 @@ static cJSON *json_summary(const struct summary *s, const char *path, time_t sin
 	jadd(&bad, root, "skipped", cJSON_CreateNumber((double)s->skipped));
 	jadd(&bad, root, "runs", cJSON_CreateNumber((double)s->runs));
 	jadd(&bad, root, "failed_runs", cJSON_CreateNumber((double)s->failed_runs));
+	jadd(&bad, root, "gated_runs", cJSON_CreateNumber((double)s->gated));
 	jadd(&bad, root, "first", jnum_or_null(s->runs > 0, s->first));
 	jadd(&bad, root, "last", jnum_or_null(s->runs > 0, s->last));
 	jadd(&bad, root, "last_failure", json_failure(&bad, &s->last_failure));
@@ -687,17 +655,33 @@ static int print_summary(const struct summary *s, const char *path, time_t since
 	return 0;
 }
 
+/* A run the memory gates kept from restarting is counted apart, not as a run. */
+static int on_run(void *ctx, const cJSON *run, double started)
+{
+	struct summary *s = ctx;
+	const char *outcome = jstring(run, "outcome");
+
+	if (outcome != NULL && strcmp(outcome, "skipped") == 0) {
+		s->gated++;
+		return 0;
+	}
+	return add_run(s, run, started);
+}
+
 int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 		    struct kr_err *err)
 {
 	struct summary s = { 0 };
-	int fd, rc;
+	struct history_counts c = { 0 };
+	int rc;
 
-	if (open_history(path, &fd, err) < 0)
-		return -1;
-	rc = fd < 0 ? 0 : read_history(path, fd, since_epoch, &s, err);
-	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = kr_fail(err, KR_DATAERR, "history %s: %s", path, strerror(errno));
+	if (tgrid_init(&s.peaks, SPARK_SLOTS) < 0) {
+		summary_free(&s);
+		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
+	}
+	rc = history_scan(path, since_epoch, on_run, &s, &c, err);
+	s.lines = c.lines;
+	s.skipped += c.skipped;
 	if (rc == 0)
 		rc = print_summary(&s, path, since_epoch, json, out, err);
 	summary_free(&s);

@@ -25,15 +25,6 @@
 #define SPVR_HEADER "((\"x-kahua-worker\" \"spvr\"))"
 #define READ_CHUNK 65536
 
-static int ms_left(long long deadline_ms)
-{
-	long long left = deadline_ms - kr_now_ms();
-
-	if (left <= 0)
-		return 0;
-	return left > 60 * 60 * 1000 ? 60 * 60 * 1000 : (int)left;
-}
-
 /*
  * Fill addr for <sockdir>/<name>.  A path too long for sun_path is reached
  * through /proc/self/fd/N/<name> of the opened directory; *dirfd is that
@@ -80,9 +71,9 @@ static int connect_error(const struct kahua_site *site, const char *name, int e,
 	char *path = kahua_sock_path(site, name);
 	const char *hint = "";
 
-	if (e == ENOENT)
+	if (e == ENOENT && strcmp(name, SPVR_SOCKET) == 0)
 		hint = " (is kahua-spvr running?)";
-	else if (e == ECONNREFUSED)
+	else if (e == ECONNREFUSED && strcmp(name, SPVR_SOCKET) == 0)
 		hint = " (stale socket: no supervisor listens on it)";
 	kr_fail(err, KR_UNAVAILABLE, "connect %s: %s%s", path ? path : name, strerror(e), hint);
 	free(path);
@@ -105,7 +96,7 @@ int kahua_connect(const struct kahua_site *site, const char *name,
 	}
 	/* A full listen backlog says EAGAIN on a non-blocking Unix socket. */
 	while ((rc = connect(fd, (struct sockaddr *)&addr, sizeof addr)) < 0 &&
-	       (errno == EAGAIN || errno == EINTR) && ms_left(deadline_ms) > 0)
+	       (errno == EAGAIN || errno == EINTR) && kr_poll_ms(deadline_ms) > 0)
 		kr_sleep_until(kr_earlier(deadline_ms, kr_now_ms() + 10), NULL);
 	if (dirfd >= 0)
 		close(dirfd);
@@ -128,7 +119,7 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline_ms,
 	while (done < len) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		ssize_t n;
-		int ready = poll(&p, 1, ms_left(deadline_ms));
+		int ready = poll(&p, 1, kr_poll_ms(deadline_ms));
 
 		if (ready < 0 && errno == EINTR)
 			continue;
@@ -149,8 +140,7 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline_ms,
 	return 0;
 }
 
-/* True once buf holds two complete data (header and body). */
-static bool reply_complete(const char *buf, size_t len)
+bool kahua_reply_complete(const char *buf, size_t len)
 {
 	size_t pos = 0;
 	int found = 0;
@@ -179,7 +169,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 	for (;;) {
 		bool soft_first = soft > 0 && soft < w->deadline_ms;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int ready = poll(&p, 1, ms_left(soft_first ? soft : w->deadline_ms));
+		int ready = poll(&p, 1, kr_poll_ms(soft_first ? soft : w->deadline_ms));
 		ssize_t n;
 
 		if (ready < 0 && errno == EINTR)
@@ -201,7 +191,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 		n = recv(fd, b->s + b->len, READ_CHUNK, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n < 0 && errno == ECONNRESET && reply_complete(b->s, b->len))
+		if (n < 0 && errno == ECONNRESET && kahua_reply_complete(b->s, b->len))
 			return 0;
 		if (n < 0)
 			return kr_fail(err, KR_UNAVAILABLE, "%s: recv: %s", what, strerror(errno));
@@ -212,7 +202,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 		if (b->len > KAHUA_REPLY_MAX)
 			return kr_fail(err, KR_UNAVAILABLE, "%s: reply larger than %d bytes",
 				       what, KAHUA_REPLY_MAX);
-		if (b->s[b->len - 1] == '\n' && reply_complete(b->s, b->len))
+		if (b->s[b->len - 1] == '\n' && kahua_reply_complete(b->s, b->len))
 			return 0;
 	}
 }
@@ -234,12 +224,22 @@ static int exchange(const struct kahua_site *site, const char *sockname,
 	return rc;
 }
 
+/* The id Kahua lists for a worker that exited before printing one. */
+static bool is_eof_wid(const struct sx *list, size_t i)
+{
+	const struct sx *x = sx_nth(list, i);
+
+	return i > 0 && sx_is_symbol(sx_nth(list, i - 1), ":worker-id") &&
+	       x->type == SX_OPAQUE && strcmp(sx_text(x), "eof") == 0;
+}
+
+/* Unreadable objects, except the #<eof> worker id of an ls entry. */
 static bool has_opaque(const struct sx *x)
 {
 	if (x->type == SX_OPAQUE)
 		return true;
 	for (size_t i = 0; i < sx_len(x); i++)
-		if (has_opaque(sx_nth(x, i)))
+		if (!is_eof_wid(x, i) && has_opaque(sx_nth(x, i)))
 			return true;
 	return false;
 }
@@ -376,25 +376,84 @@ static int worker_field_int(const struct sx *w, const char *key, size_t idx,
 	return 0;
 }
 
+bool kahua_wid_valid(const char *wid)
+{
+	size_t a = strspn(wid, "0123456789abcdefghijklmnopqrstuvwxyz");
+
+	return a > 0 && wid[a] == ':' && wid[a + 1] != '\0' &&
+	       strspn(wid + a + 1, "0123456789abcdefghijklmnopqrstuvwxyz") == strlen(wid + a + 1);
+}
+
+const char *worker_state_name(enum worker_state s)
+{
+	static const char *const names[] = { "live", "dead", "broken" };
+
+	return names[s];
+}
+
+/*
+ * :worker-id as Kahua wrote it: the line the worker printed (an id, or
+ * "ERROR loading module"), or #<eof> when it printed nothing.  Anything
+ * but a worker id marks the entry broken.
+ */
+static int worker_id(const struct sx *w, size_t idx, struct worker *out, struct kr_err *err)
+{
+	const struct sx *v = sx_plist_get(w, ":worker-id");
+
+	if (v != NULL && v->type == SX_OPAQUE && strcmp(sx_text(v), "eof") == 0) {
+		snprintf(out->wid, sizeof out->wid, "#<eof>");
+		out->state = WORKER_BROKEN;
+		snprintf(out->why, sizeof out->why, "it exited before giving a worker id");
+		return 0;
+	}
+	if (!sx_is_string(v))
+		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu has no :worker-id", idx);
+	snprintf(out->wid, sizeof out->wid, "%s", sx_text(v));
+	if (kahua_wid_valid(sx_text(v)) && strlen(sx_text(v)) < sizeof out->wid)
+		return 0;
+	out->state = WORKER_BROKEN;
+	snprintf(out->why, sizeof out->why, "its application did not load: it printed \"%.80s\" instead of a worker id",
+		 out->wid);
+	return 0;
+}
+
+/* :worker-pid: a number, or #f once the supervisor has reaped the worker. */
+static int worker_pid(const struct sx *w, size_t idx, struct worker *out, struct kr_err *err)
+{
+	const struct sx *v = sx_plist_get(w, ":worker-pid");
+	long long pid = 0;
+
+	if (v != NULL && v->type == SX_BOOL && !v->u.b) {
+		out->pid = 0;
+		return 0;
+	}
+	if (worker_field_int(w, ":worker-pid", idx, 2, &pid, err) < 0)
+		return -1;
+	if (pid > 0x7fffffff)
+		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu: pid %lld out of range", idx, pid);
+	out->pid = (pid_t)pid;
+	return 0;
+}
+
 static int parse_worker(const struct sx *w, size_t idx, struct worker *out,
 			struct kr_err *err)
 {
 	/* Zeroed for clang's analyzer, which cannot see that kr_fail returns -1. */
-	long long wno = 0, pid = 0, start = 0;
+	long long wno = 0, start = 0;
 
+	memset(out, 0, sizeof *out);
 	if (!sx_is_list(w))
 		return kr_fail(err, KR_UNAVAILABLE, "ls reply: entry %zu is a %s, not a property list",
 			       idx, sx_type_name(w->type));
-	if (worker_field_string(w, ":worker-id", idx, out->wid, sizeof out->wid, err) < 0 ||
+	if (worker_id(w, idx, out, err) < 0 ||
 	    worker_field_string(w, ":worker-type", idx, out->type, sizeof out->type, err) < 0 ||
 	    worker_field_int(w, ":worker-count", idx, 0, &wno, err) < 0 ||
-	    worker_field_int(w, ":worker-pid", idx, 2, &pid, err) < 0 ||
+	    worker_pid(w, idx, out, err) < 0 ||
 	    worker_field_int(w, ":start-time", idx, 0, &start, err) < 0)
 		return -1;
-	if (pid > 0x7fffffff || wno > 0x7fffffff)
-		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu: pid or number out of range", idx);
+	if (wno > 0x7fffffff)
+		return kr_fail(err, KR_UNAVAILABLE, "ls reply: worker %zu: number %lld out of range", idx, wno);
 	out->wno = (long)wno;
-	out->pid = (pid_t)pid;
 	out->start_time = start;
 	return 0;
 }

@@ -37,12 +37,29 @@ struct kahua_type {
 	long run_by_default;
 };
 
+/*
+ * What an ls entry stands for.  Kahua keeps an entry whose worker died
+ * (:worker-pid #f, or a pid that is gone) and registers whatever line a
+ * worker printed instead of its id ("ERROR loading module" when the
+ * application does not load); the supervisor still sends requests to
+ * both, and each of them fails.
+ */
+enum worker_state {
+	WORKER_LIVE,                /* a live process, the supervisor's child */
+	WORKER_DEAD,                /* no such process: #f, gone, zombie, stranger */
+	WORKER_BROKEN               /* the id is not a worker id: no application */
+};
+
+#define KAHUA_WHY_MAX 160
+
 struct worker {
 	char wid[KAHUA_WID_MAX];    /* :worker-id, e.g. "eeh:4wixl" */
 	long wno;                   /* :worker-count, the worker number */
 	char type[KAHUA_NAME_MAX];  /* :worker-type */
-	pid_t pid;                  /* :worker-pid */
+	pid_t pid;                  /* :worker-pid; 0 when #f */
 	long long start_time;       /* :start-time, epoch seconds */
+	enum worker_state state;    /* broken from the id here; dead from /proc */
+	char why[KAHUA_WHY_MAX];    /* dead or broken: why, e.g. "pid 1234 gone" */
 };
 
 struct worker_list {
@@ -101,10 +118,24 @@ void kahua_reply_free(struct kahua_reply *rep);
 int kahua_reply_parse(const char *buf, size_t len, struct kahua_reply *rep,
 		      struct kr_err *err);
 
-/* Body of an ls (or kill) reply into workers, sorted as given. */
+/* True once buf holds two complete data (a reply's header and body). */
+bool kahua_reply_complete(const char *buf, size_t len);
+
+/*
+ * Body of an ls (or kill, run) reply into workers, sorted as given.  Every
+ * entry Kahua writes is kept: a :worker-pid of #f gives pid 0, a worker id
+ * that is not one ("ERROR loading module", #<eof>) gives WORKER_BROKEN;
+ * whether a pid is alive is for the caller to find out (/proc).
+ */
 int kahua_parse_workers(const struct sx *body, struct worker_list *wl,
 			struct kr_err *err);
 void worker_list_free(struct worker_list *wl);
+
+/* A worker id as Kahua makes them: base-36 digits, a colon, base-36 digits. */
+bool kahua_wid_valid(const char *wid);
+
+/* "live", "dead" or "broken". */
+const char *worker_state_name(enum worker_state s);
 
 /*
  * The supervisor's error in plain words: the message with Gauche's

@@ -28,6 +28,14 @@ int proc_stat_read(pid_t pid, struct proc_stat *st);
 /* True if the pid exists and is not a zombie. */
 bool proc_alive(pid_t pid);
 
+/*
+ * A worker's pid as the supervisor lists it: alive, not a zombie, and the
+ * child of spvr_pid (not checked when spvr_pid is 0).  false with why set
+ * ("pid 1234 gone", "pid 1234 is a zombie", ...) otherwise; pid 0 is the
+ * supervisor's #f.
+ */
+bool proc_worker_alive(pid_t pid, pid_t spvr_pid, char *why, size_t size);
+
 /* VmRSS in bytes; -1 if the process is gone or has no VmRSS line. */
 long long proc_rss(pid_t pid);
 
@@ -78,6 +86,20 @@ struct proc_sigs {
 	bool sigterm_pending;
 };
 int proc_signals(pid_t pid, struct proc_sigs *s);
+
+/*
+ * The host's memory from /proc/meminfo, in bytes, -1 where a line is
+ * missing: MemAvailable (Linux 3.14 and later) and swap in use (SwapTotal
+ * less SwapFree).
+ */
+struct host_mem {
+	long long available;
+	long long swap_used;
+};
+/* 0, or -1 with errno when /proc/meminfo cannot be read. */
+int proc_meminfo(struct host_mem *m);
+/* The same from the file's text (exposed for tests). */
+void proc_meminfo_parse(const char *text, struct host_mem *m);
 
 /* Seconds since boot for start times: exposed for tests. */
 long long proc_boot_time(void);

@@ -7,19 +7,17 @@
  * honestly: kahua_restarter_restarts and kahua_restarter_restart_failures
  * are the counts of this run only (sum_over_time() gives totals).
  *
- * The text is written to PATH.tmp, synced and renamed over PATH, so the
- * collector sees the old file or the new one, never half of one.
+ * The text is written through outfile_replace, so the collector sees the
+ * old file or the new one, never half of one.
  */
 #include "report.h"
+#include "outfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define P "kahua_restarter_"
 
@@ -83,20 +81,21 @@ static bool pss_run(const struct run_report *r)
 /* The worker types of the run: those counted after it, then any only restarted. */
 static const char **type_names(const struct run_report *r, size_t *n)
 {
-	const char **v = calloc(r->ntypes + r->nsteps + 1, sizeof *v);
+	const char **v = calloc(r->ntypes + r->nsteps + r->nhealed + 1, sizeof *v);
 
 	*n = 0;
 	if (v == NULL)
 		return NULL;
 	for (size_t i = 0; i < r->ntypes; i++)
 		v[(*n)++] = r->types[i].type;
-	for (size_t i = 0; i < r->nsteps; i++) {
+	for (size_t i = 0; i < r->nsteps + r->nhealed; i++) {
+		const char *t = i < r->nsteps ? r->steps[i].old.w.type : r->healed[i - r->nsteps].w.type;
 		size_t j = 0;
 
-		while (j < *n && strcmp(v[j], r->steps[i].old.w.type) != 0)
+		while (j < *n && strcmp(v[j], t) != 0)
 			j++;
 		if (j == *n)
-			v[(*n)++] = r->steps[i].old.w.type;
+			v[(*n)++] = t;
 	}
 	return v;
 }
@@ -107,6 +106,15 @@ static long steps_of(const struct run_report *r, const char *type, enum step_res
 
 	for (size_t i = 0; i < r->nsteps; i++)
 		n += r->steps[i].result == res && strcmp(r->steps[i].old.w.type, type) == 0;
+	return n;
+}
+
+static long healed_of(const struct run_report *r, const char *type)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < r->nhealed; i++)
+		n += r->healed[i].removed && strcmp(r->healed[i].w.type, type) == 0;
 	return n;
 }
 
@@ -157,11 +165,27 @@ static void type_metrics(struct prom *p, const struct run_report *r, const char 
 	       "Restarts that failed in the latest run (a per-run gauge, not a counter).");
 	for (size_t i = 0; i < n; i++)
 		sample(p, steps_of(r, types[i], STEP_FAILED), "type", types[i], (const char *)NULL);
+	family(p, P "healed_entries",
+	       "Dead or broken worker entries the latest run removed (a per-run gauge, not a counter).");
+	for (size_t i = 0; i < n; i++)
+		sample(p, healed_of(r, types[i]), "type", types[i], (const char *)NULL);
+}
+
+/*
+ * Per-worker series are labelled with the worker's rank within its type
+ * (0, 1, ... by worker number), never its id or number: those change at
+ * every restart, and a series per restart would pile up for a year.
+ */
+static void rank_label(const struct worker_obs *v, size_t n, const struct worker_obs *w,
+		       char *out, size_t size)
+{
+	snprintf(out, size, "%zu", obs_rank(v, n, w));
 }
 
 static void worker_metrics(struct prom *p, const struct run_report *r)
 {
 	bool pss = pss_run(r);
+	char rank[24];
 
 	family(p, P "worker_memory_bytes",
 	       "Memory of each worker the latest run restarted, at restart, by the metric used.");
@@ -171,10 +195,45 @@ static void worker_metrics(struct prom *p, const struct run_report *r)
 
 		if ((s->result != STEP_OK && s->result != STEP_FAILED) || mem < 0)
 			continue;
+		rank_label(r->before, r->nbefore, &s->old, rank, sizeof rank);
 		/* With PSS unavailable the figure is RSS: the label says which. */
-		sample(p, (double)mem, "type", s->old.w.type, "worker", s->old.w.wid, "metric",
+		sample(p, (double)mem, "type", s->old.w.type, "rank", rank, "metric",
 		       pss && s->old.pss >= 0 ? "pss" : "rss", (const char *)NULL);
 	}
+}
+
+/* One figure of what each worker holds; workers whose figure is unknown are left out. */
+static void held_metric(struct prom *p, const struct worker_obs *v, size_t n, const char *name,
+			const char *help, size_t field)
+{
+	char rank[24];
+
+	family(p, name, help);
+	for (size_t i = 0; i < n; i++) {
+		long long x = *(const long long *)((const char *)&v[i].ev + field);
+
+		if (v[i].ev.outcome != EVAL_OK || x < 0)
+			continue;
+		rank_label(v, n, &v[i], rank, sizeof rank);
+		sample(p, (double)x, "type", v[i].w.type, "rank", rank, (const char *)NULL);
+	}
+}
+
+/* The workers as the run left them (as it found them when it restarted none). */
+static void held_metrics(struct prom *p, const struct run_report *r)
+{
+	const struct worker_obs *v = r->nafter > 0 ? r->after : r->before;
+	size_t n = r->nafter > 0 ? r->nafter : r->nbefore;
+
+	held_metric(p, v, n, "kahua_worker_continuations",
+		    "Continuations a worker holds (its <session-cont> key table), by type and rank.",
+		    offsetof(struct eval_result, conts));
+	held_metric(p, v, n, "kahua_worker_state_sessions",
+		    "State sessions a worker holds, by type and rank.",
+		    offsetof(struct eval_result, sessions));
+	held_metric(p, v, n, "kahua_worker_heap_bytes",
+		    "A worker's GC heap (gc-stat :total-heap-size), by type and rank.",
+		    offsetof(struct eval_result, heap));
 }
 
 /* Checked again later in the run (rolling checks a URL after each worker)? */
@@ -221,6 +280,7 @@ static int render(const struct run_report *r, char **text, size_t *len)
 	run_metrics(&p, r);
 	type_metrics(&p, r, types, ntypes);
 	worker_metrics(&p, r);
+	held_metrics(&p, r);
 	http_metrics(&p, r);
 	free(types);
 	rc = ferror(p.f) ? -1 : 0;
@@ -233,70 +293,15 @@ static int render(const struct run_report *r, char **text, size_t *len)
 	return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * fchmod because node_exporter reads the file as another user: a umask of
- * 027 (common under cron) would otherwise hide the metrics from it.
- */
-static int fill_tmp(int fd, const char *text, size_t len)
-{
-	if (fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0)
-		return -1;
-	return 0;
-}
-
-static int install(const char *path, const char *tmp, const char *text, size_t len,
-		   struct kr_err *err)
-{
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	const char *what = "write";
-	int e;
-
-	if (fd < 0)
-		return kr_fail(err, KR_CANTCREAT, "metrics %s: cannot create %s: %s", path, tmp,
-			       strerror(errno));
-	if (fill_tmp(fd, text, len) < 0) {
-		e = errno;
-		close(fd);
-	} else if (close(fd) < 0) {
-		e = errno;
-	} else if (rename(tmp, path) < 0) {
-		e = errno;
-		what = "rename";
-	} else {
-		return 0;
-	}
-	unlink(tmp);
-	return kr_fail(err, KR_CANTCREAT, "metrics %s: %s %s: %s", path, what, tmp, strerror(e));
-}
-
 int prom_write(const char *path, const struct run_report *r, struct kr_err *err)
 {
-	size_t tmp_size = strlen(path) + sizeof ".tmp", len;
-	char *tmp = malloc(tmp_size), *text;
+	size_t len;
+	char *text;
 	int rc;
 
-	if (tmp == NULL || render(r, &text, &len) < 0) {
-		free(tmp);
+	if (render(r, &text, &len) < 0)
 		return kr_fail(err, KR_SOFTWARE, "metrics %s: out of memory", path);
-	}
-	snprintf(tmp, tmp_size, "%s.tmp", path);
-	rc = install(path, tmp, text, len, err);
+	rc = outfile_replace(path, "metrics", text, len, err);
 	free(text);
-	free(tmp);
 	return rc;
 }

@@ -47,20 +47,80 @@ void fmt_age(long long s, char *out, size_t size)
 		snprintf(out, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
 }
 
-void report_status_table(const struct run_report *r, FILE *out)
+void fmt_held(long long v, char *out, size_t size)
+{
+	if (v < 0)
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%lld", v);
+}
+
+size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w)
+{
+	size_t rank = 0;
+
+	/* Dead and broken entries hold no place: ranks stay below :run-by-default. */
+	for (size_t i = 0; i < n; i++)
+		rank += v[i].w.state == WORKER_LIVE && strcmp(v[i].w.type, w->w.type) == 0 &&
+			v[i].w.wno < w->w.wno;
+	return rank;
+}
+
+/* A figure of what the worker holds, -1 unless its eval answered. */
+static long long held(const struct worker_obs *o, long long v)
+{
+	return o->ev.outcome == EVAL_OK ? v : -1;
+}
+
+/* Continuations (and, wide, sessions and heap) of one worker. */
+static void status_numbers(const struct worker_obs *o, bool wide, char *out, size_t size)
+{
+	char conts[32], sessions[32], heap[32];
+
+	fmt_held(held(o, o->ev.conts), conts, sizeof conts);
+	fmt_held(held(o, o->ev.sessions), sessions, sizeof sessions);
+	fmt_bytes(held(o, o->ev.heap), heap, sizeof heap);
+	if (wide)
+		snprintf(out, size, "%9s %9s %9s", conts, sessions, heap);
+	else
+		snprintf(out, size, "%9s", conts);
+}
+
+void report_status_table(const struct run_report *r, bool wide, FILE *out)
 {
 	bool pss = strcmp(r->metric, "pss") == 0;
+	char numbers[128];
 
-	fprintf(out, "%5s %8s %-16s %9s %9s  %s\n", "WNO", "PID", "TYPE", "AGE",
-		pss ? "PSS" : "RSS", "WORKER-ID");
+	if (wide)
+		snprintf(numbers, sizeof numbers, "%9s %9s %9s", "CONTS", "SESSIONS", "HEAP");
+	else
+		snprintf(numbers, sizeof numbers, "%9s", "CONTS");
+	fprintf(out, "%5s %8s %-16s %9s %9s %-6s %s  %s\n", "WNO", "PID", "TYPE", "AGE",
+		pss ? "PSS" : "RSS", "STATE", numbers, "WORKER-ID");
 	for (size_t i = 0; i < r->nbefore; i++) {
 		const struct worker_obs *o = &r->before[i];
-		char age[32], mem[32];
+		char age[32], mem[32], pid[16];
 
 		fmt_age(o->age, age, sizeof age);
 		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
-		fprintf(out, "%5ld %8d %-16s %9s %9s  %s\n", o->w.wno, (int)o->w.pid, o->w.type,
-			age, mem, o->w.wid);
+		if (o->w.pid > 0)
+			snprintf(pid, sizeof pid, "%d", (int)o->w.pid);
+		else
+			snprintf(pid, sizeof pid, "-");
+		status_numbers(o, wide, numbers, sizeof numbers);
+		fprintf(out, "%5ld %8s %-16s %9s %9s %-6s %s  %s\n", o->w.wno, pid, o->w.type,
+			age, mem, worker_state_name(o->w.state), numbers, o->w.wid);
+	}
+	for (size_t i = 0; i < r->nbefore; i++) {
+		const struct worker_obs *o = &r->before[i];
+		const struct worker *w = &o->w;
+
+		if (w->state != WORKER_LIVE)
+			fprintf(out, "# worker %ld (%s) is %s: %s; requests sent to it fail\n", w->wno,
+				w->type, worker_state_name(w->state), w->why);
+		else if (o->ev.outcome == EVAL_UNREADABLE || o->ev.outcome == EVAL_NO_ANSWER)
+			fprintf(out, "# worker %ld (%s): numbers unavailable: %s\n", w->wno,
+				w->type, o->ev.why);
 	}
 	for (size_t i = 0; i < r->ntypes; i++) {
 		const struct type_count *t = &r->types[i];
@@ -139,12 +199,20 @@ static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)
 		return;
 	jstr(b, o, "id", w->w.wid);
 	jnum(b, o, "number", (double)w->w.wno);
-	jnum(b, o, "pid", (double)w->w.pid);
+	jmem(b, o, "pid", w->w.pid > 0 ? (long long)w->w.pid : -1);
 	jstr(b, o, "type", w->w.type);
+	jstr(b, o, "state", worker_state_name(w->w.state));
+	if (w->w.state != WORKER_LIVE)
+		jstr(b, o, "why", w->w.why);
 	jnum(b, o, "start_time", (double)w->w.start_time);
 	jnum(b, o, "age_s", (double)w->age);
 	jmem(b, o, "rss_bytes", w->rss);
 	jmem(b, o, "pss_bytes", w->pss);
+	jmem(b, o, "continuations", held(w, w->ev.conts));
+	jmem(b, o, "state_sessions", held(w, w->ev.sessions));
+	jmem(b, o, "heap_bytes", held(w, w->ev.heap));
+	jstr(b, o, "eval_error", w->ev.outcome == EVAL_UNREADABLE || w->ev.outcome == EVAL_NO_ANSWER ?
+				 w->ev.why : NULL);
 }
 
 static void json_workers(struct jb *b, cJSON *root, const char *key,
@@ -163,19 +231,23 @@ static const char *step_result_name(enum step_result r)
 	return names[r];
 }
 
-static long long step_freed(const struct restart_step *s, bool pss)
+/* Memory of the old worker minus its replacement's into *freed; false
+ * when either is unknown.  Negative when the replacement is the larger:
+ * that is known too, so it must not read as unknown (null). */
+static bool step_freed(const struct restart_step *s, bool pss, long long *freed)
 {
 	long long before = obs_memory(&s->old, pss), after = obs_memory(&s->new, pss);
 
-	if (s->result != STEP_OK || before < 0 || after < 0)
-		return -1;
-	return before - after;
+	if (s->result != STEP_OK || !s->have_new || before < 0 || after < 0)
+		return false;
+	*freed = before - after;
+	return true;
 }
 
 static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bool pss)
 {
 	cJSON *arr = jchild(b, root, "restarts", true);
-	long long freed = 0;
+	long long freed = 0, f;
 
 	for (size_t i = 0; i < r->nsteps; i++) {
 		const struct restart_step *s = &r->steps[i];
@@ -195,9 +267,13 @@ static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bo
 			jnum(b, o, "drain_ms", s->drain_ms);
 			jbool(b, o, "drained", s->drained);
 		}
-		jmem(b, o, "freed_bytes", step_freed(s, pss));
+		if (step_freed(s, pss, &f))
+			jnum(b, o, "freed_bytes", (double)f);
+		else
+			jmem(b, o, "freed_bytes", -1);
 		jstr(b, o, "error", s->why[0] ? s->why : NULL);
-		freed += step_freed(s, pss) > 0 ? step_freed(s, pss) : 0;
+		if (step_freed(s, pss, &f) && f > 0)
+			freed += f;
 	}
 	jnum(b, root, "memory_freed_bytes", (double)freed);
 }
@@ -239,6 +315,45 @@ static void json_types(struct jb *b, cJSON *root, const struct run_report *r)
 	}
 }
 
+/* The host's memory, which the history keeps for every run. */
+static void json_host(struct jb *b, cJSON *root, const struct host_mem *h)
+{
+	cJSON *o = jchild(b, root, "host", false);
+
+	if (o == NULL)
+		return;
+	jmem(b, o, "mem_available_bytes", h->available);
+	jmem(b, o, "swap_used_bytes", h->swap_used);
+}
+
+/* A run the memory gates kept from restarting is "skipped", not "ok". */
+static const char *outcome(const struct run_report *r)
+{
+	if (r->skipped[0] != '\0' && r->exit_status == KR_OK)
+		return "skipped";
+	return kr_status_name(r->exit_status);
+}
+
+static void json_healed(struct jb *b, cJSON *root, const struct run_report *r)
+{
+	cJSON *arr = jchild(b, root, "healed", true);
+
+	for (size_t i = 0; i < r->nhealed; i++) {
+		const struct healed_entry *h = &r->healed[i];
+		cJSON *o = jitem(b, arr);
+
+		if (o == NULL)
+			continue;
+		jnum(b, o, "number", (double)h->w.wno);
+		jstr(b, o, "id", h->w.wid);
+		jstr(b, o, "type", h->w.type);
+		jstr(b, o, "state", worker_state_name(h->w.state));
+		jmem(b, o, "pid", h->w.pid > 0 ? (long long)h->w.pid : -1);
+		jstr(b, o, "why", h->w.why);
+		jbool(b, o, "removed", h->removed);
+	}
+}
+
 cJSON *report_to_json(const struct run_report *r, bool *failed)
 {
 	struct jb b = { false };
@@ -257,12 +372,17 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	jstr(&b, root, "metric", r->metric);
 	jbool(&b, root, "pss_fallback", r->pss_fallback);
 	jbool(&b, root, "dry_run", r->dry_run);
+	jstr(&b, root, "probe", r->probe);
+	jbool(&b, root, "eval", r->eval);
+	json_host(&b, root, &r->host);
 	json_workers(&b, root, "workers_before", r->before, r->nbefore);
+	json_healed(&b, root, r);
 	json_steps(&b, root, r, pss);
 	json_workers(&b, root, "workers_after", r->after, r->nafter);
 	json_types(&b, root, r);
 	json_http(&b, root, r);
-	jstr(&b, root, "outcome", kr_status_name(r->exit_status));
+	jstr(&b, root, "outcome", outcome(r));
+	jstr(&b, root, "skip_reason", r->skipped[0] ? r->skipped : NULL);
 	jnum(&b, root, "exit_status", r->exit_status);
 	jstr(&b, root, "error", r->error[0] ? r->error : NULL);
 	*failed = b.failed;

@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chart.h"
 #include "err.h"
+#include "heal.h"
 #include "health.h"
 #include "kahua_ctl.h"
 #include "lock.h"
@@ -83,6 +85,41 @@ static void splay(const struct options *o)
 	kr_sleep_until(kr_now_ms() + kr_ms(secs), &stop_signal);
 }
 
+/* What each worker holds, asked of all at once within one control time limit. */
+static int ask_workers(struct run *run, struct worker_obs *obs, size_t n)
+{
+	struct worker *ws;
+	struct eval_result *res;
+	size_t live = 0;
+
+	if (!rollout_uses_eval(&run->o) || n == 0)
+		return 0;
+	ws = calloc(n, sizeof *ws);
+	res = calloc(n, sizeof *res);
+	if (ws == NULL || res == NULL) {
+		free(ws);
+		free(res);
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	}
+	/* Dead and broken entries have no worker to ask. */
+	for (size_t i = 0; i < n; i++)
+		if (obs[i].w.state == WORKER_LIVE)
+			ws[live++] = obs[i].w;
+	kahua_eval_workers(&run->site, ws, live, call_deadline(run), res);
+	for (size_t i = 0, j = 0; i < n && j < live; i++) {
+		if (obs[i].w.state != WORKER_LIVE)
+			continue;
+		obs[i].ev = res[j];
+		if (res[j].outcome != EVAL_OK)
+			log_info("worker %s (%s, pid %d): numbers unavailable: %s", ws[j].wid,
+				 ws[j].type, (int)ws[j].pid, res[j].why);
+		j++;
+	}
+	free(ws);
+	free(res);
+	return 0;
+}
+
 static int observe_all(struct run *run, const struct worker_list *wl,
 		       struct worker_obs **out, size_t *n)
 {
@@ -96,7 +133,7 @@ static int observe_all(struct run *run, const struct worker_list *wl,
 			run->r.pss_fallback = true;
 	}
 	*n = wl->n;
-	return 0;
+	return ask_workers(run, *out, *n);
 }
 
 /* Per type: running now, and :run-by-default from app-servers. */
@@ -126,7 +163,8 @@ static void count_types(struct run *run)
 			run->r.types[j].wanted = -1;
 			run->r.ntypes++;
 		}
-		run->r.types[j].running++;
+		/* A dead or broken entry serves nothing: it is not running. */
+		run->r.types[j].running += wl->v[i].state == WORKER_LIVE;
 	}
 }
 
@@ -134,7 +172,7 @@ static int list_workers(struct run *run)
 {
 	struct worker_list wl;
 
-	if (kahua_ls(&run->site, call_deadline(run), &wl, &run->err) < 0)
+	if (rollout_ls(&run->ro, call_deadline(run), &wl, &run->err) < 0)
 		return -1;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
@@ -145,29 +183,25 @@ static int list_workers(struct run *run)
 	return 0;
 }
 
-/* Short types: Kahua does not replace a worker that died; reload does. */
-static int top_up(struct run *run)
+/*
+ * Dead and broken entries removed, short types topped up (Kahua does not
+ * replace a worker that died; reload does), new workers probed.  The
+ * report keeps the ls from before; the types are counted again.
+ */
+static int heal(struct run *run)
 {
-	size_t short_types = 0;
+	struct heal h = {
+		.ro = &run->ro,
+		.types = run->r.types,
+		.ntypes = run->r.ntypes,
+		.top_up = !run->o.no_top_up,
+		.dry_run = run->o.dry_run,
+	};
+	int rc = heal_site(&h, &run->err);
 
-	for (size_t i = 0; i < run->r.ntypes; i++) {
-		struct type_count *t = &run->r.types[i];
-
-		if (t->wanted < 0 || t->running >= t->wanted)
-			continue;
-		short_types++;
-		log_warn("type %s: %ld of %ld workers running%s", t->type, t->running, t->wanted,
-			 run->o.no_top_up ? "" : "; topping up with reload");
-		t->topped_up = !run->o.no_top_up;
-	}
-	if (short_types == 0 || run->o.no_top_up || run->o.dry_run)
-		return 0;
-	if (kahua_reload(&run->site, call_deadline(run), &run->err) < 0)
-		return -1;
-	if (rollout_wait_counts(&run->ro, run->r.types, run->r.ntypes,
-				kr_now_ms() + kr_ms(run->o.worker_timeout), &run->err) < 0)
-		return -1;
-	return list_workers(run);
+	run->r.healed = h.healed;
+	run->r.nhealed = h.nhealed;
+	return rc;
 }
 
 static void print_plan(const struct run *run, FILE *out)
@@ -178,13 +212,20 @@ static void print_plan(const struct run *run, FILE *out)
 		run->r.nbefore, strategy_name(run->o.strategy), metric_name(run->o.memory));
 	for (size_t i = 0; i < run->r.nsteps; i++) {
 		const struct worker_obs *o = &run->r.steps[i].old;
-		char mem[32], age[32];
+		char mem[32], age[32], conts[32];
 
 		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
 		fmt_age(o->age, age, sizeof age);
-		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, age %s): %s\n", i + 1,
-			o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
-			mem, age, run->r.steps[i].reason);
+		fmt_held(o->ev.conts, conts, sizeof conts);
+		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, continuations %s, age %s): %s\n",
+			i + 1, o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
+			mem, conts, age, run->r.steps[i].reason);
+	}
+	for (size_t i = 0; i < run->r.nhealed; i++) {
+		const struct worker *w = &run->r.healed[i].w;
+
+		fprintf(out, "  heal: remove worker %ld (%s, %s: %s)\n", w->wno, w->type,
+			worker_state_name(w->state), w->why);
 	}
 	for (size_t i = 0; i < run->r.ntypes; i++) {
 		const struct type_count *t = &run->r.types[i];
@@ -342,18 +383,73 @@ static int check_all_types(struct run *run, struct kr_err *err)
 	return rc;
 }
 
-/* check: probe every worker on its own socket, then the site over HTTP. */
-static int cmd_check(struct run *run)
+/* Append ", " and text to a bounded message. */
+static void add_text(char *msg, size_t size, const char *text)
 {
-	size_t failed = 0;
+	size_t used = strlen(msg);
 
-	struct kr_err perr;
+	if (used + 2 < size)
+		snprintf(msg + used, size - used, "%s%s", used ? ", " : "", text);
+}
 
+/*
+ * Entries the supervisor sends requests to that cannot answer them, and
+ * types short of :run-by-default, as one text; the number of problems.
+ */
+static size_t failing_entries(const struct run *run, char *msg, size_t size)
+{
+	size_t n = 0;
+	char one[KAHUA_WHY_MAX + KAHUA_WID_MAX + 64];
+
+	msg[0] = '\0';
 	for (size_t i = 0; i < run->ro.current.n; i++) {
 		const struct worker *w = &run->ro.current.v[i];
 
-		if (kahua_probe_worker(&run->site, w, call_deadline(run), &perr) == 0) {
-			log_info("worker %s (%s, pid %d) answers", w->wid, w->type, (int)w->pid);
+		if (w->state == WORKER_LIVE)
+			continue;
+		snprintf(one, sizeof one, "worker %ld (%s) is %s (%s)", w->wno, w->type,
+			 worker_state_name(w->state), w->why);
+		add_text(msg, size, one);
+		n++;
+	}
+	for (size_t i = 0; i < run->r.ntypes; i++) {
+		const struct type_count *t = &run->r.types[i];
+
+		if (t->wanted < 0 || t->running >= t->wanted)
+			continue;
+		snprintf(one, sizeof one, "%.100s has %ld of %ld workers", t->type, t->running, t->wanted);
+		add_text(msg, size, one);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * check: dead and broken entries and short types first (requests to them
+ * fail), then a probe of every live worker on its own socket, then the
+ * site over HTTP.
+ */
+static int cmd_check(struct run *run)
+{
+	char entries[KR_ERR_MSG_MAX - 100];
+	size_t failed = failing_entries(run, entries, sizeof entries);
+	struct kr_err perr;
+
+	if (failed > 0)
+		kr_fail(&run->err, KR_HEALTH, "%s: requests sent to them fail", entries);
+	for (size_t i = 0; i < run->r.nbefore; i++) {
+		struct worker_obs *o = &run->r.before[i];
+		const struct worker *w = &o->w;
+		char conts[32], sessions[32], heap[32];
+
+		if (w->state != WORKER_LIVE)
+			continue;
+		if (rollout_probe_obs(&run->ro, o, call_deadline(run), &perr) == 0) {
+			fmt_held(o->ev.conts, conts, sizeof conts);
+			fmt_held(o->ev.sessions, sessions, sizeof sessions);
+			fmt_bytes(o->ev.heap, heap, sizeof heap);
+			log_info("worker %s (%s, pid %d) answers: continuations %s, state sessions %s, heap %s",
+				 w->wid, w->type, (int)w->pid, conts, sessions, heap);
 			continue;
 		}
 		if (failed++ == 0)
@@ -372,6 +468,7 @@ static int cmd_restart(struct run *run)
 		.max_age = run->o.max_age,
 		.pss = run->o.memory == METRIC_PSS,
 		.max_restarts = run->o.max_restarts,
+		.max_conts = run->o.max_conts,
 	};
 	size_t done = 0;
 	int rc;
@@ -379,13 +476,14 @@ static int cmd_restart(struct run *run)
 	if (select_plan(run->r.before, run->r.nbefore, &run->o.targets, &pol, &run->r.steps,
 			&run->r.nsteps, &run->err) < 0)
 		return -1;
+	/* A dry run only finds the entries to heal. */
+	if (heal(run) < 0)
+		return -1;
 	if (run->o.dry_run) {
 		if (!run->o.json)
 			print_plan(run, stdout);
 		return 0;
 	}
-	if (top_up(run) < 0)
-		return -1;
 	log_info("restarting %zu of %zu workers (%s)", run->r.nsteps, run->r.nbefore,
 		 strategy_name(run->o.strategy));
 	/* One worker at a time: the site is checked after each, and a failure stops there. */
@@ -411,7 +509,7 @@ static void observe_after(struct run *run)
 	struct worker_list wl;
 	struct kr_err ignore;
 
-	if (kahua_ls(&run->site, call_deadline(run), &wl, &ignore) < 0)
+	if (rollout_ls(&run->ro, call_deadline(run), &wl, &ignore) < 0)
 		return;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
@@ -463,7 +561,10 @@ static int cmd_history(struct run *run)
 	path = history_path(run);
 	if (path == NULL)
 		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
-	rc = history_summary(path, since, run->o.json, stdout, &run->err);
+	if (run->o.svg != NULL)
+		rc = chart_svg(path, since, run->o.svg, &run->err);
+	else
+		rc = history_summary(path, since, run->o.json, stdout, &run->err);
 	free(path);
 	return rc;
 }
@@ -484,14 +585,46 @@ static int take_lock(struct run *run)
 	return run->lock_fd < 0 ? -1 : 0;
 }
 
+/*
+ * The host's memory, kept in every report; then, for a restart, the
+ * memory gates.  *go false: the host is at ease and the run restarts
+ * nothing (it still leaves its line in the history).
+ */
+static int host_gates(struct run *run, bool *go)
+{
+	char why[sizeof run->r.skipped];
+
+	*go = true;
+	if (proc_meminfo(&run->r.host) < 0)
+		log_info("/proc/meminfo: %s", strerror(errno));
+	if (run->o.command != CMD_RESTART)
+		return 0;
+	if (select_gate(&run->r.host, run->o.when_available_below, run->o.when_swap_above, go,
+			why, sizeof why, &run->err) < 0)
+		return -1;
+	if (*go) {
+		if (why[0] != '\0')
+			log_info("memory gate met: %s", why);
+		return 0;
+	}
+	snprintf(run->r.skipped, sizeof run->r.skipped, "%s", why);
+	log_info("nothing restarted: %s", why);
+	if (run->o.dry_run && !run->o.json)
+		printf("plan: nothing to restart: %s\n", why);
+	return 0;
+}
+
 static int run_command(struct run *run)
 {
 	bool locking = run->o.command == CMD_RESTART && !run->o.dry_run;
+	bool go;
 
 	if (run->o.command == CMD_HISTORY)
 		return cmd_history(run);
 	if (open_site(run) < 0)
 		return -1;
+	if (host_gates(run, &go) < 0 || !go)
+		return go ? -1 : 0;
 	if (locking && take_lock(run) < 0)
 		return -1;
 	if (list_workers(run) < 0)
@@ -499,7 +632,7 @@ static int run_command(struct run *run)
 	switch (run->o.command) {
 	case CMD_STATUS:
 		if (!run->o.json)
-			report_status_table(&run->r, stdout);
+			report_status_table(&run->r, run->o.verbose > 0, stdout);
 		return 0;
 	case CMD_CHECK:
 		return cmd_check(run);
@@ -532,7 +665,8 @@ static void record(struct run *run)
 			log_warn("%s", path ? ferr.msg : "history: out of memory");
 		free(path);
 	}
-	if (run->o.prom != NULL && prom_write(run->o.prom, &run->r, &ferr) < 0)
+	/* A skipped run saw no worker: the metrics of the last real run stand. */
+	if (run->o.prom != NULL && run->r.skipped[0] == '\0' && prom_write(run->o.prom, &run->r, &ferr) < 0)
 		log_warn("%s", ferr.msg);
 }
 
@@ -556,7 +690,9 @@ static void finish(struct run *run, int rc)
 			run->r.exit_status = run->err.status;
 	}
 	record(run);
-	if (run->o.command == CMD_RESTART && !run->o.dry_run)
+	if (run->o.command == CMD_RESTART && !run->o.dry_run && run->r.skipped[0] != '\0')
+		log_summary("%s: nothing restarted: %s", run->r.site ? run->r.site : "?", run->r.skipped);
+	else if (run->o.command == CMD_RESTART && !run->o.dry_run)
 		log_summary("%s: %zu of %zu workers restarted, outcome %d%s%s",
 			    run->r.site ? run->r.site : "?", run->r.nsteps, run->r.nbefore,
 			    run->r.exit_status, rc < 0 ? ": " : "", rc < 0 ? run->err.msg : "");
@@ -572,6 +708,7 @@ static void run_free(struct run *run)
 	free(run->r.steps);
 	free(run->r.http);
 	free(run->r.types);
+	free(run->r.healed);
 	free(run->app);
 	kahua_site_free(&run->site);
 	options_free(&run->o);
@@ -602,6 +739,9 @@ int main(int argc, char **argv)
 	run.r.strategy = strategy_name(run.o.strategy);
 	run.r.metric = metric_name(run.o.memory);
 	run.r.dry_run = run.o.dry_run;
+	run.r.eval = rollout_uses_eval(&run.o);
+	run.r.probe = probe_name(run.r.eval ? run.o.probe : PROBE_HTTP);
+	run.r.host = (struct host_mem){ -1, -1 };
 	run.r.started = time(NULL);
 	run.ro.o = &run.o;
 	run.ro.stop = &stop_signal;

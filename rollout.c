@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "drain.h"
+#include "kahua_log.h"
 #include "log.h"
 #include "procinfo.h"
 
@@ -39,13 +40,58 @@ static void drain_step(struct rollout *ro, struct restart_step *s)
 			 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, r.ms, r.why);
 }
 
-static size_t count_type(const struct worker_list *wl, const char *type)
+size_t rollout_live_of(const struct worker_list *wl, const char *type)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < wl->n; i++)
-		n += strcmp(wl->v[i].type, type) == 0;
+		n += wl->v[i].state == WORKER_LIVE && strcmp(wl->v[i].type, type) == 0;
 	return n;
+}
+
+/*
+ * The supervisor's pid as the parent every live worker must have, or 0.
+ * A pid file that names none of the listed processes' parent is wrong
+ * (stale, or another process's), not proof that every worker is dead:
+ * only a worker's own pid then says whether it is gone.
+ */
+static pid_t parent_to_check(const struct rollout *ro, const struct worker_list *wl)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < wl->n; i++) {
+		struct proc_stat st;
+
+		if (wl->v[i].pid <= 0 || proc_stat_read(wl->v[i].pid, &st) < 0 || st.state == 'Z')
+			continue;
+		if (st.ppid == ro->spvr_pid)
+			return ro->spvr_pid;
+		any = true;
+	}
+	return any ? 0 : ro->spvr_pid;
+}
+
+void rollout_classify(const struct rollout *ro, struct worker_list *wl)
+{
+	pid_t parent = ro->spvr_pid > 0 ? parent_to_check(ro, wl) : 0;
+
+	for (size_t i = 0; i < wl->n; i++) {
+		struct worker *w = &wl->v[i];
+
+		if (w->state == WORKER_BROKEN)
+			continue;
+		w->state = proc_worker_alive(w->pid, parent, w->why, sizeof w->why)
+			   ? WORKER_LIVE : WORKER_DEAD;
+	}
+}
+
+int rollout_ls(const struct rollout *ro, long long deadline_ms, struct worker_list *wl,
+	       struct kr_err *err)
+{
+	if (kahua_ls(ro->site, deadline_ms, wl, err) < 0)
+		return -1;
+	rollout_classify(ro, wl);
+	return 0;
 }
 
 static const struct worker *find_wid(const struct worker_list *wl, const char *wid)
@@ -56,12 +102,26 @@ static const struct worker *find_wid(const struct worker_list *wl, const char *w
 	return NULL;
 }
 
-static int refresh(struct rollout *ro, long long deadline_ms, struct kr_err *err)
+/* Worker numbers only grow, and broken entries share one id: new means a new number. */
+static bool has_wno(const struct worker_list *wl, long wno)
+{
+	for (size_t i = 0; i < wl->n; i++)
+		if (wl->v[i].wno == wno)
+			return true;
+	return false;
+}
+
+/*
+ * A fresh ls into ro->current.  Its own time is the control timeout within
+ * the run's: a caller's polling window that has just run out must end
+ * with "not there", not with an ls cut short.
+ */
+int rollout_refresh(struct rollout *ro, struct kr_err *err)
 {
 	struct worker_list wl;
 
-	if (kahua_ls(ro->site, kr_earlier(deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)),
-		     &wl, err) < 0)
+	if (rollout_ls(ro, kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)),
+		       &wl, err) < 0)
 		return -1;
 	worker_list_free(&ro->current);
 	ro->current = wl;
@@ -70,10 +130,37 @@ static int refresh(struct rollout *ro, long long deadline_ms, struct kr_err *err
 
 void rollout_observe(struct worker_obs *o, const struct worker *w)
 {
+	bool live = w->state == WORKER_LIVE;
+
 	o->w = *w;
-	o->rss = proc_rss(w->pid);
-	o->pss = proc_pss(w->pid);
+	o->rss = live ? proc_rss(w->pid) : -1;
+	o->pss = live ? proc_pss(w->pid) : -1;
 	o->age = (long long)time(NULL) - w->start_time;
+	o->ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
+}
+
+bool rollout_uses_eval(const struct options *o)
+{
+	return !o->no_eval;
+}
+
+int rollout_probe_obs(const struct rollout *ro, struct worker_obs *o, long long deadline_ms,
+		      struct kr_err *err)
+{
+	const struct worker *w = &o->w;
+
+	if (!rollout_uses_eval(ro->o) || ro->o->probe == PROBE_HTTP)
+		return kahua_probe_worker(ro->site, w, deadline_ms, err);
+	if (o->ev.outcome == EVAL_OFF)
+		kahua_eval_workers(ro->site, w, 1, deadline_ms, &o->ev);
+	if (o->ev.outcome == EVAL_OK)
+		return 0;
+	if (o->ev.outcome == EVAL_NO_ANSWER)
+		return kr_fail(err, KR_HEALTH, "worker %s (%s, pid %d): %s", w->wid, w->type,
+			       (int)w->pid, o->ev.why);
+	log_info("worker %s (%s): %s; probing with a web request instead", w->wid, w->type,
+		 o->ev.why);
+	return kahua_probe_worker(ro->site, w, deadline_ms, err);
 }
 
 /*
@@ -171,25 +258,32 @@ static bool claimed_by(const struct restart_step *steps, size_t n, const char *w
 
 /*
  * After old was replaced: a worker of its type that was not in before,
- * with a live pid, and the type back to its count.  Polls ls briefly since
- * the supervisor may list the new worker a moment after replying.
+ * with a live pid, and the type back to its count (0); or a new entry of
+ * the type that is broken or dead (1).  Polls ls briefly since the
+ * supervisor may list the new worker a moment after replying.
  */
 static int find_replacement(struct rollout *ro, const struct worker_list *before,
 			    const struct restart_step *claimed, size_t nclaimed,
 			    const struct worker *old, struct worker *out, struct kr_err *err)
 {
 	long long give_up = kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout));
-	size_t want = count_type(before, old->type);
+	size_t want = rollout_live_of(before, old->type);
 
 	for (;;) {
-		if (refresh(ro, give_up, err) < 0)
+		if (rollout_refresh(ro, err) < 0)
 			return -1;
 		for (size_t i = 0; i < ro->current.n; i++) {
 			const struct worker *w = &ro->current.v[i];
 
-			if (strcmp(w->type, old->type) != 0 || find_wid(before, w->wid) != NULL ||
-			    claimed_by(claimed, nclaimed, w->wid) || !proc_alive(w->pid) ||
-			    count_type(&ro->current, old->type) < want)
+			if (strcmp(w->type, old->type) != 0 || has_wno(before, w->wno) ||
+			    (w->state == WORKER_LIVE && claimed_by(claimed, nclaimed, w->wid)))
+				continue;
+			/* A replacement that cannot serve is known at once. */
+			if (w->state != WORKER_LIVE) {
+				*out = *w;
+				return 1;
+			}
+			if (rollout_live_of(&ro->current, old->type) < want)
 				continue;
 			*out = *w;
 			return 0;
@@ -200,14 +294,23 @@ static int find_replacement(struct rollout *ro, const struct worker_list *before
 	}
 	return kr_fail(err, KR_HEALTH, "worker %s (%s): no replacement in ls within %gs (%zu of %zu %s workers running)",
 		       old->wid, old->type, ro->o->worker_timeout,
-		       count_type(&ro->current, old->type), want, old->type);
+		       rollout_live_of(&ro->current, old->type), want, old->type);
+}
+
+int rollout_probe(const struct rollout *ro, const struct worker *w, struct kr_err *err)
+{
+	struct worker_obs o = { .w = *w };
+
+	o.ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
+	return rollout_probe_obs(ro, &o, kr_earlier(ro->deadline_ms,
+						    kr_now_ms() + kr_ms(ro->o->worker_timeout)), err);
 }
 
 static int probe_new(struct rollout *ro, struct restart_step *s, struct kr_err *err)
 {
 	long long t0 = kr_now_ms();
-	int rc = kahua_probe_worker(ro->site, &s->new.w,
-				    kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout)), err);
+	int rc = rollout_probe_obs(ro, &s->new,
+				   kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout)), err);
 
 	s->probe_ms = (double)(kr_now_ms() - t0);
 	return rc;
@@ -221,17 +324,92 @@ static int step_fail(struct restart_step *s, struct kr_err *err)
 }
 
 /* steps[0..idx) are replacements already claimed by earlier steps. */
+/*
+ * Remove an entry that cannot serve by its number (broken entries share
+ * one id), so the supervisor sends it nothing more, and describe it with
+ * the cause its worker logged: "worker 55 is broken (...): removed it;
+ * LOG: *** READ-ERROR: ...".
+ */
+int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
+{
+	struct kahua_wait w = { .deadline_ms = kr_earlier(ro->deadline_ms,
+							  kr_now_ms() + kr_ms(ro->o->ctl_timeout)) };
+	struct worker_list after = { 0 };
+
+	if (kahua_kill(ro->site, wno, &w, &after, err) < 0)
+		return -1;
+	rollout_classify(ro, &after);
+	worker_list_free(&ro->current);
+	ro->current = after;
+	return 0;
+}
+
+/* (kill WNO); "removed it" or why not. */
+static void remove_entry(struct rollout *ro, long wno, char *removed, size_t size)
+{
+	struct kr_err kerr;
+
+	if (rollout_kill_entry(ro, wno, &kerr) < 0)
+		snprintf(removed, size, "could not remove it: %.200s", kerr.msg);
+	else
+		snprintf(removed, size, "removed it");
+}
+
+void rollout_remove_failed(struct rollout *ro, const struct worker *bad, char *what, size_t wsize,
+			   char *cause, size_t csize)
+{
+	char logged[KR_ERR_MSG_MAX / 2], removed[KR_ERR_MSG_MAX / 4];
+	char *path = kahua_log_path(ro->site);
+
+	remove_entry(ro, bad->wno, removed, sizeof removed);
+	kahua_log_cause(ro->site, bad->pid, bad->type, bad->wno, logged, sizeof logged);
+	/* Cut to size: the log line at the end is what may be shortened. */
+	if (snprintf(what, wsize, "worker %ld is %s (%s): %s", bad->wno,
+		     worker_state_name(bad->state), bad->why, removed) < 0 ||
+	    snprintf(cause, csize, "%s: %s", path ? path : "kahua-spvr.log", logged) < 0)
+		what[0] = cause[0] = '\0';
+	log_info("%s; %s", what, cause);
+	free(path);
+}
+
+/*
+ * The replacement of s->old cannot serve.  It is removed; the type stays
+ * one short, since a top-up would start the same code again.
+ */
+static int replacement_failed(struct rollout *ro, struct restart_step *s, const struct worker *bad,
+			      size_t want, struct kr_err *err)
+{
+	char what[KR_ERR_MSG_MAX / 3], cause[KR_ERR_MSG_MAX / 2];
+
+	rollout_remove_failed(ro, bad, what, sizeof what, cause, sizeof cause);
+	kr_fail(err, KR_HEALTH, "worker %s (%s) was restarted, but its replacement %s; %s is one short (%zu of %zu workers), not topped up: a new worker would load the same code; %s",
+		s->old.w.wid, s->old.w.type, what, s->old.w.type,
+		rollout_live_of(&ro->current, s->old.w.type), want, cause);
+	return step_fail(s, err);
+}
+
 static int step_replaced(struct rollout *ro, struct restart_step *steps, size_t idx,
 			 const struct worker_list *before, long long t0, struct kr_err *err)
 {
 	struct restart_step *s = &steps[idx];
+	size_t want = rollout_live_of(before, s->old.w.type);
+	struct worker bad;
+	int found = find_replacement(ro, before, steps, idx, &s->old.w, &s->new.w, err);
 
-	if (find_replacement(ro, before, steps, idx, &s->old.w, &s->new.w, err) < 0)
+	if (found < 0)
 		return step_fail(s, err);
+	if (found == 1)
+		return replacement_failed(ro, s, &s->new.w, want, err);
 	rollout_observe(&s->new, &s->new.w);
 	s->have_new = true;
-	if (probe_new(ro, s, err) < 0)
+	if (probe_new(ro, s, err) < 0) {
+		/* Dead within --worker-timeout: its entry would fail every request. */
+		bad = s->new.w;
+		rollout_classify(ro, &(struct worker_list){ &bad, 1 });
+		if (bad.state != WORKER_LIVE)
+			return replacement_failed(ro, s, &bad, want, err);
 		return step_fail(s, err);
+	}
 	s->restart_ms = (double)(kr_now_ms() - t0);
 	s->result = STEP_OK;
 	log_info("restarted worker %s (%s, pid %d) -> %s (pid %d) in %.0f ms, probe %.0f ms",
@@ -240,28 +418,54 @@ static int step_replaced(struct rollout *ro, struct restart_step *steps, size_t 
 	return 0;
 }
 
-/*
- * The supervisor failed a restart it accepted.  If the old worker is gone
- * it was terminated and its replacement never came up: that is an
- * unhealthy replacement (exit 1), not an unreachable supervisor.
- */
-static void replacement_lost(struct rollout *ro, const struct worker *old, struct kr_err *err)
+/* A worker of type in ro->current that before did not list. */
+static bool has_new_of(const struct rollout *ro, const struct worker_list *before, const char *type)
 {
+	for (size_t i = 0; i < ro->current.n; i++)
+		if (strcmp(ro->current.v[i].type, type) == 0 && !has_wno(before, ro->current.v[i].wno))
+			return true;
+	return false;
+}
+
+/*
+ * The supervisor failed a restart it accepted: under load Kahua's main
+ * loop may reap the old worker before the restart's own waitpid, which
+ * then fails, and no replacement is started.  When the old worker is gone
+ * and nothing replaced it, start one with (run TYPE) at once; the step is
+ * then judged by that worker's health, as any replacement.
+ */
+static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0, struct kr_err *err)
+{
+	const struct worker *old = &s->old.w;
 	struct worker_list before = ro->current;
-	struct kr_err lserr;
-	char said[KR_ERR_MSG_MAX / 2];
+	struct worker started;
+	struct kr_err lserr, rerr;
+	char said[KR_ERR_MSG_MAX / 3];
+	int rc;
 
 	ro->current = (struct worker_list){ 0 };
-	if (refresh(ro, ro->deadline_ms, &lserr) < 0 || find_wid(&ro->current, old->wid) != NULL) {
+	if (rollout_refresh(ro, &lserr) < 0 || find_wid(&ro->current, old->wid) != NULL) {
 		worker_list_free(&ro->current);
 		ro->current = before;
-		return;
+		return step_fail(s, err);
 	}
-	snprintf(said, sizeof said, "%.400s", err->msg);
-	kr_fail(err, KR_HEALTH, "worker %s (%s, pid %d) was terminated but its replacement did not come up; "
-		"%s now has %zu of %zu workers (%s)", old->wid, old->type, (int)old->pid, old->type,
-		count_type(&ro->current, old->type), count_type(&before, old->type), said);
+	snprintf(said, sizeof said, "%.300s", err->msg);
+	if (!has_new_of(ro, &before, old->type) &&
+	    kahua_run(ro->site, old->type,
+		      kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
+		      &started, &rerr) < 0) {
+		kr_fail(err, KR_HEALTH, "worker %s (%s, pid %d) was terminated but its replacement did not come up (%s); (run %s) failed too (%.300s): %s now has %zu of %zu workers",
+			old->wid, old->type, (int)old->pid, said, old->type, rerr.msg, old->type,
+			rollout_live_of(&ro->current, old->type), rollout_live_of(&before, old->type));
+		worker_list_free(&before);
+		return step_fail(s, err);
+	}
+	rc = step_replaced(ro, s, 0, &before, t0, err);
+	if (rc == 0)
+		log_warn("worker %s (%s) was terminated but the supervisor started no replacement (%s): started worker %ld (pid %d) with (run %s)",
+			 old->wid, old->type, said, s->new.w.wno, (int)s->new.w.pid, old->type);
 	worker_list_free(&before);
+	return rc;
 }
 
 /* Why a restart failed, with what the stuck-worker check found. */
@@ -301,7 +505,7 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 	if (rc < 0) {
 		stuck_verdict(&st, err);
 		if (err->cause == KR_CAUSE_REFUSED)
-			replacement_lost(ro, &s->old.w, err);
+			return restart_lost(ro, s, t0, err);
 		return step_fail(s, err);
 	}
 	/* ro->current is replaced by the next ls; keep the old view. */
@@ -310,6 +514,33 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 	rc = step_replaced(ro, s, 0, &before, t0, err);
 	worker_list_free(&before);
 	return rc;
+}
+
+/*
+ * The extra worker of a surge cannot serve: remove it, the old one keeps
+ * serving and the type loses nothing.
+ */
+static int surge_failed(struct rollout *ro, struct restart_step *s, struct kr_err *err)
+{
+	char said[KR_ERR_MSG_MAX / 3], probe[KR_ERR_MSG_MAX / 3], cause[KR_ERR_MSG_MAX / 3];
+	struct worker bad = s->new.w;
+
+	if (bad.state == WORKER_LIVE) {
+		snprintf(probe, sizeof probe, "%.300s", err->msg);
+		rollout_classify(ro, &(struct worker_list){ &bad, 1 });
+	}
+	rollout_observe(&s->new, &s->new.w);
+	s->have_new = true;
+	if (bad.state == WORKER_LIVE) {
+		remove_entry(ro, bad.wno, said, sizeof said);
+		kr_fail(err, KR_HEALTH, "a new %s worker (worker %ld) failed its probe: %s; %s; worker %s keeps serving, nothing lost",
+			bad.type, bad.wno, probe, said, s->old.w.wid);
+	} else {
+		rollout_remove_failed(ro, &bad, said, sizeof said, cause, sizeof cause);
+		kr_fail(err, KR_HEALTH, "a new %s worker did not come up: %s; worker %s keeps serving, nothing lost; %s",
+			bad.type, said, s->old.w.wid, cause);
+	}
+	return step_fail(s, err);
 }
 
 /* Surge: the new worker first, then the old one goes. */
@@ -338,22 +569,13 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		}
 		return step_fail(s, err);
 	}
+	rollout_classify(ro, &(struct worker_list){ &s->new.w, 1 });
+	if (s->new.w.state != WORKER_LIVE || probe_new(ro, s, err) < 0)
+		return surge_failed(ro, s, err);
 	rollout_observe(&s->new, &s->new.w);
 	s->have_new = true;
-	if (probe_new(ro, s, err) < 0) {
-		struct kr_err kerr;
-		struct kahua_wait w2 = { .deadline_ms = kr_earlier(ro->deadline_ms,
-							       kr_now_ms() + kr_ms(ro->o->ctl_timeout)) };
-
-		/* The extra worker failed: remove it, the old one keeps serving. */
-		if (kahua_kill(ro->site, s->new.w.wno, &w2, &after, &kerr) == 0)
-			worker_list_free(&after);
-		else
-			log_error("removing failed new worker %s: %s", s->new.w.wid, kerr.msg);
-		return step_fail(s, err);
-	}
 	/* The new worker takes requests too: the drain counts what it holds. */
-	if (refresh(ro, kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)), &lserr) < 0)
+	if (rollout_refresh(ro, &lserr) < 0)
 		log_info("ls before draining %s: %s", s->old.w.wid, lserr.msg);
 	drain_step(ro, s);
 	wait = stuck_wait(ro, &st);
@@ -406,6 +628,30 @@ static int all_commands(struct rollout *ro, struct restart_step *steps, size_t n
 	return 0;
 }
 
+/* After one command restarted many: no new entry that cannot serve stays. */
+static void remove_new_failed(struct rollout *ro, const struct worker_list *before)
+{
+	struct kr_err lserr;
+	char removed[KR_ERR_MSG_MAX / 4];
+	long *wnos;
+	size_t n = 0;
+
+	if (rollout_refresh(ro, &lserr) < 0 || (wnos = calloc(ro->current.n + 1, sizeof *wnos)) == NULL)
+		return;
+	for (size_t i = 0; i < ro->current.n; i++) {
+		const struct worker *w = &ro->current.v[i];
+
+		if (w->state == WORKER_LIVE || has_wno(before, w->wno))
+			continue;
+		log_info("worker %ld (%s) is %s (%s): removing it", w->wno, w->type,
+			 worker_state_name(w->state), w->why);
+		wnos[n++] = w->wno;
+	}
+	for (size_t i = 0; i < n; i++)
+		remove_entry(ro, wnos[i], removed, sizeof removed);
+	free(wnos);
+}
+
 static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 		     size_t *done, struct kr_err *err)
 {
@@ -436,6 +682,8 @@ static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 		rc = step_replaced(ro, steps, i, &before, t0, err);
 		*done += rc == 0;
 	}
+	if (rc < 0)
+		remove_new_failed(ro, &before);
 	worker_list_free(&before);
 	return rc;
 }
@@ -498,11 +746,11 @@ int rollout_wait_counts(struct rollout *ro, const struct type_count *want, size_
 	for (;;) {
 		size_t short_types = 0;
 
-		if (refresh(ro, deadline_ms, err) < 0)
+		if (rollout_refresh(ro, err) < 0)
 			return -1;
 		for (size_t i = 0; i < n; i++)
 			short_types += want[i].wanted > 0 &&
-				       (long)count_type(&ro->current, want[i].type) < want[i].wanted;
+				       (long)rollout_live_of(&ro->current, want[i].type) < want[i].wanted;
 		if (short_types == 0)
 			return 0;
 		if (kr_now_ms() >= deadline_ms)

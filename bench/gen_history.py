@@ -2,7 +2,7 @@
 """Write a kahua-restarter history file with known memory growth.
 
     gen_history.py OUT --hours N [--start EPOCH] [--types hello:2:20,leaky:1:48]
-                   [--failures K] [--seed S]
+                   [--failures K] [--skips K] [--host MB] [--seed S]
 
 One line per hour, in the shape report_to_json() writes: command
 "restart", metric "rss", every worker restarted each hour.  A worker of a
@@ -12,6 +12,17 @@ mean memory at restart of about 47 + R MB.
 
 --failures K fails K restarts, spread evenly over the hours, always of the
 last type listed; a failed restart ends that run's rollout (exit status 1).
+
+A type may name a fourth figure, continuations per hour
+(hello:2:20:300): its workers then carry "continuations" = that rate *
+age_s / 3600; the others carry "continuations": null.  Without any such
+figure the field is left out, as in lines written before it existed.
+--skips K marks K runs, spread evenly, as held back by a memory gate
+(outcome "skipped": workers observed, nothing restarted).  --host MB adds
+"host" to every line: MemAvailable is MB less 400 MB less the workers' RSS
+(floored at 64 MB), swap in use grows by what the workers would take below
+that floor.
+
 The output is the same for the same arguments.
 """
 import argparse
@@ -28,18 +39,22 @@ SITE = "/srv/kahua/site"
 def parse_types(text):
     types = []
     for item in text.split(","):
-        name, workers, rate = item.split(":")
-        types.append((name, int(workers), float(rate)))
+        fields = item.split(":")
+        name, workers, rate = fields[:3]
+        conts = float(fields[3]) if len(fields) > 3 else None
+        types.append((name, int(workers), float(rate), conts))
     return types
 
 
 class World:
     def __init__(self, types, start, rng):
         self.rng = rng
-        self.rate = {name: rate for name, _, rate in types}
+        self.rate = {name: rate for name, _, rate, _ in types}
+        self.conts = {name: conts for name, _, _, conts in types}
+        self.with_conts = any(c is not None for c in self.conts.values())
         self.serial = 0
         self.workers = []
-        for name, count, _ in types:
+        for name, count, _, _ in types:
             for _ in range(count):
                 self.workers.append(self.spawn(name, start - 3600))
 
@@ -52,12 +67,51 @@ class World:
         age = now - w["start_time"]
         rss = BASE + round(self.rate[w["type"]] * MB * age / 3600)
         rss += self.rng.randint(-NOISE, NOISE)
-        return dict(w, age_s=age, rss_bytes=rss, pss_bytes=int(rss * 0.6))
+        seen = dict(w, age_s=age, rss_bytes=rss, pss_bytes=int(rss * 0.6))
+        if self.with_conts:
+            rate = self.conts[w["type"]]
+            seen["continuations"] = None if rate is None else int(rate * age / 3600)
+        return seen
+
+    def host(self, now, total_mb):
+        used = sum(self.observe(w, now)["rss_bytes"] for w in self.workers)
+        free = total_mb * MB - 400 * MB - used
+        return {"mem_available_bytes": max(free, 64 * MB),
+                "swap_used_bytes": max(0, 64 * MB - free)}
 
 
-def run_line(world, started, fail_hour):
+def skipped_line(world, started, host_mb):
+    """A run a memory gate held back: workers seen, nothing restarted."""
+    seen = [world.observe(w, started) for w in world.workers]
+    line = base_line(world, started, seen, [], seen, [], None)
+    line["outcome"] = "skipped"
+    line["duration_ms"] = 40.0
+    if host_mb:
+        line["host"] = world.host(started, host_mb)
+    return line
+
+
+def base_line(world, started, before, restarts, after, checks, error):
+    names = list(dict.fromkeys(w["type"] for w in world.workers))
+    types = [{"type": t, "running": sum(w["type"] == t for w in world.workers),
+              "run_by_default": sum(w["type"] == t for w in world.workers),
+              "topped_up": False} for t in names]
+    return {
+        "site": SITE, "command": "restart", "started": started,
+        "duration_ms": 0.0, "strategy": "rolling", "metric": "rss",
+        "pss_fallback": False, "dry_run": False, "workers_before": before,
+        "restarts": restarts,
+        "memory_freed_bytes": sum(s["freed_bytes"] or 0 for s in restarts),
+        "workers_after": after, "types": types, "http_checks": checks,
+        "http_skipped": None, "outcome": "unhealthy" if error else "ok",
+        "exit_status": 1 if error else 0, "error": error,
+    }
+
+
+def run_line(world, started, fail_hour, host_mb):
     """One restart run at `started`; fail_hour: fail the last type's first restart."""
     now = started
+    host = world.host(now, host_mb) if host_mb else None
     before = [world.observe(w, now) for w in world.workers]
     restarts, error, failed_type = [], None, world.workers[-1]["type"]
     for i, w in enumerate(list(world.workers)):
@@ -81,22 +135,14 @@ def run_line(world, started, fail_hour):
             break  # the rollout stops; the rest keep running
     after = [world.observe(w, now) for w in world.workers]
     names = list(dict.fromkeys(w["type"] for w in world.workers))
-    types = [{"type": t, "running": sum(w["type"] == t for w in world.workers),
-              "run_by_default": sum(w["type"] == t for w in world.workers),
-              "topped_up": False} for t in names]
     checks = [] if error else [
         {"url": "http://127.0.0.1:8080/%s/" % t, "ok": True, "status": 200, "ms": 8.0,
          "tries": 1, "error": None} for t in names]
-    return {
-        "site": SITE, "command": "restart", "started": started,
-        "duration_ms": (now - started) * 1000.0, "strategy": "rolling", "metric": "rss",
-        "pss_fallback": False, "dry_run": False, "workers_before": before,
-        "restarts": restarts,
-        "memory_freed_bytes": sum(s["freed_bytes"] or 0 for s in restarts),
-        "workers_after": after, "types": types, "http_checks": checks,
-        "http_skipped": None, "outcome": "unhealthy" if error else "ok",
-        "exit_status": 1 if error else 0, "error": error,
-    }
+    line = base_line(world, started, before, restarts, after, checks, error)
+    line["duration_ms"] = (now - started) * 1000.0
+    if host:
+        line["host"] = host
+    return line
 
 
 def main():
@@ -106,18 +152,25 @@ def main():
     ap.add_argument("--start", type=int, default=START)
     ap.add_argument("--types", type=parse_types, default=parse_types("hello:2:20,leaky:1:48"))
     ap.add_argument("--failures", type=int, default=0)
+    ap.add_argument("--skips", type=int, default=0)
+    ap.add_argument("--host", type=int, default=0, metavar="MB")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    if not 0 <= args.failures <= args.hours:
-        ap.error("--failures must be between 0 and --hours")
+    if not 0 <= args.failures + args.skips <= args.hours:
+        ap.error("--failures and --skips must add up to between 0 and --hours")
 
     rng = random.Random(args.seed)
     world = World(args.types, args.start, rng)
     fail_hours = {(k + 1) * args.hours // (args.failures + 1) for k in range(args.failures)}
+    skip_hours = {(2 * k + 1) * args.hours // (2 * args.skips) for k in range(args.skips)}
+    skip_hours -= fail_hours
     with open(args.out, "w") as out:
         for h in range(args.hours):
             started = args.start + h * 3600 + rng.randint(0, 299)  # cron splay
-            line = run_line(world, started, h in fail_hours)
+            if h in skip_hours:
+                line = skipped_line(world, started, args.host)
+            else:
+                line = run_line(world, started, h in fail_hours, args.host)
             out.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 

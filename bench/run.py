@@ -3,8 +3,10 @@
 
     python3 bench/run.py [--quick] [--out FILE] [--only NAME[,NAME...]]
 
-NAME: status, restart, availability, history, drain.  KR_OLD_BIN names an
-earlier build measured beside this one ("old ..." rows).  The full run (what `make
+NAME: status, restart, availability, history, drain, real (on a real Kahua
+when one is at hand: KAHUA_PREFIX, else /opt/kahua, /usr/local, /usr).
+KR_OLD_BIN names an earlier build measured beside this one ("old ..."
+rows).  The full run (what `make
 bench` does) writes bench/RESULTS.md; --quick makes fewer runs, skips the
 8-worker sites and writes no file unless --out is given.  Figures only: no
 thresholds, the exit status is 0 unless a benchmark could not run at all.
@@ -22,12 +24,13 @@ import common as c  # noqa: E402
 import bench_avail  # noqa: E402
 import bench_drain  # noqa: E402
 import bench_history  # noqa: E402
+import bench_real  # noqa: E402
 import bench_restart  # noqa: E402
 import bench_status  # noqa: E402
 
 BENCHES = [("status", bench_status), ("restart", bench_restart),
            ("availability", bench_avail), ("history", bench_history),
-           ("drain", bench_drain)]
+           ("drain", bench_drain), ("real", bench_real)]
 
 
 def context(found):
@@ -60,17 +63,41 @@ def context(found):
     return "\n".join(lines)
 
 
+def merge(path, sections):
+    """The file at path with each of these sections replacing the one of
+    the same title (or appended), the rest kept as it was; a benchmark
+    that was skipped keeps the section the file had."""
+    with open(path) as f:
+        old = f.read()
+    parts = old.split("\n## ")
+    for sec in sections:
+        if getattr(sec, "skipped", False):
+            continue
+        new = sec.markdown().rstrip("\n")[3:]      # without the leading "## "
+        title = new.split("\n", 1)[0]
+        for i, p in enumerate(parts[1:], 1):
+            if p.split("\n", 1)[0] == title:
+                parts[i] = new + "\n"
+                break
+        else:
+            parts.append(new + "\n")
+    return "\n## ".join(parts)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short run, no file written by default")
     ap.add_argument("--out", help="write the results here (default bench/RESULTS.md; "
                     "none with --quick)")
     ap.add_argument("--only", help="comma-separated: " + ", ".join(n for n, _ in BENCHES))
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only the sections run in the existing --out file "
+                         "(default bench/RESULTS.md), keeping the others")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     if only and not only <= {n for n, _ in BENCHES}:
         ap.error("unknown benchmark in --only: %s" % args.only)
-    out = args.out or (None if args.quick else os.path.join(c.BENCH, "RESULTS.md"))
+    out = args.out or (None if args.quick and not args.merge else os.path.join(c.BENCH, "RESULTS.md"))
 
     for p, copy in ((c.SRC_BIN, c.BIN), (c.SRC_SIM, c.SIM)):
         if not os.access(copy, os.X_OK):
@@ -102,6 +129,8 @@ def main():
     head += ["| load average (1, 5, 15 min) | %s at start, %s at end |" % (load0, c.loadavg())]
     head += ["", "## Context: real Kahua", "", context(found), ""]
     text = "\n".join(head) + "\n" + "\n".join(s.markdown() for s in sections)
+    if out and args.merge:
+        text = merge(out, sections)
     if out:
         tmp = out + ".tmp"
         with open(tmp, "w") as f:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerate the seed corpora in fuzz/corpus/<target>/ from the project's
-own data: the recorded control-socket exchanges, the demo site bundle, a
+own data: the recorded control-socket and eval exchanges, the demo site bundle, a
 few JSON configs and history lines from bench/gen_history.py.
 
     python3 fuzz/make_seeds.py      (from the top of the tree)
@@ -79,6 +79,21 @@ def socket_seeds():
             write(sexp, "sent-" + name, v["sent"])
 
 
+def eval_seeds():
+    """Every recorded eval reply of a real Kahua, and a few shapes around them."""
+    d = clean("eval")
+    replies = []
+    for name in ("failure-modes.json", "eval-combined.json", "control-socket.json"):
+        with open(os.path.join(TOP, "test", "vectors", name)) as f:
+            replies += [(v["case"], v["received"]) for v in json.load(f)
+                        if "eval" in v["case"] and v.get("received")]
+    for i, (case, received) in enumerate(replies):
+        write(d, "received-%02d-%s" % (i, slug(case)), received)
+    write(d, "several-values", '(("x-kahua-status" "OK"))\n("" "" "(3 4)" "junk")\n')
+    write(d, "bad-heap", '(("x-kahua-status" "OK"))\n("" "" "(5 6 ((:total-heap-size big)))")\n')
+    write(d, "error-control-chars", '(("x-kahua-status" "ERROR"))\n"*** \\x1b;[2J\\nStack"\n')
+
+
 def conf_seeds():
     d = clean("conf")
     site = os.path.join(TOP, "test", "demo-site")
@@ -111,6 +126,8 @@ def history_seeds():
         plain = gen_history(tmp, "plain", "--hours", "2")
         failing = gen_history(tmp, "failing", "--hours", "2", "--failures", "1", "--seed", "2")
         one = gen_history(tmp, "one", "--hours", "1", "--types", "wiki:1:100")
+        fields = gen_history(tmp, "fields", "--hours", "3", "--skips", "1", "--host", "512",
+                             "--types", "hello:1:20:100,wiki:1:5")
     write(d, "two-runs.jsonl", "".join(plain))
     write(d, "failed-run.jsonl", failing[-1])
     write(d, "one-type.jsonl", one[0])
@@ -119,11 +136,16 @@ def history_seeds():
     write(d, "pss.jsonl", json.dumps(pss, separators=(",", ":")) + "\n")
     dry = dict(json.loads(one[0]), dry_run=True)
     write(d, "dry-and-torn.jsonl", json.dumps(dry) + "\n" + one[0][:200])
+    write(d, "conts-host-skipped.jsonl", "".join(fields))
+    odd = dict(json.loads(one[0]), site="/srv/a&b<c>\u0001\ufffe", error="x\u0000<y>")
+    odd["workers_before"][0]["type"] = "w<i>&'\"ki\u00e9"
+    write(d, "markup-in-strings.jsonl", json.dumps(odd, separators=(",", ":")) + "\n")
     write(d, "foreign.jsonl", '{"command":"status","started":1764187200}\n[1,2]\nnot json\n')
 
 
 def main():
     socket_seeds()
+    eval_seeds()
     conf_seeds()
     config_seeds()
     history_seeds()

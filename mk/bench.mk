@@ -1,6 +1,8 @@
 # Benchmarks: figures, not pass/fail (bench/README).  `make bench` runs the
-# full set (about 6 minutes) and rewrites bench/RESULTS.md;
-# BENCH_ARGS=--quick for a short run that writes no file.
+# full set (about 6 minutes, and about 8 more on a real Kahua when one is
+# at hand: KAHUA_PREFIX, else /opt/kahua, /usr/local, /usr) and rewrites
+# bench/RESULTS.md; BENCH_ARGS=--quick for a short run that writes no file,
+# BENCH_ARGS="--only real --merge" to rewrite only the real-Kahua section.
 BENCH_ARGS ?=
 
 bench: $(BIN) $(SIM)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # make demo: run the main job on a copy of the bundled demo site, served by
 # the Kahua simulator: status, a few requests that make "leaky" grow, a
-# rolling restart with narration, status again.
+# rolling restart with narration, status again; then a few quick rounds
+# of requests and restarts, their history, and a chart of it
+# (build/demo-chart.svg).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,5 +63,26 @@ echo "== kahua-restarter status   (new pids and worker ids; leaky is small again
 echo
 echo "== kahua-restarter check"
 "$bin" -v check
+
 echo
-echo "demo: done"
+echo "== four more rounds, quickly: 6 requests to leaky, then a restart, each"
+for round in 1 2 3 4; do
+	for n in 1 2 3 4 5 6; do
+		python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1]).read()" \
+			"http://127.0.0.1:$port/leaky/"
+	done
+	"$bin" restart
+done
+
+echo
+echo "== kahua-restarter history   (the runs so far, from the site's history file)"
+"$bin" history
+
+# The chart outlives the demo's temporary site.
+mkdir -p "$top/build"
+chart="$top/build/demo-chart.svg"
+echo
+echo "== kahua-restarter history --svg $chart"
+"$bin" history --svg "$chart"
+echo
+echo "demo: done; the chart of its runs is $chart"

@@ -20,6 +20,8 @@ SIM = os.environ.get("KR_SIM", os.path.join(TOP, "test", "kahua-sim"))
 WRAP = os.environ.get("KR_WRAP", "").split()
 RUN_TIMEOUT = float(os.environ.get("KR_RUN_TIMEOUT", "120"))
 
+WID_RE = re.compile(r"[0-9a-z]+:[0-9a-z]+")
+
 DEFAULT_TYPES = [("hello", [], 2), ("leaky", ["--leak-mb", "5"], 1)]
 
 
@@ -121,16 +123,25 @@ class Sim:
         return reply.decode(errors="replace")
 
     def ls(self):
-        """Workers as dicts, parsed with a small independent reader."""
+        """Every entry as a dict, parsed with a small independent reader:
+        pid None for :worker-pid #f, wid "#<eof>" for a worker that printed
+        nothing, "ERROR loading module" and the like kept as they are."""
         reply = self.call("(ls)")
         check(reply.startswith('(("x-kahua-status" "OK"))\n'), "ls failed: %r" % reply[:300])
         body = reply.split("\n", 1)[1]
         out = []
-        for m in re.finditer(r'\(:worker-id "([^"]+)" :worker-count (\d+) :worker-type (\S+) '
-                             r':worker-pid (\d+) :start-time (\d+)\)', body):
-            out.append({"wid": m.group(1), "wno": int(m.group(2)), "type": m.group(3),
-                        "pid": int(m.group(4)), "start": int(m.group(5))})
+        for m in re.finditer(r'\(:worker-id ("([^"]*)"|#<eof>) :worker-count (\d+) :worker-type (\S+) '
+                             r':worker-pid (\d+|#f) :start-time (\d+)\)', body):
+            out.append({"wid": m.group(2) if m.group(2) is not None else "#<eof>",
+                        "wno": int(m.group(3)), "type": m.group(4),
+                        "pid": None if m.group(5) == "#f" else int(m.group(5)),
+                        "start": int(m.group(6))})
         return out
+
+    def failing(self):
+        """Entries that cannot serve: no live pid, or an id that is no worker id."""
+        return [w for w in self.ls()
+                if w["pid"] is None or not alive(w["pid"]) or not WID_RE.fullmatch(w["wid"])]
 
     def counts(self):
         c = {}

@@ -123,27 +123,6 @@ def test_unverified_pid_is_never_signalled(tmp):
     wait_for(lambda: sim.counts() == {"hello": 2, "leaky": 1}, 10, "types whole again")
 
 
-def test_worker_dies_at_start_rolling_stops(tmp):
-    site, sim = start(tmp, ["die-at-start"])
-    before = sim.ls()
-    res = run(FAST + ["--no-top-up"], site)
-    check(res.rc == 1, res)
-    line = one_line(res)
-    check(before[0]["wid"] in line and "did not come up" in line, line)
-    after = sim.ls()
-    # The rollout stopped: the other workers keep serving, untouched.
-    check([w["wid"] for w in after] == [w["wid"] for w in before[1:]], after)
-
-
-def test_worker_dies_at_start_surge_loses_nothing(tmp):
-    site, sim = start(tmp, ["die-at-start"])
-    before = sim.ls()
-    res = run(FAST + ["--strategy", "surge"], site)
-    check(res.rc == 1, res)
-    one_line(res)
-    check(sim.ls() == before, "surge lost a worker: %r" % sim.ls())
-
-
 def test_http_500(tmp):
     site, sim = start(tmp, ["http-500"])
     before = sim.ls()

@@ -1,5 +1,6 @@
 """The simulator answers every recorded Kahua exchange as Kahua did
-(ids, pids, times and hash-table addresses normalised)."""
+(ids, pids, times and hash-table addresses normalised), the failure
+modes of a real Kahua included."""
 
 import os
 import subprocess
@@ -14,4 +15,5 @@ def test_simulator_reproduces_recorded_exchanges(tmp):
                        timeout=120)
     check(p.returncode == 0, "replay failed:\n%s%s" % (p.stdout[-3000:], p.stderr[-2000:]))
     oks = [l for l in p.stdout.splitlines() if l.startswith("ok ")]
-    check(len(oks) >= 32, "only %d recorded cases replayed:\n%s" % (len(oks), p.stdout))
+    # The control-socket recording, then the failure modes (the race in three parts).
+    check(len(oks) >= 47, "only %d recorded cases replayed:\n%s" % (len(oks), p.stdout))

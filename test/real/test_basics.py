@@ -15,12 +15,12 @@ def test_status_lists_every_worker(site, tmp):
     res = run(["status"], site)
     check(res.rc == 0 and res.err == "", res)
     lines = res.out.splitlines()
-    check(lines[0].split()[:6] == ["WNO", "PID", "TYPE", "AGE", "RSS", "WORKER-ID"], res)
+    check(lines[0].split()[:8] == ["WNO", "PID", "TYPE", "AGE", "RSS", "STATE", "CONTS", "WORKER-ID"], res)
     check(len(lines) == 1 + len(ws), res)
     for w, line in zip(ws, lines[1:]):
         f = line.split()
         check(f[0] == str(w["wno"]) and f[1] == str(w["pid"]) and f[2] == w["type"]
-              and f[-1] == w["wid"], "row %r for %r" % (line, w))
+              and f[5] == "live" and f[-1] == w["wid"], "row %r for %r" % (line, w))
 
 
 def test_status_json_matches_supervisor(site, tmp):

@@ -68,3 +68,30 @@ def test_history_command_over_real_runs(site, tmp):
     rows = {t["type"]: t for t in js["types"]}
     check(js["runs"] == len(site.history()), js)
     check(rows["hello"]["restarts"] >= 2 and rows["hello"]["failures"] == 0, rows)
+
+
+def test_chart_of_real_runs(site, tmp):
+    """history --svg over runs on a real Kahua: valid XML, a series per type,
+    the leaky worker's growth and its drop at each restart."""
+    from test_chart import by_class, parse, points, texts
+    runs0 = len(site.history())
+    for _ in range(2):
+        for _ in range(4):
+            check(site.get("/leaky/")[0] == 200, "leaky did not answer")
+        check(run([], site).rc == 0, "restart")
+    out = os.path.join(tmp, "chart.svg")
+    res = run(["history", "--svg", out], site)
+    check(res.rc == 0 and res.out == "" and res.err == "", res)
+    root = parse(out)
+    words = texts(root)
+    check(any(site.root in w for w in words), "title lacks the site")
+    check(any(" %d runs: %d with restarts, 0 failed" % (runs0 + 2, runs0 + 2) in w
+              for w in words), words[:3])
+    types = [w for w in words if w in site.want]
+    check(sorted(types) == sorted(site.want), "legend %r, site %r" % (types, site.want))
+    leaky = by_class(root, "mem t%d" % types.index("leaky"))
+    check(len(leaky) == 1, "one leaky series")
+    pts = points(leaky[0].get("d"))
+    # y grows downwards: at each restart the series falls from peak to trough.
+    drops = [b[1] - a[1] for a, b in zip(pts, pts[1:]) if a[0] == b[0] and b[1] > a[1]]
+    check(len(drops) >= 2, "leaky drops at the restarts: %r" % pts)

@@ -265,6 +265,20 @@ static void cmd_kill(struct conn *c, const struct sx *body)
 		cmd_ls(c, body);
 }
 
+/*
+ * Fault restart-race: Kahua's main loop reaps the terminated worker
+ * before the restart's own waitpid, which fails; the old worker is gone
+ * and no replacement is started.
+ */
+static bool race_lost(struct spvr *s, long wno)
+{
+	if (s->opt.faults.restart_race <= 0 || sim_random(s) >= s->opt.faults.restart_race)
+		return false;
+	log_msg("fault restart-race: worker %ld terminated, waitpid() fails", wno);
+	worker_stop(s, wno);
+	return true;
+}
+
 static void cmd_restart(struct conn *c, const struct sx *body)
 {
 	struct wnos t = { 0 };
@@ -277,11 +291,15 @@ static void cmd_restart(struct conn *c, const struct sx *body)
 
 		if (select_targets(c, "restart", sx_nth(body, i), &t) != 0)
 			break;
-		for (size_t k = from; k < t.n; k++) {
+		for (size_t k = from; k < t.n && c->out.len == 0; k++) {
 			struct winfo old, info;
 
 			if (!worker_info(c->s, t.v[k], &old))
 				continue;
+			if (race_lost(c->s, t.v[k])) {
+				err_waitpid_race(&c->out);
+				break;
+			}
 			if (worker_restart(c->s, t.v[k], &info) == 1 && died == NULL)
 				died = xstrdup(old.type);
 			if (ids.len > 1)
@@ -433,7 +451,11 @@ static void spvr_command(struct conn *c)
 
 /* ---------------------------------------------------------- web requests */
 
-/* Round robin among the running workers of t; "" if there is none. */
+/*
+ * Round robin among the listed workers of t, dead ones included, as
+ * Kahua dispatches; "" if there is none or the pick has no id (#<eof>:
+ * Kahua has no socket address for it).
+ */
 static void pick_worker(struct spvr *s, struct app_type *t, char wid[SIM_WID_MAX])
 {
 	struct winfo *w;
@@ -443,8 +465,8 @@ static void pick_worker(struct spvr *s, struct app_type *t, char wid[SIM_WID_MAX
 		if (strcmp(w[i].type, t->name) == 0)
 			w[k++] = w[i];
 	wid[0] = '\0';
-	if (k > 0)
-		memcpy(wid, w[++t->rr % k].wid, SIM_WID_MAX);
+	if (k > 0 && !w[++t->rr % k].no_id)
+		memcpy(wid, w[t->rr % k].wid, SIM_WID_MAX);
 	free(w);
 }
 

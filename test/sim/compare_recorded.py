@@ -14,6 +14,16 @@ ids and object addresses become placeholders, and the site path becomes
 the recorded /home/kahua/site.  How the connection ended is compared too
 (clean close, reset by peer, no reply at all).
 
+Then the control-socket exchanges of test/vectors/failure-modes.json,
+recorded from a Kahua that met real failures, on a second simulator with
+the recording's three types (hello x2, leaky x1, wiki x1): before each
+case the replay does what the recording did between exchanges (SIGKILL
+the leaky worker; truncate app/hello/hello.kahua; wait while requests
+were made; restore the file), and the restart race is played on a third
+simulator started with --fault restart-race=1.  The eval exchanges of
+that file go to workers, not to the supervisor, and are not replayed
+here.
+
 Prints "ok CASE" or "FAIL CASE: expected ... got ..." per case and exits 1
 if any case failed.
 """
@@ -29,6 +39,7 @@ import time
 from pathlib import Path
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "control-socket.json"
+FAILURES = Path(__file__).resolve().parent.parent / "vectors" / "failure-modes.json"
 RECORDED_SITE = "/home/kahua/site"
 GAVE_UP_WAIT = 2.0          # the recording waited 3 s for an incomplete request
 REPLY_TIMEOUT = 20.0
@@ -69,7 +80,7 @@ class Tokens:
         return next((n for n, t in self.wno.items() if t == token), None)
 
 
-def make_site(tmp):
+def make_site(tmp, wiki=False):
     site = Path(tempfile.mkdtemp(prefix="kahua-site-", dir=tmp))
     (site / "etc").mkdir()
     (site / "etc" / "kahua.conf").write_text("(make <kahua-config>)\n")
@@ -78,13 +89,16 @@ def make_site(tmp):
         "(;;(<type> :arguments (<arg> ...) :run-by-default <num> ...)\n"
         " (hello :arguments () :run-by-default 2)\n"
         " (leaky :arguments (\"--leak-mb\" \"5\") :run-by-default 1)\n"
+        + (" (wiki :arguments () :run-by-default 1)\n" if wiki else "") +
         " )\n")
     return site
 
 
-def start_sim(binary, site):
-    proc = subprocess.Popen([binary, "-S", str(site), "--worker-delay", "20"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def start_sim(binary, site, faults=()):
+    args = [binary, "-S", str(site), "--worker-delay", "20"]
+    for f in faults:
+        args += ["--fault", f]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = proc.stdout.readline().decode(errors="replace")
@@ -122,11 +136,11 @@ def exchange(path, data, half_close, gave_up):
 
 
 def recorded_end(case):
-    if case["client_gave_up_waiting"]:
+    if case.get("client_gave_up_waiting"):
         return "no-reply"
-    if case["socket_error"] and "Reset" in case["socket_error"]:
+    if case.get("socket_error") and "Reset" in case["socket_error"]:
         return "reset"
-    return "clean" if case["server_closed_cleanly"] else "unclean"
+    return "clean" if case.get("server_closed_cleanly", True) else "unclean"
 
 
 def sim_ls(sock):
@@ -176,8 +190,8 @@ class Replay:
         self.rec.normalise(case["sent"])
         self.sim.normalise(sent, self.site)
         got, end = exchange(sock, sent.encode("latin-1"),
-                            case["client_half_closed_after_send"],
-                            case["client_gave_up_waiting"])
+                            case.get("client_half_closed_after_send", False),
+                            case.get("client_gave_up_waiting", False))
         want = self.rec.normalise(case["received"])
         have = self.sim.normalise(got.decode("latin-1"), self.site)
         want_end = recorded_end(case)
@@ -201,6 +215,104 @@ def stop_sim(proc, site):
     return None
 
 
+def spvr(site, body):
+    got, _ = exchange(os.path.join(str(site), "socket", "kahua"),
+                      b'(("x-kahua-worker" "spvr"))\n' + body.encode() + b"\n", False, False)
+    return got.decode()
+
+
+def sim_entries(site):
+    """(wid, wno, type, pid or None) of every entry the simulator lists."""
+    return [(m[0], int(m[1]), m[2], None if m[3] == "#f" else int(m[3]))
+            for m in re.findall(r':worker-id "([^"]*)" :worker-count (\d+) :worker-type (\S+) '
+                                r':worker-pid (\d+|#f)', spvr(site, "(ls)"))]
+
+
+def wait_until(pred, what):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise SystemExit("FAIL setup: %s" % what)
+
+
+HELLO_KAHUA = ('(define-entry (hello)\n  (html/\n   (head/ (title/ "hello"))\n'
+               '   (body/ (p/ "hello"))))\n\n(initialize-main-proc hello)\n')
+
+
+def failure_acts(site):
+    """What the recording did before some cases, done to the simulator."""
+    app = site / "app" / "hello" / "hello.kahua"
+
+    def kill_leaky():
+        pid = next(p for _, _, t, p in sim_entries(site) if t == "leaky")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: any(t == "leaky" and p is None for _, _, t, p in sim_entries(site)),
+                   "the killed worker listed with :worker-pid #f")
+
+    def break_app():
+        app.parent.mkdir(parents=True, exist_ok=True)
+        app.write_text(HELLO_KAHUA.replace('   (body/ (p/ "hello"))))\n', ""))
+
+    def requests_meanwhile():
+        # Six requests were made here: the broken worker had exited by then.
+        wait_until(lambda: all(p is None for w, _, _, p in sim_entries(site)
+                               if w == "ERROR loading module"), "the broken worker to exit")
+
+    def fix_app():
+        app.write_text(HELLO_KAHUA)
+
+    return {"(ls) after a worker was killed": kill_leaky,
+            "(restart \"WID\") when the app no longer loads": break_app,
+            "(ls) with the broken entry": requests_meanwhile,
+            "(reload) after the app is fixed": fix_app}
+
+
+def replay_failures(binary, tmp, cases):
+    """The failure-mode exchanges in order, each after the recording's act."""
+    site = make_site(tmp, wiki=True)
+    proc = start_sim(binary, site)
+    lines = []
+    try:
+        # The recorded hello workers had been restarted: they sort last.
+        spvr(site, "(restart hello)")
+        replay = Replay(site)
+        acts = failure_acts(site)
+        for case in cases:
+            for prefix, act in acts.items():
+                if case["case"].startswith(prefix):
+                    act()
+            lines.append(replay.run_case(case))
+            print(lines[-1], flush=True)
+    finally:
+        problem = stop_sim(proc, site)
+    return lines + ([problem] if problem else [])
+
+
+def replay_race(binary, tmp, case):
+    """The restart that lost the race, with the ls before and after it."""
+    site = make_site(tmp, wiki=True)
+    proc = start_sim(binary, site, ["restart-race=1"])
+    lines = []
+    try:
+        # As recorded: wiki, leaky, then the two hello workers, by number.
+        for body in ("(kill 2)", "(run leaky)", "(kill 0)", "(kill 1)", "(run hello)", "(run hello)"):
+            spvr(site, body)
+        replay = Replay(site)
+        for part, sent in (("ls before", "(ls)"), ("restart", None), ("ls after", "(ls)")):
+            c = dict(case)
+            if sent is not None:
+                c.update(sent='(("x-kahua-worker" "spvr"))\n(ls)\n',
+                         received=case["ls_before" if part == "ls before" else "ls_after"])
+            c["case"] = "%s: %s" % (case["case"], part)
+            lines.append(replay.run_case(c))
+            print(lines[-1], flush=True)
+    finally:
+        problem = stop_sim(proc, site)
+    return lines + ([problem] if problem else [])
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: compare_recorded.py SIM_BINARY TMPDIR")
@@ -219,6 +331,12 @@ def main():
     if problem:
         print(problem)
         failures += 1
+    spvr_cases = [c for c in json.loads(FAILURES.read_text()) if c["socket"] == "SITE/socket/kahua"]
+    race = [c for c in spvr_cases if "ls_before" in c]
+    lines = replay_failures(sys.argv[1], sys.argv[2], [c for c in spvr_cases if c not in race])
+    for c in race:
+        lines += replay_race(sys.argv[1], sys.argv[2], c)
+    failures += sum(1 for l in lines if l.startswith("FAIL"))
     sys.exit(1 if failures else 0)
 
 

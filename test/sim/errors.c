@@ -300,3 +300,32 @@ void err_died_at_start(struct sx_buf *b, const char *cmd, const char *type)
 	      strcmp(cmd, "run") == 0 ? died_run : died_restart);
 	free(msg);
 }
+
+/* Recorded from Kahua 1.1_pre19 on Gauche 0.9.15-p2 (failure-modes.json). */
+#define SPVR_P2 "\"/usr/local/lib/kahua/kahua-spvr.scm\""
+#define GAUCHE_P2 "/usr/local/gauche/share/gauche-0.98/0.9.15-p2/lib/control/"
+
+static const char *const waitpid_race[] = {
+	"thunk", "(proc out)", "(kahua-error-string e #t)" AT SPVR_P2 ":711",
+	"(sys-waitpid (process-pid process) :nohang nohang?)",
+	"thunk", "thunk",
+	"(terminate! w)" AT SPVR_P2 ":451",
+	"(proc (car xs))",
+	"(map (lambda (w) (let ((type (name-of (type-of w))) (wid (wid ..." AT SPVR_P2 ":447",
+	"(restart-workers *spvr* type-or-wno)" AT SPVR_P2 ":657",
+	"(kons (car lis) knil)",
+	"(handle-spvr-command body)" AT SPVR_P2 ":688",
+	"(with-error-handler (lambda (e) (cond (else (send-message out ..."
+	AT "\"libmacro.scm\":526"
+	"\n        expanded from (guard (e (else (send-message out (spvr-error-header  ..."
+	AT SPVR_P2 ":709",
+	"thunk",
+	"((job-thunk job))" AT "\"" GAUCHE_P2 "job.scm\":133",
+	"(job-run! job)" AT "\"" GAUCHE_P2 "thread-pool.scm\":96",
+	NULL
+};
+
+void err_waitpid_race(struct sx_buf *b)
+{
+	reply(b, "<system-error>", "waitpid() failed: No child processes", NULL, waitpid_race);
+}

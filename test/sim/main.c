@@ -10,6 +10,7 @@
  */
 #include "sim.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,10 @@
 static const char usage[] =
 	"usage: kahua-sim -S SITE [-H [HOST:]PORT] [--worker-delay MS]\n"
 	"                 [--request-ms MS]\n"
-	"                 [--fault NAME[=ARG]]... [--foreground]\n"
+	"                 [--fault NAME[=ARG]]... [--fault-seed N] [--foreground]\n"
 	"faults: hang hang-restart garbage huge close half-reply lose-worker\n"
-	"        ignore-term die-at-start slow-start=MS http-500 http-delay=MS\n";
+	"        ignore-term die-at-start slow-start=MS http-500 http-delay=MS\n"
+	"        restart-race=P\n";
 
 static int fail(char *err, size_t errsz, const char *spec, const char *why)
 {
@@ -33,6 +35,20 @@ static int fault_ms(const char *spec, const char *arg, long *ms, char *err,
 {
 	if (arg == NULL || !parse_long(arg, 0, 3600000, ms))
 		return fail(err, errsz, spec, "needs =MS, milliseconds from 0 to 3600000");
+	return 0;
+}
+
+static int fault_probability(const char *spec, const char *arg, double *p, char *err,
+			     size_t errsz)
+{
+	char *end;
+
+	if (arg != NULL) {
+		errno = 0;
+		*p = strtod(arg, &end);
+	}
+	if (arg == NULL || arg[0] == '\0' || *end != '\0' || errno != 0 || !(*p >= 0 && *p <= 1))
+		return fail(err, errsz, spec, "needs =P, a probability from 0 to 1");
 	return 0;
 }
 
@@ -69,6 +85,8 @@ int fault_parse(struct faults *f, const char *spec, char *err, size_t errsz)
 		return fault_ms(spec, arg, &f->slow_start_ms, err, errsz);
 	if (n == 10 && strncmp(spec, "http-delay", n) == 0)
 		return fault_ms(spec, arg, &f->http_delay_ms, err, errsz);
+	if (n == 12 && strncmp(spec, "restart-race", n) == 0)
+		return fault_probability(spec, arg, &f->restart_race, err, errsz);
 	return fail(err, errsz, spec, "unknown fault");
 }
 
@@ -87,6 +105,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "request-ms", required_argument, NULL, 'r' },
 		{ "fault", required_argument, NULL, 'f' },
 		{ "foreground", no_argument, NULL, 'F' },
+		{ "fault-seed", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -121,6 +140,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'F':
 			break;          /* always in the foreground */
+		case 's': {
+			long seed;
+
+			if (!parse_long(optarg, 1, 2147483647, &seed))
+				usage_error("--fault-seed", "not a number from 1 to 2147483647");
+			o->seed = (unsigned long long)seed;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);

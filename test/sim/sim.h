@@ -79,7 +79,9 @@ int mkdir_p(const char *path, mode_t last_mode);
 char *read_file(const char *path, size_t max, size_t *len);
 _Noreturn void hang_forever(void);
 
-void log_open(const char *path);
+/* <log-directory>/kahua-spvr.log, lines prefixed as Kahua's: the
+ * program is "kahua-spvr.scm" or "kahua-server.scm". */
+void log_open(const char *path, const char *program);
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ------------------------------------------------------------ site.c */
@@ -90,6 +92,7 @@ struct site {
 	char *rundir;
 	char *logdir;
 	bool auto_restart;
+	long timeout_mins;      /* :timeout-mins, default 60 */
 };
 
 struct app_type {
@@ -178,6 +181,7 @@ void pool_add(int fd);
 struct faults {
 	bool hang, hang_restart, garbage, huge, close, half_reply;
 	bool lose_worker, ignore_term, die_at_start, http_500;
+	double restart_race;    /* probability a restart loses the race; 0: off */
 	long slow_start_ms;     /* -1: off */
 	long http_delay_ms;     /* -1: off */
 };
@@ -188,6 +192,7 @@ struct options {
 	long worker_delay_ms;
 	long request_ms;        /* a worker's time per page request */
 	struct faults faults;
+	unsigned long long seed;        /* --fault-seed; 0: from the clock */
 };
 
 /* Parse one "--fault NAME[=ARG]" value; 0, or -1 with message. */
@@ -195,7 +200,8 @@ int fault_parse(struct faults *f, const char *spec, char *err, size_t errsz);
 
 /* ------------------------------------------------------------ workers.c */
 
-enum wstate { W_STARTING, W_RUNNING, W_STOPPING };
+/* W_DEAD: exited on its own, still listed (Kahua keeps the entry). */
+enum wstate { W_STARTING, W_RUNNING, W_STOPPING, W_DEAD };
 
 struct worker {
 	char wid[SIM_WID_MAX];
@@ -206,6 +212,7 @@ struct worker {
 	pid_t pid;
 	long long start_time;
 	enum wstate state;
+	bool no_id;             /* printed nothing: Kahua's id is #<eof> */
 	bool reaped;
 	int status;
 	int out_fd;             /* read end of its stdout pipe while starting */
@@ -214,6 +221,7 @@ struct worker {
 /* A copy of a worker's public facts, usable without locks. */
 struct winfo {
 	char wid[SIM_WID_MAX];
+	bool no_id;             /* written #<eof> */
 	long wno;
 	char type[128];
 	pid_t pid;
@@ -243,6 +251,7 @@ struct spvr {
 	struct spawn_req *spawn_q;
 	unsigned long long addr_wtype, addr_wno, addr_wid;
 	unsigned long rr_seed;
+	unsigned long long rng;         /* faults with a probability */
 	int exit_status;
 };
 
@@ -277,6 +286,10 @@ void winfo_write(struct sx_buf *b, const struct winfo *w);
 /* The running worker wno; false if there is none. */
 bool worker_info(struct spvr *s, long wno, struct winfo *out);
 
+/* A number in [0, 1) from the faults' generator (seeded by --fault-seed);
+ * caller holds cmd_mu. */
+double sim_random(struct spvr *s);
+
 /* ------------------------------------------------------------ spvr.c */
 
 _Noreturn void spvr_main(const struct options *opt);
@@ -308,6 +321,8 @@ void err_worker_not_respond(struct sx_buf *b, const char *type);
 void err_system(struct sx_buf *b, const char *op, const char *path,
 		const char *why);
 void err_died_at_start(struct sx_buf *b, const char *cmd, const char *type);
+/* (restart X) lost the race to reap the old worker (fault restart-race). */
+void err_waitpid_race(struct sx_buf *b);
 
 /* ------------------------------------------------------------ worker.c */
 

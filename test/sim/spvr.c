@@ -445,6 +445,15 @@ static void start_initial_workers(struct spvr *s)
 	pthread_mutex_unlock(&s->cmd_mu);
 }
 
+/* xorshift64*: the same sequence for the same --fault-seed. */
+double sim_random(struct spvr *s)
+{
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return (double)((s->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
 /* ---------------------------------------------------------- accept loop */
 
 static void serve_conn(void *ctx, int fd)
@@ -492,6 +501,7 @@ _Noreturn void spvr_main(const struct options *opt)
 
 	memset(s, 0, sizeof *s);
 	s->opt = *opt;
+	s->rng = opt->seed != 0 ? opt->seed : rand_u64() | 1;
 	s->listen_fd = -1;
 	s->sd.fd = -1;
 	ensure_std_fds();
@@ -507,7 +517,7 @@ _Noreturn void spvr_main(const struct options *opt)
 	make_dirs(s);
 	char *logpath = xasprintf("%s/kahua-spvr.log", s->site.logdir);
 
-	log_open(logpath);
+	log_open(logpath, "kahua-spvr.scm");
 	free(logpath);
 	check_old_socket(s);
 	remove_stale_worker_sockets(s);

@@ -327,13 +327,17 @@ _Noreturn void hang_forever(void)
 		pause();
 }
 
-void log_open(const char *path)
+static const char *log_name = "kahua-spvr.scm";
+
+void log_open(const char *path, const char *program)
 {
 	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (log_fd < 0)
 		die_errno(path);
+	log_name = program;
 }
 
+/* Kahua's prefix (Gauche's log-open with "~Y ~T ~P[~$]: "), one per line. */
 void log_msg(const char *fmt, ...)
 {
 	char line[1024];
@@ -345,7 +349,8 @@ void log_msg(const char *fmt, ...)
 	if (log_fd < 0)
 		return;
 	localtime_r(&t, &tm);
-	n = strftime(line, sizeof line, "%Y-%m-%d %H:%M:%S kahua-spvr: ", &tm);
+	n = strftime(line, sizeof line, "%Y %b %e %H:%M:%S ", &tm);
+	n += (size_t)snprintf(line + n, sizeof line - n, "%s[%ld]: ", log_name, (long)getpid());
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
 	va_end(ap);

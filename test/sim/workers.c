@@ -9,6 +9,12 @@
  *
  * s->ws keeps Kahua's order of workers (a replacement takes the place of
  * the worker it replaces; new ones go at the end); "ls" sorts by number.
+ *
+ * Like Kahua with :auto-restart #f, an entry outlives its process: a
+ * worker that dies stays listed (W_DEAD, :worker-pid #f once reaped) and
+ * keeps getting requests, and a worker that prints something other than
+ * an id ("ERROR loading module") or nothing at all (#<eof>) is registered
+ * under what it printed.  Only kill (or restart) removes such an entry.
  */
 #include "sim.h"
 
@@ -215,6 +221,20 @@ static struct worker *find_running(struct spvr *s, long wno)
 	return NULL;
 }
 
+/* An entry ls shows: running, or dead and still listed. */
+static bool listed(const struct worker *w)
+{
+	return w->state == W_RUNNING || w->state == W_DEAD;
+}
+
+static struct worker *find_listed(struct spvr *s, long wno)
+{
+	for (size_t i = 0; i < s->nws; i++)
+		if (listed(s->ws[i]) && s->ws[i]->wno == wno)
+			return s->ws[i];
+	return NULL;
+}
+
 static void worker_free(struct worker *w)
 {
 	free(w->type);
@@ -227,18 +247,27 @@ static void info_of(const struct worker *w, struct winfo *i)
 	memset(i, 0, sizeof *i);
 	snprintf(i->wid, sizeof i->wid, "%s", w->wid);
 	snprintf(i->type, sizeof i->type, "%s", w->type);
+	i->no_id = w->no_id;
 	i->wno = w->wno;
-	i->pid = w->pid;
+	/* Gauche's process-pid is #f once the process has been waited for. */
+	i->pid = w->reaped ? 0 : w->pid;
 	i->start_time = w->start_time;
 }
 
 void winfo_write(struct sx_buf *b, const struct winfo *w)
 {
 	xbuf_printf_check(sx_buf_printf(b, "(:worker-id "));
-	xbuf_printf_check(sx_write_string(b, w->wid, strlen(w->wid)));
-	xbuf_printf_check(sx_buf_printf(b,
-		" :worker-count %ld :worker-type %s :worker-pid %ld :start-time %lld)",
-		w->wno, w->type, (long)w->pid, w->start_time));
+	if (w->no_id)
+		xbuf_printf_check(sx_buf_printf(b, "#<eof>"));
+	else
+		xbuf_printf_check(sx_write_string(b, w->wid, strlen(w->wid)));
+	xbuf_printf_check(sx_buf_printf(b, " :worker-count %ld :worker-type %s :worker-pid ",
+					w->wno, w->type));
+	if (w->pid > 0)
+		xbuf_printf_check(sx_buf_printf(b, "%ld", (long)w->pid));
+	else
+		xbuf_printf_check(sx_buf_printf(b, "#f"));
+	xbuf_printf_check(sx_buf_printf(b, " :start-time %lld)", w->start_time));
 }
 
 bool worker_info(struct spvr *s, long wno, struct winfo *out)
@@ -246,7 +275,7 @@ bool worker_info(struct spvr *s, long wno, struct winfo *out)
 	struct worker *w;
 
 	pthread_mutex_lock(&s->mu);
-	w = find_running(s, wno);
+	w = find_listed(s, wno);
 	if (w != NULL)
 		info_of(w, out);
 	pthread_mutex_unlock(&s->mu);
@@ -267,7 +296,7 @@ size_t workers_list(struct spvr *s, bool sorted, struct winfo **out)
 	pthread_mutex_lock(&s->mu);
 	*out = xmalloc((s->nws + 1) * sizeof **out);
 	for (size_t i = 0; i < s->nws; i++)
-		if (s->ws[i]->state == W_RUNNING)
+		if (listed(s->ws[i]))
 			info_of(s->ws[i], &(*out)[n++]);
 	pthread_mutex_unlock(&s->mu);
 	if (sorted)
@@ -315,20 +344,11 @@ static void argv_free(char **v)
 	free(v);
 }
 
-static bool wid_valid(const char *id)
-{
-	const char *colon = strchr(id, ':');
-
-	if (colon == NULL || colon == id || colon[1] == '\0')
-		return false;
-	for (const char *p = id; *p != '\0'; p++)
-		if (p != colon && !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')))
-			return false;
-	return true;
-}
-
-/* The worker's one line on stdout: "<id>\n".  Blocks, like Kahua, with
- * no time limit.  0: got a valid id; 1: EOF first; -1: garbage. */
+/*
+ * The worker's one line on stdout, read as Kahua's read-line does, with no
+ * time limit: 0 with the line (an id, or whatever the worker printed
+ * instead), 1 at EOF before any byte (Kahua registers #<eof>).
+ */
 static int read_id(int fd, char *id, size_t size)
 {
 	size_t n = 0;
@@ -338,28 +358,20 @@ static int read_id(int fd, char *id, size_t size)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r == 0)
-			return n == 0 ? 1 : -1;
-		if (r < 0)
-			return 1;
+		if (r <= 0) {
+			id[n] = '\0';
+			return n == 0 ? 1 : 0;
+		}
 		if (id[n] == '\n')
 			break;
-		if (++n >= size - 1)
-			return -1;
+		if (n < size - 1)
+			n++;
 	}
 	id[n] = '\0';
-	return wid_valid(id) ? 0 : -1;
+	return 0;
 }
 
-static bool wid_taken(struct spvr *s, const char *id)
-{
-	for (size_t i = 0; i < s->nws; i++)
-		if (strcmp(s->ws[i]->wid, id) == 0)
-			return true;
-	return false;
-}
-
-/* After the spawn: wait for the id, then enter the table or drop out. */
+/* After the spawn: the line it printed names the new entry, whatever it is. */
 static int await_id(struct spvr *s, struct worker *w, int fd, struct winfo *info)
 {
 	char id[SIM_WID_MAX];
@@ -367,27 +379,17 @@ static int await_id(struct spvr *s, struct worker *w, int fd, struct winfo *info
 
 	close(fd);
 	pthread_mutex_lock(&s->mu);
-	if (got == 0 && !w->reaped && !wid_taken(s, id)) {
-		snprintf(w->wid, sizeof w->wid, "%s", id);
-		w->state = W_RUNNING;
-		info_of(w, info);
-		pthread_mutex_unlock(&s->mu);
-		/* From here the reaper may free w at any time: use the copy. */
-		log_msg("worker %s started: %s (wno %ld, pid %ld)", info->type,
-			info->wid, info->wno, (long)info->pid);
-		return 0;
-	}
-	if (got != 0 && got != 1 && !w->reaped && kill(w->pid, SIGKILL) != 0)
-		log_msg("kill %ld: %s", (long)w->pid, strerror(errno));
-	while (!w->reaped)
-		pthread_cond_wait(&s->cv, &s->mu);
-	ws_remove(s, w);
+	snprintf(w->wid, sizeof w->wid, "%s", got == 0 ? id : "");
+	w->no_id = got != 0;
+	w->state = w->reaped ? W_DEAD : W_RUNNING;
+	info_of(w, info);
+	/* The reply is written before the supervisor reaps anything. */
+	info->pid = w->pid;
 	pthread_mutex_unlock(&s->mu);
-	log_msg("worker %s (wno %ld, pid %ld) died at start", w->type, w->wno,
-		(long)w->pid);
-	worker_free(w);
-	errno = ECHILD;
-	return -1;
+	/* From here the reaper may free w at any time: use the copy. */
+	log_msg("[worker] run: %s(%ld - %s)", info->type, info->wno,
+		info->no_id ? "#<eof>" : info->wid);
+	return 0;
 }
 
 int worker_start(struct spvr *s, const char *type, char *const *args,
@@ -415,6 +417,9 @@ int worker_start(struct spvr *s, const char *type, char *const *args,
 	rc = spawn_child(s, argv, p[1], -1, &w->pid);
 	int e = errno;
 
+	if (rc == 0)
+		log_msg("[spvr] running %s: pid %ld", s->exe, (long)w->pid);
+
 	close(p[1]);
 	argv_free(argv);
 	if (rc == 0)
@@ -436,13 +441,13 @@ size_t worker_stop(struct spvr *s, long wno)
 	size_t at;
 
 	pthread_mutex_lock(&s->mu);
-	w = find_running(s, wno);
+	w = find_listed(s, wno);
 	if (w == NULL) {
 		pthread_mutex_unlock(&s->mu);
 		return (size_t)-1;
 	}
 	w->state = W_STOPPING;
-	if (kill(w->pid, SIGTERM) != 0)
+	if (!w->reaped && kill(w->pid, SIGTERM) != 0)
 		log_msg("kill %ld: %s", (long)w->pid, strerror(errno));
 	/* Kahua waits for the exit with no time limit: so do we. */
 	while (!w->reaped)
@@ -465,7 +470,7 @@ int worker_restart(struct spvr *s, long wno, struct winfo *info)
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
-	w = find_running(s, wno);
+	w = find_listed(s, wno);
 	if (w == NULL) {
 		pthread_mutex_unlock(&s->mu);
 		return -1;
@@ -562,13 +567,16 @@ static void worker_exited(struct spvr *s, struct worker *w, int status)
 		log_msg("unlink %s/%s: %s", s->sd.path, w->wid, strerror(errno));
 	if (w->state != W_RUNNING)
 		return;         /* its stopper or starter handles the rest */
-	/* Died on its own (or SIGKILLed by a fault): it leaves the tables. */
 	log_msg("worker %s %s: %s (wno %ld, pid %ld, status 0x%x)", w->type,
 		s->stopping ? "stopped at shutdown" : "died", w->wid, w->wno,
 		(long)w->pid, (unsigned)status);
+	/* Died on its own: without :auto-restart Kahua keeps the entry. */
+	if (!s->site.auto_restart || s->stopping) {
+		w->state = W_DEAD;
+		return;
+	}
 	ws_remove(s, w);
-	if (s->site.auto_restart && !s->stopping)
-		auto_restart(s, w);
+	auto_restart(s, w);
 	worker_free(w);
 }
 

@@ -11,6 +11,7 @@
 #include "vectors.h"
 
 static cJSON *vec;
+static cJSON *fvec;
 
 static void parse_ok(const char *text, struct kahua_reply *rep)
 {
@@ -79,7 +80,8 @@ static void test_spvr_error_reply(void **state)
 {
 	struct kahua_reply rep;
 	struct worker_list known;
-	struct worker ws[2] = { { "a:1", 0, "hello", 10, 0 }, { "a:2", 1, "leaky", 11, 0 } };
+	struct worker ws[2] = { { .wid = "a:1", .wno = 0, .type = "hello", .pid = 10 },
+				{ .wid = "a:2", .wno = 1, .type = "leaky", .pid = 11 } };
 	char plain[256];
 
 	(void)state;
@@ -184,6 +186,9 @@ static void test_bad_worker_entries(void **state)
 		"((:worker-id \"a:1\" :worker-count 0 :worker-type hello :worker-pid 1 :start-time 1))",
 		"((:worker-id \"a:1\" :worker-count -1 :worker-type hello :worker-pid 99 :start-time 1))",
 		"((:worker-count 0 :worker-type hello :worker-pid 99 :start-time 1))",
+		"((:worker-id \"a:1\" :worker-count 0 :worker-type hello :worker-pid #t :start-time 1))",
+		"((:worker-id \"a:1\" :worker-count 0 :worker-type hello :worker-pid \"9\" :start-time 1))",
+		"((:worker-id 12 :worker-count 0 :worker-type hello :worker-pid 99 :start-time 1))",
 		"(42)",
 		"#t",
 	};
@@ -201,6 +206,180 @@ static void test_bad_worker_entries(void **state)
 		assert_null(wl.v);
 		sx_free(x);
 	}
+}
+
+/* The workers of a recorded reply, parsed as the program parses them. */
+static void recorded_workers(const char *prefix, struct worker_list *wl)
+{
+	struct kahua_reply rep;
+	struct kr_err err = { 0 };
+
+	parse_ok(vector_received(fvec, prefix), &rep);
+	assert_true(rep.ok);
+	assert_int_equal(kahua_parse_workers(rep.body, wl, &err), 0);
+	kahua_reply_free(&rep);
+}
+
+static void test_dead_entry_is_kept(void **state)
+{
+	struct worker_list wl;
+
+	(void)state;
+	recorded_workers("(ls) after a worker was killed", &wl);
+	assert_int_equal(wl.n, 4);
+	assert_string_equal(wl.v[0].wid, "czb:5d65u");
+	assert_int_equal(wl.v[0].wno, 2);
+	assert_string_equal(wl.v[0].type, "leaky");
+	assert_int_equal(wl.v[0].pid, 0);
+	/* Not broken: whether it is dead is for /proc to say (pid 0: dead). */
+	assert_int_equal(wl.v[0].state, WORKER_LIVE);
+	assert_int_equal(wl.v[1].pid, 16825);
+	worker_list_free(&wl);
+}
+
+static void test_broken_entries_are_kept(void **state)
+{
+	struct worker_list wl;
+
+	(void)state;
+	recorded_workers("(ls) with two broken entries", &wl);
+	assert_int_equal(wl.n, 5);
+	/* Same id twice: only the number tells them apart. */
+	assert_string_equal(wl.v[3].wid, "ERROR loading module");
+	assert_string_equal(wl.v[4].wid, "ERROR loading module");
+	assert_int_equal(wl.v[3].wno, 55);
+	assert_int_equal(wl.v[4].wno, 56);
+	assert_int_equal(wl.v[3].state, WORKER_BROKEN);
+	assert_int_equal(wl.v[4].state, WORKER_BROKEN);
+	assert_int_equal(wl.v[3].pid, 0);
+	assert_int_equal(wl.v[4].pid, 19084);
+	assert_non_null(strstr(wl.v[3].why, "did not load"));
+	assert_non_null(strstr(wl.v[3].why, "ERROR loading module"));
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(wl.v[i].state, WORKER_LIVE);
+	worker_list_free(&wl);
+
+	recorded_workers("(run hello) when the app no longer loads", &wl);
+	assert_int_equal(wl.n, 1);
+	assert_int_equal(wl.v[0].state, WORKER_BROKEN);
+	assert_int_equal(wl.v[0].wno, 56);
+	assert_int_equal(wl.v[0].pid, 19084);
+	worker_list_free(&wl);
+
+	/* The kill of a broken entry answers the ls after it. */
+	recorded_workers("(kill WNO) of a broken entry", &wl);
+	assert_int_equal(wl.n, 4);
+	assert_int_equal(wl.v[3].wno, 56);
+	worker_list_free(&wl);
+}
+
+/* Every control-socket reply recorded from the failing Kahua parses. */
+static void test_every_failure_reply(void **state)
+{
+	const cJSON *c;
+	size_t lists = 0, errors = 0;
+
+	(void)state;
+	cJSON_ArrayForEach(c, fvec) {
+		const char *sock = cJSON_GetObjectItem(c, "socket")->valuestring;
+		const char *recv = cJSON_GetObjectItem(c, "received")->valuestring;
+		struct kahua_reply rep;
+		struct worker_list wl;
+		struct kr_err err = { 0 };
+
+		if (strcmp(sock, "SITE/socket/kahua") != 0)
+			continue;
+		parse_ok(recv, &rep);
+		if (!rep.ok) {
+			errors++;
+			kahua_reply_free(&rep);
+			continue;
+		}
+		/* ls, kill and run answer workers; restart ids; reload types. */
+		if (sx_is_list(sx_nth(rep.body, 0))) {
+			if (kahua_parse_workers(rep.body, &wl, &err) != 0)
+				fail_msg("case %s: %s", cJSON_GetObjectItem(c, "case")->valuestring, err.msg);
+			worker_list_free(&wl);
+			lists++;
+		}
+		kahua_reply_free(&rep);
+	}
+	assert_true(lists >= 9);
+	assert_int_equal(errors, 1);
+}
+
+static void test_restart_race_reply(void **state)
+{
+	const cJSON *c;
+	struct kahua_reply rep;
+	struct worker_list before, after;
+	struct kr_err err = { 0 };
+	const char *ls;
+
+	(void)state;
+	parse_ok(vector_received(fvec, "(restart \"WID\") under load"), &rep);
+	assert_false(rep.ok);
+	assert_string_equal(rep.errclass, "<system-error>");
+	assert_string_equal(rep.message, "waitpid() failed: No child processes");
+	assert_false(kahua_error_no_target(&rep));
+	kahua_reply_free(&rep);
+	/* Before: two hello workers; after: the old one gone, none started. */
+	c = cJSON_GetArrayItem(fvec, cJSON_GetArraySize(fvec) - 1);
+	ls = cJSON_GetObjectItem(c, "ls_before")->valuestring;
+	parse_ok(ls, &rep);
+	assert_int_equal(kahua_parse_workers(rep.body, &before, &err), 0);
+	kahua_reply_free(&rep);
+	ls = cJSON_GetObjectItem(c, "ls_after")->valuestring;
+	parse_ok(ls, &rep);
+	assert_int_equal(kahua_parse_workers(rep.body, &after, &err), 0);
+	kahua_reply_free(&rep);
+	assert_int_equal(before.n, 4);
+	assert_int_equal(after.n, 3);
+	assert_string_equal(before.v[2].wid, "euk:o501");
+	for (size_t i = 0; i < after.n; i++)
+		assert_string_not_equal(after.v[i].wid, "euk:o501");
+	worker_list_free(&before);
+	worker_list_free(&after);
+}
+
+/* Kahua lists a worker that printed nothing as #<eof>; any other #<...> is refused. */
+static void test_eof_worker_id(void **state)
+{
+	static const char eof[] = "((\"x-kahua-status\" \"OK\"))\n"
+		"((:worker-id #<eof> :worker-count 7 :worker-type hello :worker-pid #f :start-time 5))\n";
+	static const char undef[] = "((\"x-kahua-status\" \"OK\"))\n"
+		"((:worker-id \"a:1\" :worker-count 7 :worker-type hello :worker-pid #<undef> :start-time 5))\n";
+	struct kahua_reply rep;
+	struct worker_list wl;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	parse_ok(eof, &rep);
+	assert_int_equal(kahua_parse_workers(rep.body, &wl, &err), 0);
+	assert_int_equal(wl.n, 1);
+	assert_string_equal(wl.v[0].wid, "#<eof>");
+	assert_int_equal(wl.v[0].state, WORKER_BROKEN);
+	assert_int_equal(wl.v[0].pid, 0);
+	worker_list_free(&wl);
+	kahua_reply_free(&rep);
+	assert_int_equal(kahua_reply_parse(undef, sizeof undef - 1, &rep, &err), -1);
+	assert_int_equal(err.status, KR_UNAVAILABLE);
+}
+
+static void test_wid_valid(void **state)
+{
+	(void)state;
+	assert_true(kahua_wid_valid("eeh:4wixl"));
+	assert_true(kahua_wid_valid("0:0"));
+	assert_false(kahua_wid_valid("ERROR loading module"));
+	assert_false(kahua_wid_valid(""));
+	assert_false(kahua_wid_valid(":abc"));
+	assert_false(kahua_wid_valid("abc:"));
+	assert_false(kahua_wid_valid("ab:c:d"));
+	assert_false(kahua_wid_valid("AB:cd"));
+	assert_string_equal(worker_state_name(WORKER_LIVE), "live");
+	assert_string_equal(worker_state_name(WORKER_DEAD), "dead");
+	assert_string_equal(worker_state_name(WORKER_BROKEN), "broken");
 }
 
 static void conf(const char *text, struct kahua_site *site, int want)
@@ -288,13 +467,21 @@ int main(void)
 		cmocka_unit_test(test_bad_replies),
 		cmocka_unit_test(test_deep_reply_refused),
 		cmocka_unit_test(test_bad_worker_entries),
+		cmocka_unit_test(test_dead_entry_is_kept),
+		cmocka_unit_test(test_broken_entries_are_kept),
+		cmocka_unit_test(test_every_failure_reply),
+		cmocka_unit_test(test_restart_race_reply),
+		cmocka_unit_test(test_eof_worker_id),
+		cmocka_unit_test(test_wid_valid),
 		cmocka_unit_test(test_kahua_conf),
 		cmocka_unit_test(test_app_servers),
 	};
 	int rc;
 
 	vec = vectors_load();
+	fvec = failure_vectors_load();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cJSON_Delete(vec);
+	cJSON_Delete(fvec);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* Recorded Kahua exchanges (test/vectors/control-socket.json) for tests. */
+/* Recorded Kahua exchanges (the JSON files in test/vectors) for tests. */
 #ifndef KR_TEST_VECTORS_H
 #define KR_TEST_VECTORS_H
 
@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cJSON *vectors_load(void)
+static cJSON *vectors_load_path(const char *path)
 {
-	const char *path = getenv("KR_VECTORS") ? getenv("KR_VECTORS") : "test/vectors/control-socket.json";
 	FILE *f = fopen(path, "rb");
 	char *buf;
 	long n;
@@ -29,6 +28,19 @@ static cJSON *vectors_load(void)
 	if (root == NULL)
 		exit(2);
 	return root;
+}
+
+static cJSON *vectors_load(void)
+{
+	return vectors_load_path(getenv("KR_VECTORS") ? getenv("KR_VECTORS")
+						      : "test/vectors/control-socket.json");
+}
+
+/* The failure modes of a real Kahua: dead and broken entries, the restart race. */
+static cJSON *failure_vectors_load(void)
+{
+	return vectors_load_path(getenv("KR_FAILURE_VECTORS") ? getenv("KR_FAILURE_VECTORS")
+							      : "test/vectors/failure-modes.json");
 }
 
 /* The "received" bytes of the first case whose name starts with prefix. */
