@@ -17,6 +17,15 @@ long long kr_ms(double secs)
 	return (long long)(secs * 1000.0);
 }
 
+int kr_poll_ms(long long deadline_ms)
+{
+	long long left = deadline_ms - kr_now_ms();
+
+	if (left <= 0)
+		return 0;
+	return left > 60 * 60 * 1000 ? 60 * 60 * 1000 : (int)left;
+}
+
 long long kr_earlier(long long a, long long b)
 {
 	return a < b ? a : b;

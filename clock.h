@@ -13,6 +13,9 @@ long long kr_now_ms(void);
 /* Seconds (from the options) as milliseconds. */
 long long kr_ms(double secs);
 
+/* What is left until deadline_ms as a poll(2) timeout: 0 when past. */
+int kr_poll_ms(long long deadline_ms);
+
 /* The earlier of two deadlines. */
 long long kr_earlier(long long a, long long b);
 

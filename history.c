@@ -126,6 +126,8 @@ struct type_stat {
 	long long mem_n;
 	double growth_sum;      /* MB/hour, over ok restarts old enough */
 	long long growth_n;
+	double conts_sum;       /* continuations/hour, likewise */
+	long long conts_n;
 	struct failure fail;
 	int spark;              /* channel of its peaks in summary.peaks, -1 none */
 	double run_peak;        /* largest worker in the run numbered peak_run */
@@ -136,6 +138,7 @@ struct summary {
 	struct type_stat *t;
 	size_t n, cap;
 	long long lines, skipped, runs, failed_runs;
+	long long gated;        /* restart runs the memory gates kept from restarting */
 	double first, last;
 	struct failure last_failure;    /* of any run, typed or not */
 	struct tgrid peaks;     /* per type, its largest worker before each run */
@@ -210,6 +213,26 @@ static bool step_growth(const cJSON *old, const cJSON *new, bool pss, double *mb
 	return true;
 }
 
+/*
+ * Continuations gained per hour, as step_growth does for memory: the
+ * old worker's count less its fresh replacement's, over their age gap.
+ */
+static bool step_conts(const cJSON *old, const cJSON *new, double *per_h)
+{
+	double old_age, new_age = 0, oc, nc;
+
+	if (!jnumber(old, "age_s", 0, MAX_EPOCH, &old_age) ||
+	    !jnumber(old, "continuations", 0, MAX_BYTES, &oc) ||
+	    !jnumber(new, "continuations", 0, MAX_BYTES, &nc))
+		return false;
+	if (!jnumber(new, "age_s", 0, MAX_EPOCH, &new_age))
+		new_age = 0;
+	if (old_age - new_age < MIN_GROWTH_AGE)
+		return false;
+	*per_h = (oc - nc) / ((old_age - new_age) / 3600.0);
+	return true;
+}
+
 static int add_step(struct summary *s, const cJSON *e, bool pss, double started,
 		    const char *run_error)
 {
@@ -238,6 +261,10 @@ static int add_step(struct summary *s, const cJSON *e, bool pss, double started,
 	if (step_growth(old, jget(e, "new"), pss, &v)) {
 		t->growth_sum += v;
 		t->growth_n++;
+	}
+	if (step_conts(old, jget(e, "new"), &v)) {
+		t->conts_sum += v;
+		t->conts_n++;
 	}
 	return 0;
 }
@@ -476,17 +503,21 @@ static void sparkline(FILE *out, const struct summary *s, const struct type_stat
 static void text_row(FILE *out, const struct summary *s, const struct type_stat *t, int width,
 		     bool utf8)
 {
-	char mem[32], growth[32], when[32];
+	char mem[32], growth[32], conts[32], when[32];
 
 	fmt_bytes(mean_bytes(t), mem, sizeof mem);
 	if (t->growth_n)
 		snprintf(growth, sizeof growth, "%.1fM/h", t->growth_sum / (double)t->growth_n);
 	else
 		snprintf(growth, sizeof growth, "-");
+	if (t->conts_n)
+		snprintf(conts, sizeof conts, "%.0f/h", t->conts_sum / (double)t->conts_n);
+	else
+		snprintf(conts, sizeof conts, "-");
 	put_clean(out, t->name);
-	fprintf(out, "%*s %6lld %8lld %8lld %8s %9s  ",
+	fprintf(out, "%*s %6lld %8lld %8lld %8s %9s %9s  ",
 		width - (int)strlen(t->name) > 0 ? width - (int)strlen(t->name) : 0, "",
-		t->runs, t->restarts, t->failures, mem, growth);
+		t->runs, t->restarts, t->failures, mem, growth, conts);
 	sparkline(out, s, t, utf8);
 	fputs("  ", out);
 	if (t->fail.set) {
@@ -505,8 +536,9 @@ static void text_summary(const struct summary *s, time_t since, FILE *out)
 	bool utf8 = utf8_locale();
 	char a[32], b[32];
 
-	fprintf(out, "%-*s %6s %8s %8s %8s %9s  %-*s  %s\n", width, "TYPE", "RUNS", "RESTARTS",
-		"FAILURES", "MEAN-MEM", "GROWTH/H", SPARK_W + 6, "PEAK-MEMORY", "LAST-FAILURE");
+	fprintf(out, "%-*s %6s %8s %8s %8s %9s %9s  %-*s  %s\n", width, "TYPE", "RUNS", "RESTARTS",
+		"FAILURES", "MEAN-MEM", "GROWTH/H", "CONTS/H", SPARK_W + 6, "PEAK-MEMORY",
+		"LAST-FAILURE");
 	for (size_t i = 0; i < s->n; i++)
 		text_row(out, s, &s->t[i], width, utf8);
 	if (s->runs == 0) {
@@ -521,6 +553,9 @@ static void text_summary(const struct summary *s, time_t since, FILE *out)
 		fprintf(out, "# %lld run%s from %s to %s UTC, %lld failed", s->runs,
 			s->runs == 1 ? "" : "s", a, b, s->failed_runs);
 	}
+	if (s->gated > 0)
+		fprintf(out, "; %lld run%s restarted nothing (memory gates)", s->gated,
+			s->gated == 1 ? "" : "s");
 	if (s->skipped > 0)
 		fprintf(out, "; %lld line%s skipped", s->skipped, s->skipped == 1 ? "" : "s");
 	fputc('\n', out);
@@ -563,6 +598,8 @@ static cJSON *json_type(bool *bad, const struct type_stat *t)
 	jadd(bad, o, "mean_memory_bytes", jnum_or_null(t->mem_n > 0, (double)mean_bytes(t)));
 	jadd(bad, o, "growth_mb_per_hour",
 	     jnum_or_null(t->growth_n > 0, t->growth_n ? t->growth_sum / (double)t->growth_n : 0));
+	jadd(bad, o, "continuations_per_hour",
+	     jnum_or_null(t->conts_n > 0, t->conts_n ? t->conts_sum / (double)t->conts_n : 0));
 	jadd(bad, o, "last_failure", json_failure(bad, &t->fail));
 	return o;
 }
@@ -578,6 +615,7 @@ static cJSON *json_summary(const struct summary *s, const char *path, time_t sin
 	jadd(&bad, root, "skipped", cJSON_CreateNumber((double)s->skipped));
 	jadd(&bad, root, "runs", cJSON_CreateNumber((double)s->runs));
 	jadd(&bad, root, "failed_runs", cJSON_CreateNumber((double)s->failed_runs));
+	jadd(&bad, root, "gated_runs", cJSON_CreateNumber((double)s->gated));
 	jadd(&bad, root, "first", jnum_or_null(s->runs > 0, s->first));
 	jadd(&bad, root, "last", jnum_or_null(s->runs > 0, s->last));
 	jadd(&bad, root, "last_failure", json_failure(&bad, &s->last_failure));
@@ -617,9 +655,17 @@ static int print_summary(const struct summary *s, const char *path, time_t since
 	return 0;
 }
 
+/* A run the memory gates kept from restarting is counted apart, not as a run. */
 static int on_run(void *ctx, const cJSON *run, double started)
 {
-	return add_run(ctx, run, started);
+	struct summary *s = ctx;
+	const char *outcome = jstring(run, "outcome");
+
+	if (outcome != NULL && strcmp(outcome, "skipped") == 0) {
+		s->gated++;
+		return 0;
+	}
+	return add_run(s, run, started);
 }
 
 int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,

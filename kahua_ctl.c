@@ -25,15 +25,6 @@
 #define SPVR_HEADER "((\"x-kahua-worker\" \"spvr\"))"
 #define READ_CHUNK 65536
 
-static int ms_left(long long deadline_ms)
-{
-	long long left = deadline_ms - kr_now_ms();
-
-	if (left <= 0)
-		return 0;
-	return left > 60 * 60 * 1000 ? 60 * 60 * 1000 : (int)left;
-}
-
 /*
  * Fill addr for <sockdir>/<name>.  A path too long for sun_path is reached
  * through /proc/self/fd/N/<name> of the opened directory; *dirfd is that
@@ -80,9 +71,9 @@ static int connect_error(const struct kahua_site *site, const char *name, int e,
 	char *path = kahua_sock_path(site, name);
 	const char *hint = "";
 
-	if (e == ENOENT)
+	if (e == ENOENT && strcmp(name, SPVR_SOCKET) == 0)
 		hint = " (is kahua-spvr running?)";
-	else if (e == ECONNREFUSED)
+	else if (e == ECONNREFUSED && strcmp(name, SPVR_SOCKET) == 0)
 		hint = " (stale socket: no supervisor listens on it)";
 	kr_fail(err, KR_UNAVAILABLE, "connect %s: %s%s", path ? path : name, strerror(e), hint);
 	free(path);
@@ -105,7 +96,7 @@ int kahua_connect(const struct kahua_site *site, const char *name,
 	}
 	/* A full listen backlog says EAGAIN on a non-blocking Unix socket. */
 	while ((rc = connect(fd, (struct sockaddr *)&addr, sizeof addr)) < 0 &&
-	       (errno == EAGAIN || errno == EINTR) && ms_left(deadline_ms) > 0)
+	       (errno == EAGAIN || errno == EINTR) && kr_poll_ms(deadline_ms) > 0)
 		kr_sleep_until(kr_earlier(deadline_ms, kr_now_ms() + 10), NULL);
 	if (dirfd >= 0)
 		close(dirfd);
@@ -128,7 +119,7 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline_ms,
 	while (done < len) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		ssize_t n;
-		int ready = poll(&p, 1, ms_left(deadline_ms));
+		int ready = poll(&p, 1, kr_poll_ms(deadline_ms));
 
 		if (ready < 0 && errno == EINTR)
 			continue;
@@ -149,8 +140,7 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline_ms,
 	return 0;
 }
 
-/* True once buf holds two complete data (header and body). */
-static bool reply_complete(const char *buf, size_t len)
+bool kahua_reply_complete(const char *buf, size_t len)
 {
 	size_t pos = 0;
 	int found = 0;
@@ -179,7 +169,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 	for (;;) {
 		bool soft_first = soft > 0 && soft < w->deadline_ms;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int ready = poll(&p, 1, ms_left(soft_first ? soft : w->deadline_ms));
+		int ready = poll(&p, 1, kr_poll_ms(soft_first ? soft : w->deadline_ms));
 		ssize_t n;
 
 		if (ready < 0 && errno == EINTR)
@@ -201,7 +191,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 		n = recv(fd, b->s + b->len, READ_CHUNK, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n < 0 && errno == ECONNRESET && reply_complete(b->s, b->len))
+		if (n < 0 && errno == ECONNRESET && kahua_reply_complete(b->s, b->len))
 			return 0;
 		if (n < 0)
 			return kr_fail(err, KR_UNAVAILABLE, "%s: recv: %s", what, strerror(errno));
@@ -212,7 +202,7 @@ static int recv_reply(int fd, const struct kahua_wait *w, const char *what,
 		if (b->len > KAHUA_REPLY_MAX)
 			return kr_fail(err, KR_UNAVAILABLE, "%s: reply larger than %d bytes",
 				       what, KAHUA_REPLY_MAX);
-		if (b->s[b->len - 1] == '\n' && reply_complete(b->s, b->len))
+		if (b->s[b->len - 1] == '\n' && kahua_reply_complete(b->s, b->len))
 			return 0;
 	}
 }

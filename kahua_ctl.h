@@ -118,6 +118,9 @@ void kahua_reply_free(struct kahua_reply *rep);
 int kahua_reply_parse(const char *buf, size_t len, struct kahua_reply *rep,
 		      struct kr_err *err);
 
+/* True once buf holds two complete data (a reply's header and body). */
+bool kahua_reply_complete(const char *buf, size_t len);
+
 /*
  * Body of an ls (or kill, run) reply into workers, sorted as given.  Every
  * entry Kahua writes is kept: a :worker-pid of #f gives pid 0, a worker id

@@ -23,7 +23,7 @@
 #define CONFIG_MAX (256 * 1024)
 
 enum opt_kind { K_BOOL, K_COUNT, K_INT, K_SECONDS, K_SIZE, K_STRING, K_LIST,
-		K_STATUSES, K_STRATEGY, K_METRIC, K_FACILITY };
+		K_STATUSES, K_STRATEGY, K_METRIC, K_PROBE, K_FACILITY };
 
 struct optdef {
 	const char *name;       /* long flag and JSON key */
@@ -55,11 +55,16 @@ static const struct optdef optdefs[] = {
 	{ "retry-delay", 0, K_SECONDS, F(retry_delay), "1", "SECS", "pause between HTTP tries" },
 	{ "follow-redirects", 0, K_BOOL, F(follow_redirects), NULL, NULL, "follow HTTP redirects" },
 	{ "no-http-check", 0, K_BOOL, F(no_http_check), NULL, NULL, "skip the HTTP check (worker probes still run)" },
+	{ "probe", 0, K_PROBE, F(probe), "eval", "KIND", "worker probe: eval (ask the worker what it holds) or http (a web request)" },
+	{ "no-eval", 0, K_BOOL, F(no_eval), NULL, NULL, "send no eval to workers: no continuation figures, probes by web request" },
 	{ "min-rss", 0, K_SIZE, F(min_rss), "0", "SIZE", "restart only workers using at least SIZE (K, M, G)" },
 	{ "max-age", 0, K_SECONDS, F(max_age), "0", "DURATION", "restart only workers older than DURATION (s, m, h, d)" },
 	{ "memory", 0, K_METRIC, F(memory), "rss", "METRIC", "memory metric: rss or pss" },
 	{ "max-restarts", 0, K_INT, F(max_restarts), "0", "N", "restart at most N workers per run (0: no limit)" },
+	{ "max-conts", 0, K_INT, F(max_conts), "0", "N", "restart only workers holding at least N continuations (0: no threshold)" },
 	{ "no-top-up", 0, K_BOOL, F(no_top_up), NULL, NULL, "remove dead and broken entries but do not reload to top types up" },
+	{ "when-available-below", 0, K_SIZE, F(when_available_below), "0", "SIZE", "restart only while the host's MemAvailable is below SIZE (0: always)" },
+	{ "when-swap-above", 0, K_SIZE, F(when_swap_above), "0", "SIZE", "restart only while the host's swap in use is above SIZE (0: always)" },
 	{ "splay", 0, K_SECONDS, F(splay), "0", "SECS", "sleep a random time up to SECS first" },
 	{ "wait-lock", 0, K_SECONDS, F(wait_lock), "0", "SECS", "wait up to SECS for another run's lock" },
 	{ "dry-run", 'n', K_BOOL, F(dry_run), NULL, NULL, "print the plan; send nothing but ls" },
@@ -187,6 +192,7 @@ int parse_facility(const char *s, int *out)
 
 static const char *const strategies[] = { "rolling", "surge", "all" };
 static const char *const metrics[] = { "rss", "pss" };
+static const char *const probes[] = { "eval", "http" };
 static const char *const commands[] = { "restart", "status", "check", "history" };
 
 const char *strategy_name(int s)
@@ -197,6 +203,11 @@ const char *strategy_name(int s)
 const char *metric_name(int m)
 {
 	return m >= 0 && m < 2 ? metrics[m] : "?";
+}
+
+const char *probe_name(int p)
+{
+	return p >= 0 && p < 2 ? probes[p] : "?";
 }
 
 const char *command_name(enum kr_command c)
@@ -277,6 +288,7 @@ static const char *kind_expects(enum opt_kind k)
 	case K_STATUSES: return "HTTP statuses such as 200 or 200,204";
 	case K_STRATEGY: return "rolling, surge or all";
 	case K_METRIC: return "rss or pss";
+	case K_PROBE: return "eval or http";
 	case K_FACILITY: return "a syslog facility such as daemon or local0";
 	}
 	return "?";
@@ -315,7 +327,9 @@ static int set_value(struct options *o, size_t idx, const char *s, enum kr_sourc
 		return parse_statuses(s, o);
 	case K_STRATEGY:
 	case K_METRIC:
-		v = d->kind == K_STRATEGY ? pick(s, strategies, 3) : pick(s, metrics, 2);
+	case K_PROBE:
+		v = d->kind == K_STRATEGY ? pick(s, strategies, 3) :
+		    d->kind == K_METRIC ? pick(s, metrics, 2) : pick(s, probes, 2);
 		if (v < 0)
 			return -1;
 		*(int *)f = v;
@@ -803,6 +817,7 @@ static void print_value(const struct options *o, const struct optdef *d, FILE *o
 		break;
 	case K_STRATEGY: fprintf(out, "%s", strategy_name(*(const int *)f)); break;
 	case K_METRIC: fprintf(out, "%s", metric_name(*(const int *)f)); break;
+	case K_PROBE: fprintf(out, "%s", probe_name(*(const int *)f)); break;
 	}
 }
 

@@ -19,10 +19,11 @@
 enum kr_command { CMD_RESTART, CMD_STATUS, CMD_CHECK, CMD_HISTORY };
 enum kr_strategy { STRATEGY_ROLLING, STRATEGY_SURGE, STRATEGY_ALL };
 enum kr_metric { METRIC_RSS, METRIC_PSS };
+enum kr_probe { PROBE_EVAL, PROBE_HTTP };
 enum kr_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_CMDLINE };
 
 #define OPT_MAX_STATUSES 16
-#define OPT_MAX_SETTINGS 48
+#define OPT_MAX_SETTINGS 64
 
 struct str_list {
 	char **v;
@@ -53,12 +54,17 @@ struct options {
 	double retry_delay;
 	bool follow_redirects;
 	bool no_http_check;
+	int probe;                      /* enum kr_probe */
+	bool no_eval;                   /* never send an eval to a worker */
 
 	long long min_rss;              /* bytes; 0: no memory threshold */
 	double max_age;                 /* seconds; 0: no age threshold */
 	int memory;                     /* enum kr_metric */
 	long long max_restarts;         /* 0: no limit */
+	long long max_conts;            /* continuations; 0: no threshold */
 	bool no_top_up;
+	long long when_available_below; /* bytes of MemAvailable; 0: no gate */
+	long long when_swap_above;      /* bytes of swap in use; 0: no gate */
 
 	double splay;
 	double wait_lock;
@@ -103,6 +109,7 @@ int parse_facility(const char *s, int *out);
 
 const char *strategy_name(int s);
 const char *metric_name(int m);
+const char *probe_name(int p);
 const char *command_name(enum kr_command c);
 
 #endif

@@ -91,6 +91,59 @@ static int read_key(pid_t pid, const char *file, const char *key,
 	return rc;
 }
 
+static ssize_t read_full(int fd, char *buf, size_t size);
+
+/* "Key:   123 kB" anywhere in text as bytes; -1 without it. */
+static long long meminfo_kb(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+	char *end;
+	long long kb;
+
+	while (p != NULL && strncmp(p, key, klen) != 0) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	if (p == NULL)
+		return -1;
+	errno = 0;
+	kb = strtoll(p + klen, &end, 10);
+	if (end == p + klen || errno != 0 || kb < 0 || kb > LLONG_MAX / 1024)
+		return -1;
+	return kb * 1024;
+}
+
+void proc_meminfo_parse(const char *text, struct host_mem *m)
+{
+	long long total = meminfo_kb(text, "SwapTotal:"), free = meminfo_kb(text, "SwapFree:");
+
+	m->available = meminfo_kb(text, "MemAvailable:");
+	m->swap_used = total >= 0 && free >= 0 && free <= total ? total - free : -1;
+}
+
+int proc_meminfo(struct host_mem *m)
+{
+	char buf[16384];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	m->available = m->swap_used = -1;
+	if (fd < 0)
+		return -1;
+	n = read_full(fd, buf, sizeof buf - 1);
+	e = errno;
+	close(fd);
+	if (n < 0) {
+		errno = e;
+		return -1;
+	}
+	buf[n] = '\0';
+	proc_meminfo_parse(buf, m);
+	return 0;
+}
+
 /* Reads the one line of /proc/PID/stat into a malloc'd string. */
 static char *read_stat_line(pid_t pid)
 {

@@ -87,6 +87,20 @@ struct proc_sigs {
 };
 int proc_signals(pid_t pid, struct proc_sigs *s);
 
+/*
+ * The host's memory from /proc/meminfo, in bytes, -1 where a line is
+ * missing: MemAvailable (Linux 3.14 and later) and swap in use (SwapTotal
+ * less SwapFree).
+ */
+struct host_mem {
+	long long available;
+	long long swap_used;
+};
+/* 0, or -1 with errno when /proc/meminfo cannot be read. */
+int proc_meminfo(struct host_mem *m);
+/* The same from the file's text (exposed for tests). */
+void proc_meminfo_parse(const char *text, struct host_mem *m);
+
 /* Seconds since boot for start times: exposed for tests. */
 long long proc_boot_time(void);
 

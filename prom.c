@@ -14,6 +14,7 @@
 #include "outfile.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,9 +171,21 @@ static void type_metrics(struct prom *p, const struct run_report *r, const char 
 		sample(p, healed_of(r, types[i]), "type", types[i], (const char *)NULL);
 }
 
+/*
+ * Per-worker series are labelled with the worker's rank within its type
+ * (0, 1, ... by worker number), never its id or number: those change at
+ * every restart, and a series per restart would pile up for a year.
+ */
+static void rank_label(const struct worker_obs *v, size_t n, const struct worker_obs *w,
+		       char *out, size_t size)
+{
+	snprintf(out, size, "%zu", obs_rank(v, n, w));
+}
+
 static void worker_metrics(struct prom *p, const struct run_report *r)
 {
 	bool pss = pss_run(r);
+	char rank[24];
 
 	family(p, P "worker_memory_bytes",
 	       "Memory of each worker the latest run restarted, at restart, by the metric used.");
@@ -182,10 +195,45 @@ static void worker_metrics(struct prom *p, const struct run_report *r)
 
 		if ((s->result != STEP_OK && s->result != STEP_FAILED) || mem < 0)
 			continue;
+		rank_label(r->before, r->nbefore, &s->old, rank, sizeof rank);
 		/* With PSS unavailable the figure is RSS: the label says which. */
-		sample(p, (double)mem, "type", s->old.w.type, "worker", s->old.w.wid, "metric",
+		sample(p, (double)mem, "type", s->old.w.type, "rank", rank, "metric",
 		       pss && s->old.pss >= 0 ? "pss" : "rss", (const char *)NULL);
 	}
+}
+
+/* One figure of what each worker holds; workers whose figure is unknown are left out. */
+static void held_metric(struct prom *p, const struct worker_obs *v, size_t n, const char *name,
+			const char *help, size_t field)
+{
+	char rank[24];
+
+	family(p, name, help);
+	for (size_t i = 0; i < n; i++) {
+		long long x = *(const long long *)((const char *)&v[i].ev + field);
+
+		if (v[i].ev.outcome != EVAL_OK || x < 0)
+			continue;
+		rank_label(v, n, &v[i], rank, sizeof rank);
+		sample(p, (double)x, "type", v[i].w.type, "rank", rank, (const char *)NULL);
+	}
+}
+
+/* The workers as the run left them (as it found them when it restarted none). */
+static void held_metrics(struct prom *p, const struct run_report *r)
+{
+	const struct worker_obs *v = r->nafter > 0 ? r->after : r->before;
+	size_t n = r->nafter > 0 ? r->nafter : r->nbefore;
+
+	held_metric(p, v, n, "kahua_worker_continuations",
+		    "Continuations a worker holds (its <session-cont> key table), by type and rank.",
+		    offsetof(struct eval_result, conts));
+	held_metric(p, v, n, "kahua_worker_state_sessions",
+		    "State sessions a worker holds, by type and rank.",
+		    offsetof(struct eval_result, sessions));
+	held_metric(p, v, n, "kahua_worker_heap_bytes",
+		    "A worker's GC heap (gc-stat :total-heap-size), by type and rank.",
+		    offsetof(struct eval_result, heap));
 }
 
 /* Checked again later in the run (rolling checks a URL after each worker)? */
@@ -232,6 +280,7 @@ static int render(const struct run_report *r, char **text, size_t *len)
 	run_metrics(&p, r);
 	type_metrics(&p, r, types, ntypes);
 	worker_metrics(&p, r);
+	held_metrics(&p, r);
 	http_metrics(&p, r);
 	free(types);
 	rc = ferror(p.f) ? -1 : 0;

@@ -47,12 +47,56 @@ void fmt_age(long long s, char *out, size_t size)
 		snprintf(out, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
 }
 
-void report_status_table(const struct run_report *r, FILE *out)
+void fmt_held(long long v, char *out, size_t size)
+{
+	if (v < 0)
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%lld", v);
+}
+
+size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w)
+{
+	size_t rank = 0;
+
+	/* Dead and broken entries hold no place: ranks stay below :run-by-default. */
+	for (size_t i = 0; i < n; i++)
+		rank += v[i].w.state == WORKER_LIVE && strcmp(v[i].w.type, w->w.type) == 0 &&
+			v[i].w.wno < w->w.wno;
+	return rank;
+}
+
+/* A figure of what the worker holds, -1 unless its eval answered. */
+static long long held(const struct worker_obs *o, long long v)
+{
+	return o->ev.outcome == EVAL_OK ? v : -1;
+}
+
+/* Continuations (and, wide, sessions and heap) of one worker. */
+static void status_numbers(const struct worker_obs *o, bool wide, char *out, size_t size)
+{
+	char conts[32], sessions[32], heap[32];
+
+	fmt_held(held(o, o->ev.conts), conts, sizeof conts);
+	fmt_held(held(o, o->ev.sessions), sessions, sizeof sessions);
+	fmt_bytes(held(o, o->ev.heap), heap, sizeof heap);
+	if (wide)
+		snprintf(out, size, "%9s %9s %9s", conts, sessions, heap);
+	else
+		snprintf(out, size, "%9s", conts);
+}
+
+void report_status_table(const struct run_report *r, bool wide, FILE *out)
 {
 	bool pss = strcmp(r->metric, "pss") == 0;
+	char numbers[128];
 
-	fprintf(out, "%5s %8s %-16s %9s %9s %-6s  %s\n", "WNO", "PID", "TYPE", "AGE",
-		pss ? "PSS" : "RSS", "STATE", "WORKER-ID");
+	if (wide)
+		snprintf(numbers, sizeof numbers, "%9s %9s %9s", "CONTS", "SESSIONS", "HEAP");
+	else
+		snprintf(numbers, sizeof numbers, "%9s", "CONTS");
+	fprintf(out, "%5s %8s %-16s %9s %9s %-6s %s  %s\n", "WNO", "PID", "TYPE", "AGE",
+		pss ? "PSS" : "RSS", "STATE", numbers, "WORKER-ID");
 	for (size_t i = 0; i < r->nbefore; i++) {
 		const struct worker_obs *o = &r->before[i];
 		char age[32], mem[32], pid[16];
@@ -63,15 +107,20 @@ void report_status_table(const struct run_report *r, FILE *out)
 			snprintf(pid, sizeof pid, "%d", (int)o->w.pid);
 		else
 			snprintf(pid, sizeof pid, "-");
-		fprintf(out, "%5ld %8s %-16s %9s %9s %-6s  %s\n", o->w.wno, pid, o->w.type,
-			age, mem, worker_state_name(o->w.state), o->w.wid);
+		status_numbers(o, wide, numbers, sizeof numbers);
+		fprintf(out, "%5ld %8s %-16s %9s %9s %-6s %s  %s\n", o->w.wno, pid, o->w.type,
+			age, mem, worker_state_name(o->w.state), numbers, o->w.wid);
 	}
 	for (size_t i = 0; i < r->nbefore; i++) {
-		const struct worker *w = &r->before[i].w;
+		const struct worker_obs *o = &r->before[i];
+		const struct worker *w = &o->w;
 
 		if (w->state != WORKER_LIVE)
 			fprintf(out, "# worker %ld (%s) is %s: %s; requests sent to it fail\n", w->wno,
 				w->type, worker_state_name(w->state), w->why);
+		else if (o->ev.outcome == EVAL_UNREADABLE || o->ev.outcome == EVAL_NO_ANSWER)
+			fprintf(out, "# worker %ld (%s): numbers unavailable: %s\n", w->wno,
+				w->type, o->ev.why);
 	}
 	for (size_t i = 0; i < r->ntypes; i++) {
 		const struct type_count *t = &r->types[i];
@@ -159,6 +208,11 @@ static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)
 	jnum(b, o, "age_s", (double)w->age);
 	jmem(b, o, "rss_bytes", w->rss);
 	jmem(b, o, "pss_bytes", w->pss);
+	jmem(b, o, "continuations", held(w, w->ev.conts));
+	jmem(b, o, "state_sessions", held(w, w->ev.sessions));
+	jmem(b, o, "heap_bytes", held(w, w->ev.heap));
+	jstr(b, o, "eval_error", w->ev.outcome == EVAL_UNREADABLE || w->ev.outcome == EVAL_NO_ANSWER ?
+				 w->ev.why : NULL);
 }
 
 static void json_workers(struct jb *b, cJSON *root, const char *key,
@@ -261,6 +315,25 @@ static void json_types(struct jb *b, cJSON *root, const struct run_report *r)
 	}
 }
 
+/* The host's memory, which the history keeps for every run. */
+static void json_host(struct jb *b, cJSON *root, const struct host_mem *h)
+{
+	cJSON *o = jchild(b, root, "host", false);
+
+	if (o == NULL)
+		return;
+	jmem(b, o, "mem_available_bytes", h->available);
+	jmem(b, o, "swap_used_bytes", h->swap_used);
+}
+
+/* A run the memory gates kept from restarting is "skipped", not "ok". */
+static const char *outcome(const struct run_report *r)
+{
+	if (r->skipped[0] != '\0' && r->exit_status == KR_OK)
+		return "skipped";
+	return kr_status_name(r->exit_status);
+}
+
 static void json_healed(struct jb *b, cJSON *root, const struct run_report *r)
 {
 	cJSON *arr = jchild(b, root, "healed", true);
@@ -300,13 +373,17 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	jstr(&b, root, "metric", r->metric);
 	jbool(&b, root, "pss_fallback", r->pss_fallback);
 	jbool(&b, root, "dry_run", r->dry_run);
+	jstr(&b, root, "probe", r->probe);
+	jbool(&b, root, "eval", r->eval);
+	json_host(&b, root, &r->host);
 	json_workers(&b, root, "workers_before", r->before, r->nbefore);
 	json_healed(&b, root, r);
 	json_steps(&b, root, r, pss);
 	json_workers(&b, root, "workers_after", r->after, r->nafter);
 	json_types(&b, root, r);
 	json_http(&b, root, r);
-	jstr(&b, root, "outcome", kr_status_name(r->exit_status));
+	jstr(&b, root, "outcome", outcome(r));
+	jstr(&b, root, "skip_reason", r->skipped[0] ? r->skipped : NULL);
 	jnum(&b, root, "exit_status", r->exit_status);
 	jstr(&b, root, "error", r->error[0] ? r->error : NULL);
 	*failed = b.failed;

@@ -18,12 +18,15 @@
 #include "err.h"
 #include "health.h"
 #include "kahua_ctl.h"
+#include "kahua_eval.h"
+#include "procinfo.h"
 
 struct worker_obs {
 	struct worker w;
 	long long rss;          /* bytes from /proc/PID/status, -1 unknown */
 	long long pss;          /* bytes from /proc/PID/smaps_rollup, -1 unknown */
 	long long age;          /* seconds since :start-time */
+	struct eval_result ev;  /* what it holds; EVAL_OFF when not asked */
 };
 
 enum step_result { STEP_PLANNED, STEP_OK, STEP_FAILED, STEP_ABANDONED };
@@ -86,6 +89,10 @@ struct run_report {
 	struct healed_entry *healed;
 	size_t nhealed;
 	bool pss_fallback;      /* PSS asked but unavailable: RSS used */
+	const char *probe;      /* "eval" or "http" */
+	bool eval;              /* eval asked of workers (not --no-eval) */
+	struct host_mem host;   /* at the start of the run; -1 unknown */
+	char skipped[256];      /* why a gated run restarted nothing, or empty */
 
 	int exit_status;
 	char error[KR_ERR_MSG_MAX]; /* the one error line, empty on success */
@@ -94,8 +101,11 @@ struct run_report {
 /* The memory figure a policy uses: PSS or RSS per metric, -1 unknown. */
 long long obs_memory(const struct worker_obs *o, bool pss);
 
-/* `status`: one line per worker (wno, pid, type, age, memory, id). */
-void report_status_table(const struct run_report *r, FILE *out);
+/*
+ * `status`: one line per worker (wno, pid, type, age, memory,
+ * continuations, id); wide adds state sessions and heap.
+ */
+void report_status_table(const struct run_report *r, bool wide, FILE *out);
 
 /* The report as a cJSON tree (the caller deletes it); *failed on OOM. */
 struct cJSON;
@@ -121,5 +131,10 @@ int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 /* Human sizes and ages for tables and messages. */
 void fmt_bytes(long long bytes, char *out, size_t size);
 void fmt_age(long long seconds, char *out, size_t size);
+/* A count such as continuations, "-" when unknown. */
+void fmt_held(long long v, char *out, size_t size);
+
+/* A worker's rank among the live workers of its type in v, by worker number. */
+size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w);
 
 #endif

@@ -85,6 +85,41 @@ static void splay(const struct options *o)
 	kr_sleep_until(kr_now_ms() + kr_ms(secs), &stop_signal);
 }
 
+/* What each worker holds, asked of all at once within one control time limit. */
+static int ask_workers(struct run *run, struct worker_obs *obs, size_t n)
+{
+	struct worker *ws;
+	struct eval_result *res;
+	size_t live = 0;
+
+	if (!rollout_uses_eval(&run->o) || n == 0)
+		return 0;
+	ws = calloc(n, sizeof *ws);
+	res = calloc(n, sizeof *res);
+	if (ws == NULL || res == NULL) {
+		free(ws);
+		free(res);
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	}
+	/* Dead and broken entries have no worker to ask. */
+	for (size_t i = 0; i < n; i++)
+		if (obs[i].w.state == WORKER_LIVE)
+			ws[live++] = obs[i].w;
+	kahua_eval_workers(&run->site, ws, live, call_deadline(run), res);
+	for (size_t i = 0, j = 0; i < n && j < live; i++) {
+		if (obs[i].w.state != WORKER_LIVE)
+			continue;
+		obs[i].ev = res[j];
+		if (res[j].outcome != EVAL_OK)
+			log_info("worker %s (%s, pid %d): numbers unavailable: %s", ws[j].wid,
+				 ws[j].type, (int)ws[j].pid, res[j].why);
+		j++;
+	}
+	free(ws);
+	free(res);
+	return 0;
+}
+
 static int observe_all(struct run *run, const struct worker_list *wl,
 		       struct worker_obs **out, size_t *n)
 {
@@ -98,7 +133,7 @@ static int observe_all(struct run *run, const struct worker_list *wl,
 			run->r.pss_fallback = true;
 	}
 	*n = wl->n;
-	return 0;
+	return ask_workers(run, *out, *n);
 }
 
 /* Per type: running now, and :run-by-default from app-servers. */
@@ -177,13 +212,14 @@ static void print_plan(const struct run *run, FILE *out)
 		run->r.nbefore, strategy_name(run->o.strategy), metric_name(run->o.memory));
 	for (size_t i = 0; i < run->r.nsteps; i++) {
 		const struct worker_obs *o = &run->r.steps[i].old;
-		char mem[32], age[32];
+		char mem[32], age[32], conts[32];
 
 		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
 		fmt_age(o->age, age, sizeof age);
-		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, age %s): %s\n", i + 1,
-			o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
-			mem, age, run->r.steps[i].reason);
+		fmt_held(o->ev.conts, conts, sizeof conts);
+		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, continuations %s, age %s): %s\n",
+			i + 1, o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
+			mem, conts, age, run->r.steps[i].reason);
 	}
 	for (size_t i = 0; i < run->r.nhealed; i++) {
 		const struct worker *w = &run->r.healed[i].w;
@@ -401,13 +437,19 @@ static int cmd_check(struct run *run)
 
 	if (failed > 0)
 		kr_fail(&run->err, KR_HEALTH, "%s: requests sent to them fail", entries);
-	for (size_t i = 0; i < run->ro.current.n; i++) {
-		const struct worker *w = &run->ro.current.v[i];
+	for (size_t i = 0; i < run->r.nbefore; i++) {
+		struct worker_obs *o = &run->r.before[i];
+		const struct worker *w = &o->w;
+		char conts[32], sessions[32], heap[32];
 
 		if (w->state != WORKER_LIVE)
 			continue;
-		if (kahua_probe_worker(&run->site, w, call_deadline(run), &perr) == 0) {
-			log_info("worker %s (%s, pid %d) answers", w->wid, w->type, (int)w->pid);
+		if (rollout_probe_obs(&run->ro, o, call_deadline(run), &perr) == 0) {
+			fmt_held(o->ev.conts, conts, sizeof conts);
+			fmt_held(o->ev.sessions, sessions, sizeof sessions);
+			fmt_bytes(o->ev.heap, heap, sizeof heap);
+			log_info("worker %s (%s, pid %d) answers: continuations %s, state sessions %s, heap %s",
+				 w->wid, w->type, (int)w->pid, conts, sessions, heap);
 			continue;
 		}
 		if (failed++ == 0)
@@ -426,6 +468,7 @@ static int cmd_restart(struct run *run)
 		.max_age = run->o.max_age,
 		.pss = run->o.memory == METRIC_PSS,
 		.max_restarts = run->o.max_restarts,
+		.max_conts = run->o.max_conts,
 	};
 	size_t done = 0;
 	int rc;
@@ -542,14 +585,46 @@ static int take_lock(struct run *run)
 	return run->lock_fd < 0 ? -1 : 0;
 }
 
+/*
+ * The host's memory, kept in every report; then, for a restart, the
+ * memory gates.  *go false: the host is at ease and the run restarts
+ * nothing (it still leaves its line in the history).
+ */
+static int host_gates(struct run *run, bool *go)
+{
+	char why[sizeof run->r.skipped];
+
+	*go = true;
+	if (proc_meminfo(&run->r.host) < 0)
+		log_info("/proc/meminfo: %s", strerror(errno));
+	if (run->o.command != CMD_RESTART)
+		return 0;
+	if (select_gate(&run->r.host, run->o.when_available_below, run->o.when_swap_above, go,
+			why, sizeof why, &run->err) < 0)
+		return -1;
+	if (*go) {
+		if (why[0] != '\0')
+			log_info("memory gate met: %s", why);
+		return 0;
+	}
+	snprintf(run->r.skipped, sizeof run->r.skipped, "%s", why);
+	log_info("nothing restarted: %s", why);
+	if (run->o.dry_run && !run->o.json)
+		printf("plan: nothing to restart: %s\n", why);
+	return 0;
+}
+
 static int run_command(struct run *run)
 {
 	bool locking = run->o.command == CMD_RESTART && !run->o.dry_run;
+	bool go;
 
 	if (run->o.command == CMD_HISTORY)
 		return cmd_history(run);
 	if (open_site(run) < 0)
 		return -1;
+	if (host_gates(run, &go) < 0 || !go)
+		return go ? -1 : 0;
 	if (locking && take_lock(run) < 0)
 		return -1;
 	if (list_workers(run) < 0)
@@ -557,7 +632,7 @@ static int run_command(struct run *run)
 	switch (run->o.command) {
 	case CMD_STATUS:
 		if (!run->o.json)
-			report_status_table(&run->r, stdout);
+			report_status_table(&run->r, run->o.verbose > 0, stdout);
 		return 0;
 	case CMD_CHECK:
 		return cmd_check(run);
@@ -590,7 +665,8 @@ static void record(struct run *run)
 			log_warn("%s", path ? ferr.msg : "history: out of memory");
 		free(path);
 	}
-	if (run->o.prom != NULL && prom_write(run->o.prom, &run->r, &ferr) < 0)
+	/* A skipped run saw no worker: the metrics of the last real run stand. */
+	if (run->o.prom != NULL && run->r.skipped[0] == '\0' && prom_write(run->o.prom, &run->r, &ferr) < 0)
 		log_warn("%s", ferr.msg);
 }
 
@@ -614,7 +690,9 @@ static void finish(struct run *run, int rc)
 			run->r.exit_status = run->err.status;
 	}
 	record(run);
-	if (run->o.command == CMD_RESTART && !run->o.dry_run)
+	if (run->o.command == CMD_RESTART && !run->o.dry_run && run->r.skipped[0] != '\0')
+		log_summary("%s: nothing restarted: %s", run->r.site ? run->r.site : "?", run->r.skipped);
+	else if (run->o.command == CMD_RESTART && !run->o.dry_run)
 		log_summary("%s: %zu of %zu workers restarted, outcome %d%s%s",
 			    run->r.site ? run->r.site : "?", run->r.nsteps, run->r.nbefore,
 			    run->r.exit_status, rc < 0 ? ": " : "", rc < 0 ? run->err.msg : "");
@@ -661,6 +739,9 @@ int main(int argc, char **argv)
 	run.r.strategy = strategy_name(run.o.strategy);
 	run.r.metric = metric_name(run.o.memory);
 	run.r.dry_run = run.o.dry_run;
+	run.r.eval = rollout_uses_eval(&run.o);
+	run.r.probe = probe_name(run.r.eval ? run.o.probe : PROBE_HTTP);
+	run.r.host = (struct host_mem){ -1, -1 };
 	run.r.started = time(NULL);
 	run.ro.o = &run.o;
 	run.ro.stop = &stop_signal;

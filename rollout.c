@@ -136,6 +136,31 @@ void rollout_observe(struct worker_obs *o, const struct worker *w)
 	o->rss = live ? proc_rss(w->pid) : -1;
 	o->pss = live ? proc_pss(w->pid) : -1;
 	o->age = (long long)time(NULL) - w->start_time;
+	o->ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
+}
+
+bool rollout_uses_eval(const struct options *o)
+{
+	return !o->no_eval;
+}
+
+int rollout_probe_obs(const struct rollout *ro, struct worker_obs *o, long long deadline_ms,
+		      struct kr_err *err)
+{
+	const struct worker *w = &o->w;
+
+	if (!rollout_uses_eval(ro->o) || ro->o->probe == PROBE_HTTP)
+		return kahua_probe_worker(ro->site, w, deadline_ms, err);
+	if (o->ev.outcome == EVAL_OFF)
+		kahua_eval_workers(ro->site, w, 1, deadline_ms, &o->ev);
+	if (o->ev.outcome == EVAL_OK)
+		return 0;
+	if (o->ev.outcome == EVAL_NO_ANSWER)
+		return kr_fail(err, KR_HEALTH, "worker %s (%s, pid %d): %s", w->wid, w->type,
+			       (int)w->pid, o->ev.why);
+	log_info("worker %s (%s): %s; probing with a web request instead", w->wid, w->type,
+		 o->ev.why);
+	return kahua_probe_worker(ro->site, w, deadline_ms, err);
 }
 
 /*
@@ -274,14 +299,18 @@ static int find_replacement(struct rollout *ro, const struct worker_list *before
 
 int rollout_probe(const struct rollout *ro, const struct worker *w, struct kr_err *err)
 {
-	return kahua_probe_worker(ro->site, w,
-				  kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout)), err);
+	struct worker_obs o = { .w = *w };
+
+	o.ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
+	return rollout_probe_obs(ro, &o, kr_earlier(ro->deadline_ms,
+						    kr_now_ms() + kr_ms(ro->o->worker_timeout)), err);
 }
 
 static int probe_new(struct rollout *ro, struct restart_step *s, struct kr_err *err)
 {
 	long long t0 = kr_now_ms();
-	int rc = rollout_probe(ro, &s->new.w, err);
+	int rc = rollout_probe_obs(ro, &s->new,
+				   kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout)), err);
 
 	s->probe_ms = (double)(kr_now_ms() - t0);
 	return rc;

@@ -68,7 +68,7 @@ int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err);
 void rollout_remove_failed(struct rollout *ro, const struct worker *bad, char *what, size_t wsize,
 			   char *cause, size_t csize);
 
-/* Probe w on its own socket within --worker-timeout. */
+/* Probe w on its own socket within --worker-timeout (rollout_probe_obs). */
 int rollout_probe(const struct rollout *ro, const struct worker *w, struct kr_err *err);
 
 /* Live entries of type in wl. */
@@ -76,6 +76,20 @@ size_t rollout_live_of(const struct worker_list *wl, const char *type);
 
 /* A worker with its memory and age as /proc and the supervisor tell them. */
 void rollout_observe(struct worker_obs *o, const struct worker *w);
+
+/* Does the run ask workers what they hold (eval)? */
+bool rollout_uses_eval(const struct options *o);
+
+/*
+ * Probe one worker on its own socket.  By eval (the default): the answer
+ * o->ev already holds, else one asked now; a worker that does not answer
+ * is unhealthy, and one whose answer is unreadable gets the web request
+ * instead, since that proves no more than that it runs.  With --probe
+ * http or --no-eval: the web request kahua-httpd would send.  -1 with err
+ * (KR_HEALTH) when unhealthy.
+ */
+int rollout_probe_obs(const struct rollout *ro, struct worker_obs *o, long long deadline_ms,
+		      struct kr_err *err);
 
 /* Wait until ls shows every type at least at its count in want. */
 int rollout_wait_counts(struct rollout *ro, const struct type_count *want, size_t n,

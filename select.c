@@ -61,6 +61,10 @@ static const char *threshold_reason(const struct worker_obs *o, const struct sel
 		snprintf(buf, size, "%s %s >= %s", pol->pss ? "pss" : "rss", have, limit);
 		return buf;
 	}
+	if (pol->max_conts > 0 && o->ev.conts >= pol->max_conts) {
+		snprintf(buf, size, "continuations %lld >= %lld", o->ev.conts, pol->max_conts);
+		return buf;
+	}
 	if (pol->max_age > 0 && (double)o->age >= pol->max_age) {
 		fmt_age(o->age, age, sizeof age);
 		fmt_age((long long)pol->max_age, max, sizeof max);
@@ -89,11 +93,20 @@ static int by_memory_desc(const void *a, const void *b)
 	return ma < mb ? 1 : ma > mb ? -1 : 0;
 }
 
+/* With --max-conts, most continuations first (unknown last), then memory. */
+static int by_conts_desc(const void *a, const void *b)
+{
+	long long ca = ((const struct restart_step *)a)->old.ev.conts;
+	long long cb = ((const struct restart_step *)b)->old.ev.conts;
+
+	return ca < cb ? 1 : ca > cb ? -1 : by_memory_desc(a, b);
+}
+
 int select_plan(const struct worker_obs *obs, size_t n, const struct str_list *targets,
 		const struct select_policy *pol, struct restart_step **steps,
 		size_t *nsteps, struct kr_err *err)
 {
-	bool thresholds = pol->min_mem > 0 || pol->max_age > 0;
+	bool thresholds = pol->min_mem > 0 || pol->max_age > 0 || pol->max_conts > 0;
 	struct restart_step *v;
 	size_t count = 0;
 
@@ -126,10 +139,48 @@ int select_plan(const struct worker_obs *obs, size_t n, const struct str_list *t
 		count++;
 	}
 	if (thresholds)
-		qsort(v, count, sizeof *v, by_memory_desc);
+		qsort(v, count, sizeof *v, pol->max_conts > 0 ? by_conts_desc : by_memory_desc);
 	if (pol->max_restarts > 0 && count > (size_t)pol->max_restarts)
 		count = (size_t)pol->max_restarts;
 	*steps = v;
 	*nsteps = count;
+	return 0;
+}
+
+/* One gate: met, not met, or its figure unknown (-1 with err). */
+static int gate(const char *name, long long have, long long limit, bool below, bool *met,
+		char *why, size_t size, struct kr_err *err)
+{
+	char h[32], l[32];
+
+	if (have < 0)
+		return kr_fail(err, KR_OSERR, "/proc/meminfo: no %s figure, needed by --when-%s",
+			       name, below ? "available-below" : "swap-above");
+	*met = below ? have < limit : have > limit;
+	fmt_bytes(have, h, sizeof h);
+	fmt_bytes(limit, l, sizeof l);
+	snprintf(why, size, "%s %s is %s%s %s", name, h, *met ? "" : "not ",
+		 below ? "below" : "above", l);
+	return 0;
+}
+
+int select_gate(const struct host_mem *h, long long avail_below, long long swap_above,
+		bool *go, char *why, size_t size, struct kr_err *err)
+{
+	char a[128] = "", s[128] = "";
+	bool met_a = false, met_s = false;
+
+	*go = true;
+	why[0] = '\0';
+	if (avail_below <= 0 && swap_above <= 0)
+		return 0;
+	if (avail_below > 0 &&
+	    gate("MemAvailable", h->available, avail_below, true, &met_a, a, sizeof a, err) < 0)
+		return -1;
+	if (swap_above > 0 &&
+	    gate("swap used", h->swap_used, swap_above, false, &met_s, s, sizeof s, err) < 0)
+		return -1;
+	*go = met_a || met_s;
+	snprintf(why, size, "%s%s%s", a, a[0] && s[0] ? "; " : "", s);
 	return 0;
 }

@@ -22,6 +22,7 @@ struct select_policy {
 	double max_age;         /* seconds; 0: no age threshold */
 	bool pss;               /* compare PSS instead of RSS */
 	long long max_restarts; /* 0: no limit */
+	long long max_conts;    /* continuations; 0: no threshold */
 };
 
 /*
@@ -32,6 +33,17 @@ struct select_policy {
 int select_plan(const struct worker_obs *obs, size_t n, const struct str_list *targets,
 		const struct select_policy *pol, struct restart_step **steps,
 		size_t *nsteps, struct kr_err *err);
+
+/*
+ * The memory gates: with none given (both 0) the run goes ahead; else it
+ * goes ahead when any given gate is met: MemAvailable below avail_below,
+ * or swap in use above swap_above.  why says which figure decided, e.g.
+ * "MemAvailable 3.1G is not below 1.0G".  -1 with err (KR_OSERR) when a
+ * gate's figure is unknown, since a gate that cannot be read must not
+ * quietly keep the run from ever restarting.
+ */
+int select_gate(const struct host_mem *h, long long avail_below, long long swap_above,
+		bool *go, char *why, size_t size, struct kr_err *err);
 
 /* Does target (as kahua-admin takes it) name worker w? */
 bool target_matches(const char *target, const struct worker *w);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerate the seed corpora in fuzz/corpus/<target>/ from the project's
-own data: the recorded control-socket exchanges, the demo site bundle, a
+own data: the recorded control-socket and eval exchanges, the demo site bundle, a
 few JSON configs and history lines from bench/gen_history.py.
 
     python3 fuzz/make_seeds.py      (from the top of the tree)
@@ -79,6 +79,21 @@ def socket_seeds():
             write(sexp, "sent-" + name, v["sent"])
 
 
+def eval_seeds():
+    """Every recorded eval reply of a real Kahua, and a few shapes around them."""
+    d = clean("eval")
+    replies = []
+    for name in ("failure-modes.json", "eval-combined.json", "control-socket.json"):
+        with open(os.path.join(TOP, "test", "vectors", name)) as f:
+            replies += [(v["case"], v["received"]) for v in json.load(f)
+                        if "eval" in v["case"] and v.get("received")]
+    for i, (case, received) in enumerate(replies):
+        write(d, "received-%02d-%s" % (i, slug(case)), received)
+    write(d, "several-values", '(("x-kahua-status" "OK"))\n("" "" "(3 4)" "junk")\n')
+    write(d, "bad-heap", '(("x-kahua-status" "OK"))\n("" "" "(5 6 ((:total-heap-size big)))")\n')
+    write(d, "error-control-chars", '(("x-kahua-status" "ERROR"))\n"*** \\x1b;[2J\\nStack"\n')
+
+
 def conf_seeds():
     d = clean("conf")
     site = os.path.join(TOP, "test", "demo-site")
@@ -130,6 +145,7 @@ def history_seeds():
 
 def main():
     socket_seeds()
+    eval_seeds()
     conf_seeds()
     config_seeds()
     history_seeds()

@@ -1,16 +1,21 @@
 """The differential check: play the same scenarios on the simulator
 (test/kahua-sim) and on real Kahua and compare the program's JSON reports
 field by field once what must differ is normalised: worker ids, pids and
-numbers become W1, P1, N1... in order of appearance, times and sizes
-become "T" and "S" (null stays null: known versus unknown is compared),
+numbers become W1, P1, N1... in order of appearance, times, sizes and
+state-session counts become "T", "S" and "C" (null stays null: known
+versus unknown is compared),
 the site path and the port become SITE and PORT.  Whatever still differs
 is a simulator bug or a missing recording."""
 
 import re
 
 TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "drain_ms", "ms", "start_time", "age_s"}
-SIZE_KEYS = {"rss_bytes", "pss_bytes", "freed_bytes", "memory_freed_bytes"}
+SIZE_KEYS = {"rss_bytes", "pss_bytes", "freed_bytes", "memory_freed_bytes", "heap_bytes",
+             "mem_available_bytes", "swap_used_bytes"}
 ID_KEYS = {"id": "W", "pid": "P", "number": "N"}
+# State sessions count every page a worker ever served, the suite's own
+# readiness checks on the Kahua side included: compared as known or not.
+COUNT_KEYS = {"state_sessions"}
 # Numbers inside a threshold reason ("rss 52.1M >= 30M", "age 3s >= 2s").
 NUMBER = re.compile(r"\d+(\.\d+)?")
 WNO_RANGE = re.compile(r"(worker numbers?) (\d+(?:-\d+)?)")
@@ -53,6 +58,8 @@ class Normaliser:
             return "T"
         if key in SIZE_KEYS:
             return "S"
+        if key in COUNT_KEYS:
+            return "C"
         if key == "reason" and isinstance(v, str):
             return NUMBER.sub("#", v)
         if isinstance(v, str):

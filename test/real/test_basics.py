@@ -15,7 +15,7 @@ def test_status_lists_every_worker(site, tmp):
     res = run(["status"], site)
     check(res.rc == 0 and res.err == "", res)
     lines = res.out.splitlines()
-    check(lines[0].split()[:7] == ["WNO", "PID", "TYPE", "AGE", "RSS", "STATE", "WORKER-ID"], res)
+    check(lines[0].split()[:8] == ["WNO", "PID", "TYPE", "AGE", "RSS", "STATE", "CONTS", "WORKER-ID"], res)
     check(len(lines) == 1 + len(ws), res)
     for w, line in zip(ws, lines[1:]):
         f = line.split()

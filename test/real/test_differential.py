@@ -11,8 +11,11 @@ from differential import differences, normalise
 from harness import Sim, Site, check, rss, run
 
 # The simulator's version of test/real/site: same types and counts; its
-# leaky worker keeps 5 MB per page request like leaky.kahua's GET /leaky/.
-SIM_TYPES = [("hello", [], 2), ("leaky", ["--leak-mb", "5"], 1), ("wiki", [], 1)]
+# leaky worker keeps 5 MB per page request like leaky.kahua's GET /leaky/
+# and has two entries (/ and ping), each a continuation from the start;
+# wiki registers 100 continuations per page like wiki.kahua.
+SIM_TYPES = [("hello", [], 2), ("leaky", ["--leak-mb", "5", "--entries", "2"], 1),
+             ("wiki", ["--conts-per-view", "100"], 1)]
 
 
 class Side:
@@ -92,6 +95,10 @@ SCENARIOS = [
     ("max-restarts 1", ["--max-restarts", "1"], None),
     ("short type topped up", ["restart", "leaky"], kill_one_hello),
     ("stopped worker killed", [], stop_one_hello),
+    # The HTTP checks so far viewed /wiki/: its worker holds 100 or more.
+    ("max-conts", ["--max-conts", "50"], None),
+    ("no-eval", ["--no-eval", "restart", "leaky"], None),
+    ("memory gate", ["--when-available-below", "1K"], None),
     ("unknown target", ["restart", "nosuchtype"], None),
     ("unknown worker number", ["restart", "999"], None),
     # Last: Kahua's (restart *) takes its workers in hash-table order, so

@@ -92,6 +92,7 @@ struct site {
 	char *rundir;
 	char *logdir;
 	bool auto_restart;
+	long timeout_mins;      /* :timeout-mins, default 60 */
 };
 
 struct app_type {

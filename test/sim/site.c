@@ -61,6 +61,12 @@ static int conf_apply(struct site *s, const char *key, const struct sx *v,
 		s->auto_restart = v->u.b;
 		return 0;
 	}
+	if (strcmp(key, ":timeout-mins") == 0) {
+		if (v->type != SX_INT || v->u.i < 0)
+			return fail(err, errsz, path, ":timeout-mins is not a number of minutes");
+		s->timeout_mins = (long)v->u.i;
+		return 0;
+	}
 	if (strcmp(key, ":sockbase") == 0)
 		dst = &s->sockdir;
 	else if (strcmp(key, ":run-directory") == 0)
@@ -131,6 +137,7 @@ int site_load(const char *root, struct site *s, char *err, size_t errsz)
 	s->sockdir = xasprintf("%s/socket", s->root);
 	s->rundir = xasprintf("%s/run", s->root);
 	s->logdir = xasprintf("%s/logs", s->root);
+	s->timeout_mins = 60;
 	path = xasprintf("%s/etc/kahua.conf", s->root);
 	text = read_file(path, CONF_MAX, &len);
 	if (text == NULL)

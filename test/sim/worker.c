@@ -11,7 +11,9 @@
  * followed by ECONNRESET, as with a real Kahua worker.
  *
  * Arguments understood (from app-servers or from the supervisor's
- * faults): --leak-mb N, --ignore-term, --die-at-start, --start-delay MS,
+ * faults): --leak-mb N, --conts-per-view N, --entries N,
+ * --eval-reply error|garbage|silent, --ignore-term, --die-at-start,
+ * --start-delay MS,
  * --request-ms MS (time spent on each page request; the last one given
  * wins, so a type's own argument overrides the supervisor's default).
  *
@@ -20,6 +22,12 @@
  * reader, and a file that ends inside a list or a string does not load.
  * Then, as Kahua does, it logs the error to kahua-spvr.log, prints
  * "ERROR loading module" instead of an id and exits 0.
+ *
+ * An eval request (header ("x-kahua-eval" "#t")) is answered as a real
+ * Kahua worker answers the recorded expressions: the continuation and
+ * state-session counts, gc-stat, both with gc-stat in one list, the
+ * site's timeout-mins, integer arithmetic; anything else gets the
+ * recorded ERROR reply.
  */
 #include "sim.h"
 
@@ -40,7 +48,8 @@ struct wopts {
 	const char *sockdir;
 	const char *type_file;
 	char type[128];
-	long delay_ms, slow_ms, leak_mb, request_ms;
+	const char *eval_reply;         /* NULL, "error", "garbage" or "silent" */
+	long delay_ms, slow_ms, leak_mb, request_ms, conts_per_view, entries;
 	bool ignore_term, die_at_start;
 };
 
@@ -81,12 +90,20 @@ static long number(const char *flag, const char *v)
 	return n;
 }
 
+static const char *eval_mode(const char *v)
+{
+	if (strcmp(v, "error") != 0 && strcmp(v, "garbage") != 0 && strcmp(v, "silent") != 0)
+		die("--eval-reply", "not error, garbage or silent");
+	return v;
+}
+
 static void parse(int argc, char **argv, struct wopts *o)
 {
 	long start_delay = -1;
 
 	memset(o, 0, sizeof *o);
 	o->delay_ms = 550;
+	o->entries = 1;
 	if (argc < 3)
 		die(SIM_WORKER_SCRIPT, "no TYPE/TYPE.kahua argument");
 	o->type_file = argv[argc - 1];
@@ -100,14 +117,21 @@ static void parse(int argc, char **argv, struct wopts *o)
 		else if (strcmp(a, "-S") == 0 || strcmp(a, "--sockdir") == 0 ||
 			 strcmp(a, "--worker-delay") == 0 || strcmp(a, "--slow-start") == 0 ||
 			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0 ||
-			 strcmp(a, "--request-ms") == 0) {
+			 strcmp(a, "--conts-per-view") == 0 || strcmp(a, "--eval-reply") == 0 ||
+			 strcmp(a, "--entries") == 0 || strcmp(a, "--request-ms") == 0) {
 			need_value(i, argc, a);
 			const char *v = argv[++i];
 
-			if (strcmp(a, "--sockdir") == 0)
-				o->sockdir = v;
-			else if (strcmp(a, "-S") == 0)
+			if (strcmp(a, "-S") == 0)
 				o->site = v;
+			else if (strcmp(a, "--eval-reply") == 0)
+				o->eval_reply = eval_mode(v);
+			else if (strcmp(a, "--conts-per-view") == 0)
+				o->conts_per_view = number(a, v);
+			else if (strcmp(a, "--entries") == 0)
+				o->entries = number(a, v);
+			else if (strcmp(a, "--sockdir") == 0)
+				o->sockdir = v;
 			else if (strcmp(a, "--worker-delay") == 0)
 				o->delay_ms = number(a, v);
 			else if (strcmp(a, "--slow-start") == 0)
@@ -288,15 +312,218 @@ static bool eval_int(const struct sx *x, long long *v)
 	return true;
 }
 
-static void eval_reply(struct sx_buf *b, const struct sx *body)
-{
-	long long v;
+/* What the worker holds, as Kahua's session tables would count it. */
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long held_conts;            /* from the start, one per entry */
+static long long held_sessions;
+static long conts_per_view;
+static long timeout_mins = 60;
+#define SGSIDS_MAX 16
+static char *sgsids[SGSIDS_MAX];        /* state sessions named by eval requests */
 
+/* A page: a new state session (no cookie), and the type's continuations. */
+static void page_view(bool not_found)
+{
+	pthread_mutex_lock(&held_mu);
+	held_sessions++;
+	if (!not_found)
+		held_conts += conts_per_view;
+	pthread_mutex_unlock(&held_mu);
+}
+
+/* An eval's state session: the one its sgsid names (made once), else a new one. */
+static void eval_session(const struct sx *hdr)
+{
+	const struct sx *id = sx_nth(sx_alist_get(hdr, "x-kahua-sgsid"), 1);
+	size_t i = 0;
+
+	pthread_mutex_lock(&held_mu);
+	while (sx_is_string(id) && i < SGSIDS_MAX && sgsids[i] != NULL &&
+	       strcmp(sgsids[i], sx_text(id)) != 0)
+		i++;
+	if (!sx_is_string(id) || i == SGSIDS_MAX) {
+		held_sessions++;
+	} else if (sgsids[i] == NULL) {
+		sgsids[i] = xstrdup(sx_text(id));
+		held_sessions++;
+	}
+	pthread_mutex_unlock(&held_mu);
+}
+
+/* The expressions a real worker was recorded answering. */
+enum { E_COUNTS, E_COMBINED, E_GC, E_TIMEOUT, E_N };
+static const char *const expr_text[E_N] = {
+	"(with-module kahua.session (list (hash-table-num-entries (class-slot-ref <session-cont> "
+	"'key->session)) (hash-table-num-entries (state-sessions))))",
+	"(with-module kahua.session (list (hash-table-num-entries (class-slot-ref <session-cont> "
+	"'key->session)) (hash-table-num-entries (state-sessions)) (gc-stat)))",
+	"(gc-stat)",
+	"(ref (kahua-config) 'timeout-mins)",
+};
+static struct sx *expr[E_N];
+static pthread_once_t expr_once = PTHREAD_ONCE_INIT;
+
+static void expr_init(void)
+{
+	for (int i = 0; i < E_N; i++) {
+		size_t pos = 0;
+
+		if (sx_read(expr_text[i], strlen(expr_text[i]), &pos, &sx_default_limits,
+			    &expr[i], NULL) != SX_OK)
+			die("eval", "bad built-in expression");
+	}
+}
+
+static int expr_kind(const struct sx *body)
+{
+	pthread_once(&expr_once, expr_init);
+	for (int i = 0; i < E_N; i++)
+		if (sx_equal(body, expr[i]))
+			return i;
+	return -1;
+}
+
+/*
+ * gc-stat's answer.  The heap is modelled on a real worker's: about 32 MB
+ * fresh (recorded 25-33 MB), plus what the application keeps: the leak,
+ * and 8 KiB per continuation (the lab's wiki closures).  The allocator's
+ * own figures would vary with the malloc in use (ASan's reports none).
+ */
+static char *gc_stat_text(void)
+{
+	unsigned long long heap = 32ULL << 20, conts;
+
+	pthread_mutex_lock(&leak_mu);
+	heap += (unsigned long long)nleaked * (unsigned long long)leak_mb << 20;
+	pthread_mutex_unlock(&leak_mu);
+	pthread_mutex_lock(&held_mu);
+	conts = (unsigned long long)held_conts;
+	pthread_mutex_unlock(&held_mu);
+	heap += conts * 8192;
+	return xasprintf("((:total-heap-size %llu) (:free-bytes %llu) (:bytes-since-gc 0)"
+			 " (:total-bytes %llu))", heap, heap / 10, heap * 2);
+}
+
+static char *value_text(int kind)
+{
+	long long conts, sessions;
+	char *gc, *v;
+
+	if (kind == E_TIMEOUT)
+		return xasprintf("%ld", timeout_mins);
+	gc = gc_stat_text();
+	if (kind == E_GC)
+		return gc;
+	pthread_mutex_lock(&held_mu);
+	conts = held_conts;
+	sessions = held_sessions;
+	pthread_mutex_unlock(&held_mu);
+	v = kind == E_COUNTS ? xasprintf("(%lld %lld)", conts, sessions) :
+	    xasprintf("(%lld %lld %s)", conts, sessions, gc);
+	free(gc);
+	return v;
+}
+
+/* The stack trace a real worker appends to an eval's error message. */
+static const char eval_trace[] =
+	"\nStack Trace:\n_______________________________________\n  0  thunk\n  1  (proc out)\n"
+	"  2  (kahua-error-string e #t)\n        at \"/usr/local/lib/kahua/kahua/server.scm\":328\n"
+	"  3  (eval body env)\n        at \"/usr/local/lib/kahua/kahua/server.scm\":329\n"
+	"  4  thunk\n  5  thunk\n"
+	"  6  (with-error-to-port error-output (cut with-output-to-port std ...\n"
+	"        at \"/usr/local/lib/kahua/kahua/server.scm\":240\n  7  (thunk)\n"
+	"  8  (%parameterize/dynwind (list kahua-current-context) (list `(( ...\n"
+	"        expanded from (parameterize ((kahua-current-context `((\"session-sta\"...\n"
+	"        at \"/usr/local/lib/kahua/kahua/server.scm\":236\n  9  (thunk)\n"
+	" 10  (kahua-default-handler header body reply-cont default-handler ...\n"
+	"        at \"/usr/local/lib/kahua/kahua-server.scm\":110\n 11  (proc db)\n"
+	"        at \"/usr/local/lib/kahua/kahua/persistence.scm\":1516\n"
+	" 12  (with-error-handler (lambda (e) (cond (else (kahua:log-format ...\n"
+	"        at \"libmacro.scm\":526\n"
+	"        expanded from (guard (e (else (kahua:log-format \"[server]: Unknown \"...\n"
+	"        at \"/usr/local/lib/kahua/kahua-server.scm\":101\n 13  thunk\n 14  thunk\n"
+	" 15  (proc (car xs))\n"
+	" 16  (for-each (^h (apply (car h) (cdr h))) (append (pick-handlers ...\n"
+	"        at \"/usr/local/gauche/share/gauche-0.98/0.9.15-p2/lib/gauche/selector.scm\":121\n"
+	" 17  (selector-select selector)\n        at \"/usr/local/lib/kahua/kahua-server.scm\":163\n"
+	" 18  (do ((#:limit1615 100) (_ 0 (+ _ 1))) ((>= _ #:limit1615) #<u ...\n"
+	"        at \"libmacro.scm\":927\n"
+	"        expanded from (dotimes (_ 100) (selector-select selector))\n"
+	"        at \"/usr/local/lib/kahua/kahua-server.scm\":162\n 19  (proc db)\n"
+	"        at \"/usr/local/lib/kahua/kahua/persistence.scm\":1483\n 20  (thunk)\n"
+	" 21  (run-server worker-id sockaddr profile)\n"
+	"        at \"/usr/local/lib/kahua/kahua-server.scm\":237\n"
+	" 22  (call/cc (lambda (bye) (define (finish-server sig) (kahua:log ...\n"
+	"        at \"/usr/local/lib/kahua/kahua-server.scm\":226\n 23  (main args)\n";
+
+/* Gauche's complaint about an expression the simulator does not know. */
+static char *eval_error(const struct sx *body)
+{
+	const struct sx *head = sx_is_list(body) ? sx_nth(body, 0) : body;
+	const struct sx *arg = sx_nth(sx_nth(body, 1), 1);      /* x of (car 'x) */
+	struct sx_buf w = { 0 };
+	char *msg;
+
+	if ((sx_is_symbol(head, "car") || sx_is_symbol(head, "cdr")) && sx_len(body) == 2 &&
+	    sx_is_list(arg) && sx_len(arg) == 0)
+		return xstrdup("*** ERROR: pair required, but got ()");
+	if (sx_is_symbol(head, NULL))
+		return xasprintf("*** UNBOUND-VARIABLE-ERROR: unbound variable: %s", sx_text(head));
+	xbuf_printf_check(sx_write(&w, body));
+	msg = xasprintf("*** ERROR: invalid application: %s", w.s);
+	sx_buf_free(&w);
+	return msg;
+}
+
+static void put_eval_error(struct sx_buf *b, const char *msg)
+{
+	char *text = xasprintf("%s%s", msg, eval_trace);
+
+	put(b, "((\"x-kahua-status\" \"ERROR\"))\n");
+	put_str(b, text);
+	put(b, "\n");
+	free(text);
+}
+
+static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *body)
+{
+	int kind = expr_kind(body);
+	long long v;
+	char *text;
+
+	eval_session(hdr);
+	if (kind < 0 && !eval_int(body, &v)) {
+		text = eval_error(body);
+		put_eval_error(b, text);
+		free(text);
+		return;
+	}
+	text = kind < 0 ? xasprintf("%lld", v) : value_text(kind);
 	put(b, "((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" ");
-	if (eval_int(body, &v))
-		xbuf_printf_check(sx_buf_printf(b, "\"%lld\")\n", v));
-	else
-		put(b, "\"#<undef>\")\n");
+	put_str(b, text);
+	put(b, ")\n");
+	free(text);
+}
+
+/*
+ * --eval-reply: a worker whose evals fail (an application that shadows
+ * kahua.session), answer garbage, or are read and never answered: the
+ * connection is kept open, unanswered, while the worker goes on serving
+ * everything else.  false: do not answer at all.
+ */
+static bool eval_fault(int fd, struct sx_buf *b, const char *mode)
+{
+	if (strcmp(mode, "silent") == 0) {
+		if (fcntl(fd, F_DUPFD_CLOEXEC, 3) < 0)     /* kept open on purpose */
+			warnx2("silent eval", strerror(errno));
+		return false;
+	}
+	if (strcmp(mode, "garbage") == 0) {
+		put(b, ")))\xff garbage ((\n");
+		return true;
+	}
+	put_eval_error(b, "*** UNBOUND-VARIABLE-ERROR: unbound variable: state-sessions");
+	return true;
 }
 
 static void answer(int fd, const struct msg *m, const char *type)
@@ -305,11 +532,15 @@ static void answer(int fd, const struct msg *m, const char *type)
 	const struct sx *pi = sx_nth(sx_alist_get(m->hdr, "x-kahua-path-info"), 1);
 	bool not_found = sx_len(pi) > 1;        /* a continuation id we never made */
 
-	if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL) {
-		eval_reply(&b, m->body);
+	if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL && opts.eval_reply != NULL) {
+		if (!eval_fault(fd, &b, opts.eval_reply))
+			return;
+	} else if (sx_alist_get(m->hdr, "x-kahua-eval") != NULL) {
+		eval_reply(&b, m->hdr, m->body);
 	} else {
 		sleep_ms(opts.request_ms);
 		leak();
+		page_view(not_found);
 		reply_header(&b, m->hdr, not_found);
 		page(&b, type, not_found);
 	}
@@ -380,6 +611,18 @@ static void serve(int lfd)
 			continue;
 		}
 		serve_one(fd);
+	}
+}
+
+/* :timeout-mins as the worker reads it from the site's kahua.conf. */
+static void load_timeout_mins(const char *root)
+{
+	struct site site;
+	char err[256];
+
+	if (root != NULL && site_load(root, &site, err, sizeof err) == 0) {
+		timeout_mins = site.timeout_mins;
+		site_free(&site);
 	}
 }
 
@@ -501,6 +744,9 @@ _Noreturn void worker_main(int argc, char **argv)
 	if (opts.die_at_start)
 		exit(3);
 	leak_mb = opts.leak_mb;
+	conts_per_view = opts.conts_per_view;
+	held_conts = opts.entries;
+	load_timeout_mins(opts.site);
 	setup_signals(opts.ignore_term);
 	sleep_ms(opts.delay_ms + opts.slow_ms);
 	if (opts.site != NULL) {

@@ -404,7 +404,7 @@ static void test_summary_known_growth(void **state)
 	cJSON *j;
 	const cJSON *t, *lf;
 
-	generate(f, "gen.jsonl", "--hours 500 --failures 3 --types hello:2:20,leaky:1:48", path,
+	generate(f, "gen.jsonl", "--hours 500 --failures 3 --types hello:2:20,leaky:1:48:1000", path,
 		 sizeof path);
 	j = summary_json(path, 0);
 	assert_string_equal(str(j, "file"), path);
@@ -421,6 +421,7 @@ static void test_summary_known_growth(void **state)
 	assert_true(num(t, "restarts") == 1000);
 	assert_true(num(t, "failures") == 0);
 	assert_near(num(t, "growth_mb_per_hour"), 20, 0.01);
+	assert_true(cJSON_IsNull(item(t, "continuations_per_hour")));    /* none recorded */
 	assert_near(num(t, "mean_memory_bytes"), (47 + 20) * MB, 0.01);
 	assert_true(cJSON_IsNull(item(t, "last_failure")));
 
@@ -429,6 +430,7 @@ static void test_summary_known_growth(void **state)
 	assert_true(num(t, "restarts") == 497);
 	assert_true(num(t, "failures") == 3);
 	assert_near(num(t, "growth_mb_per_hour"), 48, 0.01);
+	assert_near(num(t, "continuations_per_hour"), 1000, 1);
 	assert_near(num(t, "mean_memory_bytes"), (47 + 48) * MB, 0.01);
 	/* The generator fails hours (k + 1) * 500 / 4: the last is hour 375, line 376. */
 	lf = item(t, "last_failure");
@@ -449,15 +451,15 @@ static void test_summary_text(void **state)
 	generate(f, "gen.jsonl", "--hours 48 --failures 1", path, sizeof path);
 	text = summarize(path, 0, false, 0, &err);
 	assert_true(strncmp(text, "TYPE ", 5) == 0);
-	assert_non_null(strstr(text, "RUNS RESTARTS FAILURES MEAN-MEM  GROWTH/H  PEAK-MEMORY"
+	assert_non_null(strstr(text, "RUNS RESTARTS FAILURES MEAN-MEM  GROWTH/H   CONTS/H  PEAK-MEMORY"
 			       "                     LAST-FAILURE\n"));
 	row = strstr(text, "\nhello ");
 	assert_non_null(row);
-	assert_non_null(strstr(row, " 48       96        0      67M   20.0M/h  "));
+	assert_non_null(strstr(row, " 48       96        0      67M   20.0M/h         -  "));
 	assert_non_null(strstr(row, "   68M  -\n"));
 	row = strstr(text, "\nleaky ");
 	assert_non_null(row);
-	assert_non_null(strstr(row, " 48       47        1      95M   48.0M/h  "));
+	assert_non_null(strstr(row, " 48       47        1      95M   48.0M/h         -  "));
 	t = (time_t)started_of_line(path, 1);
 	strftime(first, sizeof first, "%Y-%m-%d %H:%M", gmtime(&t));
 	t = (time_t)started_of_line(path, 48);
@@ -629,6 +631,54 @@ static void test_summary_metric_and_failures(void **state)
 	cJSON_Delete(j);
 }
 
+/*
+ * A run the memory gates kept from restarting is counted apart, and its
+ * line carries the host's figures and why; the continuations a restart
+ * saw give the type's rate beside its memory growth.
+ */
+static void test_summary_gated_runs_and_continuations(void **state)
+{
+	struct fx *f = *state;
+	struct sample a, gated;
+	struct kr_err err = { 0 };
+	char *text, *line;
+	cJSON *j;
+
+	sample_report(&a, "rss", 1000);
+	a.steps[0].old.ev = (struct eval_result){ EVAL_OK, 2001, 21, 76365824, "" };
+	a.steps[0].new.ev = (struct eval_result){ EVAL_OK, 1, 1, 25075712, "" };
+	a.r.host = (struct host_mem){ 3 * 1024 * MB, 0 };
+	sample_report(&gated, "rss", 2000);
+	gated.r.nbefore = gated.r.nafter = gated.r.nsteps = 0;
+	gated.r.exit_status = KR_OK;
+	gated.r.error[0] = '\0';
+	gated.r.host = (struct host_mem){ 2 * 1024 * MB, 5 * MB };
+	snprintf(gated.r.skipped, sizeof gated.r.skipped, "MemAvailable 2.0G is not below 1.0K");
+	assert_int_equal(history_append(f->path, &a.r, &err), 0);
+	assert_int_equal(history_append(f->path, &gated.r, &err), 0);
+
+	text = slurp(f->path, NULL);
+	line = strchr(text, '\n') + 1;
+	assert_non_null(strstr(text, "\"host\":{\"mem_available_bytes\":3221225472,\"swap_used_bytes\":0}"));
+	assert_non_null(strstr(line, "\"host\":{\"mem_available_bytes\":2147483648,\"swap_used_bytes\":5242880}"));
+	assert_non_null(strstr(line, "\"outcome\":\"skipped\",\"skip_reason\":\"MemAvailable 2.0G is not below 1.0K\""));
+	assert_non_null(strstr(text, "\"continuations\":2001,\"state_sessions\":21,\"heap_bytes\":76365824"));
+	free(text);
+
+	j = summary_json(f->path, 0);
+	assert_true(num(j, "runs") == 1);
+	assert_true(num(j, "gated_runs") == 1);
+	/* hello: 2000 more continuations over 2 hours. */
+	assert_near(num(type_entry(j, 0, "hello"), "continuations_per_hour"), 1000, 1e-9);
+	assert_true(cJSON_IsNull(item(type_entry(j, 1, "leaky"), "continuations_per_hour")));
+	cJSON_Delete(j);
+	text = summarize(f->path, 0, false, 0, &err);
+	assert_non_null(strstr(text, "\nhello "));
+	assert_non_null(strstr(text, "   1000/h  "));
+	assert_non_null(strstr(text, "; 1 run restarted nothing (memory gates)\n"));
+	free(text);
+}
+
 static void test_summary_skips_bad_lines(void **state)
 {
 	struct fx *f = *state;
@@ -727,6 +777,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_summary_sparkline_gaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary_metric_and_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary_gated_runs_and_continuations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary_skips_bad_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary_directory_is_an_error, setup, teardown),

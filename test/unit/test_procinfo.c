@@ -874,6 +874,33 @@ static void test_signals_sigterm_held(void **state)
 	assert_int_equal(proc_signals(pid, &s), -1);
 }
 
+/* The host's memory as /proc/meminfo gives it, and the real file. */
+static void test_meminfo(void **state)
+{
+	struct host_mem m;
+	static const char text[] =
+		"MemTotal:        4030088 kB\nMemFree:          215500 kB\n"
+		"MemAvailable:    2510004 kB\nBuffers:           81280 kB\n"
+		"SwapCached:            0 kB\nSwapTotal:       1048572 kB\n"
+		"SwapFree:         786428 kB\n";
+
+	(void)state;
+	proc_meminfo_parse(text, &m);
+	assert_true(m.available == 2510004LL * 1024);
+	assert_true(m.swap_used == (1048572LL - 786428) * 1024);
+	/* Old kernels have no MemAvailable; a host without swap uses none. */
+	proc_meminfo_parse("MemTotal: 100 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n", &m);
+	assert_true(m.available == -1 && m.swap_used == 0);
+	proc_meminfo_parse("MemAvailable: x kB\nSwapTotal: 5 kB\nSwapFree: 9 kB\n", &m);
+	assert_true(m.available == -1 && m.swap_used == -1);
+	proc_meminfo_parse("XMemAvailable: 5 kB\nMemAvailable: 99999999999999999999 kB\n", &m);
+	assert_true(m.available == -1);
+	proc_meminfo_parse("", &m);
+	assert_true(m.available == -1 && m.swap_used == -1);
+	assert_int_equal(proc_meminfo(&m), 0);
+	assert_true(m.available > 0 && m.swap_used >= 0);
+}
+
 /* What an ls entry's pid says: live only as the supervisor's own live child. */
 static void test_worker_alive(void **state)
 {
@@ -926,6 +953,7 @@ int main(void)
 		T(test_guarded_kill_bad_pids),
 		T(test_guarded_kill_oserr),
 		T(test_signals_sigterm_held),
+		T(test_meminfo),
 		/* Last: children forked after it would inherit glibc's cached thread
 		 * stack, which valgrind reports in them as possibly lost. */
 		T(test_verify_thread_id),

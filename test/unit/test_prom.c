@@ -27,13 +27,28 @@ static int setup(void **state)
 	return fx_setup(state, "kr-prom", "kahua.prom");
 }
 
+/* The worker number is the part of the id after the colon. */
 static struct worker_obs pobs(const char *wid, const char *type, long long rss, long long pss)
 {
-	return obs(wid, 0, type, rss, pss, 3600);
+	const char *colon = strchr(wid, ':');
+
+	return obs(wid, colon ? strtol(colon + 1, NULL, 10) : 0, type, rss, pss, 3600);
+}
+
+/* A worker that answered the eval with these figures (-1: not in the answer). */
+static struct worker_obs held(const char *wid, const char *type, enum eval_outcome outcome,
+			      long long conts, long long sessions, long long heap)
+{
+	struct worker_obs o = pobs(wid, type, 50 * MB, -1);
+
+	o.ev = (struct eval_result){ outcome, conts, sessions, heap, "" };
+	return o;
 }
 
 struct sample {
 	struct run_report r;
+	struct worker_obs before[5];
+	struct worker_obs after[4];
 	struct restart_step steps[4];
 	struct type_count types[3];
 	struct http_obs http[3];
@@ -73,6 +88,19 @@ static void sample_report(struct sample *sm)
 	     pobs("", "", -1, -1), STEP_FAILED, "");
 	step(&sm->steps[3], pobs("hello:9", "hello", 70 * MB, 50 * MB),
 	     pobs("", "", -1, -1), STEP_ABANDONED, "");
+	sm->before[0] = sm->steps[0].old;
+	sm->before[1] = sm->steps[1].old;
+	sm->before[2] = sm->steps[2].old;
+	sm->before[3] = sm->steps[3].old;
+	sm->before[4] = pobs("leaky:0", "leaky", 60 * MB, -1);
+	sm->after[0] = held("hello:7", "hello", EVAL_OK, 5, 1, -1);
+	sm->after[1] = held("hello:5", "hello", EVAL_OK, 12, 3, 40 * MB);
+	sm->after[2] = held("leaky:6", "leaky", EVAL_OK, 800, 8, 160 * MB);
+	sm->after[3] = held("admin:3", "admin", EVAL_UNREADABLE, -1, -1, -1);
+	r->before = sm->before;
+	r->nbefore = 5;
+	r->after = sm->after;
+	r->nafter = 4;
 	type_count(&sm->types[0], "hello", 2, 2);
 	type_count(&sm->types[1], "leaky", 1, 2);
 	sm->types[1].topped_up = true;
@@ -153,7 +181,8 @@ static int check_structure(char *text)
 
 		if (strncmp(line, "# HELP ", 7) == 0) {
 			assert_int_equal(sscanf(line + 7, "%127s", name), 1);
-			assert_true(strncmp(name, "kahua_restarter_", 16) == 0);
+			assert_true(strncmp(name, "kahua_restarter_", 16) == 0 ||
+				    strncmp(name, "kahua_worker_", 13) == 0);
 			for (int i = 0; i < nfam; i++)
 				assert_string_not_equal(families[i], name);
 			assert_true(nfam < MAX_FAMILIES);
@@ -230,13 +259,28 @@ static void test_metrics_content(void **state)
 	assert_line(text, "kahua_restarter_restart_failures{" SITE_LABEL ",type=\"admin\"} 1");
 	assert_line(text, "kahua_restarter_healed_entries{" SITE_LABEL ",type=\"leaky\"} 1");
 	assert_line(text, "kahua_restarter_healed_entries{" SITE_LABEL ",type=\"hello\"} 0");
+	/* Labelled by rank within the type, never by the worker's id. */
 	assert_line(text, "kahua_restarter_worker_memory_bytes{" SITE_LABEL
-		    ",type=\"hello\",worker=\"hello:1\",metric=\"pss\"} 62914560");
+		    ",type=\"hello\",rank=\"0\",metric=\"pss\"} 62914560");
 	assert_line(text, "kahua_restarter_worker_memory_bytes{" SITE_LABEL
-		    ",type=\"leaky\",worker=\"leaky:2\",metric=\"rss\"} 524288000");
+		    ",type=\"leaky\",rank=\"1\",metric=\"rss\"} 524288000");
 	assert_line(text, "kahua_restarter_worker_memory_bytes{" SITE_LABEL
-		    ",type=\"admin\",worker=\"admin:3\",metric=\"pss\"} 94371840");
-	assert_null(strstr(text, "hello:9"));   /* abandoned: never restarted */
+		    ",type=\"admin\",rank=\"0\",metric=\"pss\"} 94371840");
+	for (size_t i = 0; i < 5; i++)          /* no worker id anywhere */
+		assert_null(strstr(text, sm.before[i].w.wid));
+	for (size_t i = 0; i < 4; i++)
+		assert_null(strstr(text, sm.after[i].w.wid));
+	/* What the workers hold after the run; unknown figures are left out. */
+	assert_line(text, "kahua_worker_continuations{" SITE_LABEL ",type=\"hello\",rank=\"0\"} 12");
+	assert_line(text, "kahua_worker_continuations{" SITE_LABEL ",type=\"hello\",rank=\"1\"} 5");
+	assert_line(text, "kahua_worker_continuations{" SITE_LABEL ",type=\"leaky\",rank=\"0\"} 800");
+	assert_line(text, "kahua_worker_state_sessions{" SITE_LABEL ",type=\"hello\",rank=\"0\"} 3");
+	assert_line(text, "kahua_worker_state_sessions{" SITE_LABEL ",type=\"hello\",rank=\"1\"} 1");
+	assert_line(text, "kahua_worker_state_sessions{" SITE_LABEL ",type=\"leaky\",rank=\"0\"} 8");
+	assert_line(text, "kahua_worker_heap_bytes{" SITE_LABEL ",type=\"hello\",rank=\"0\"} 41943040");
+	assert_line(text, "kahua_worker_heap_bytes{" SITE_LABEL ",type=\"leaky\",rank=\"0\"} 167772160");
+	assert_no_line_starting(text, "kahua_worker_heap_bytes{" SITE_LABEL ",type=\"hello\",rank=\"1\"}");
+	assert_null(strstr(text, "type=\"admin\",rank=\"0\"} "));
 	/* The repeated URL appears once, with its latest result. */
 	assert_line(text, "kahua_restarter_http_check_up{" SITE_LABEL
 		    ",url=\"http://h:8080/hello/\"} 0");
@@ -246,7 +290,7 @@ static void test_metrics_content(void **state)
 		    ",url=\"http://h:8080/hello/\"} 0.099");
 	assert_line(text, "kahua_restarter_http_check_duration_seconds{" SITE_LABEL
 		    ",url=\"http://h:8080/leaky/\\\"x\\n\"} 1.5");
-	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 2 + 2);
+	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 3 + 3 + 2 + 2 + 2);
 	free(text);
 }
 

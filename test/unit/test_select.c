@@ -13,10 +13,10 @@
 #define MB (1024LL * 1024)
 
 static struct worker_obs obs[4] = {
-	{ { "a:1", 0, "hello", 100, 0, WORKER_LIVE, "" }, 50 * MB, 40 * MB, 7200 },
-	{ { "a:2", 1, "hello", 101, 0, WORKER_LIVE, "" }, 900 * MB, 300 * MB, 600 },
-	{ { "a:3", 2, "leaky", 102, 0, WORKER_LIVE, "" }, 600 * MB, 800 * MB, 60 },
-	{ { "a:4", 3, "leaky", 103, 0, WORKER_LIVE, "" }, 700 * MB, -1, 30000 },
+	{ { "a:1", 0, "hello", 100, 0, WORKER_LIVE, "" }, 50 * MB, 40 * MB, 7200, { EVAL_OK, 8101, 82, -1, "" } },
+	{ { "a:2", 1, "hello", 101, 0, WORKER_LIVE, "" }, 900 * MB, 300 * MB, 600, { EVAL_OK, 120, 3, 1, "" } },
+	{ { "a:3", 2, "leaky", 102, 0, WORKER_LIVE, "" }, 600 * MB, 800 * MB, 60, { EVAL_UNREADABLE, -1, -1, -1, "x" } },
+	{ { "a:4", 3, "leaky", 103, 0, WORKER_LIVE, "" }, 700 * MB, -1, 30000, { EVAL_OK, 2000, 20, 1, "" } },
 };
 
 static void plan(const char **targets, size_t ntargets, struct select_policy pol,
@@ -78,6 +78,61 @@ static void test_thresholds_largest_first(void **state)
 	plan(NULL, 0, (struct select_policy){ .min_mem = 600 * MB, .max_restarts = 1 }, (long[]){ 1 }, 1);
 }
 
+static void test_continuations_most_first(void **state)
+{
+	(void)state;
+	plan(NULL, 0, (struct select_policy){ .max_conts = 500 }, (long[]){ 0, 3 }, 2);
+	/* Unknown figures never select; known ones go most first. */
+	plan(NULL, 0, (struct select_policy){ .max_conts = 1 }, (long[]){ 0, 3, 1 }, 3);
+	/* Any threshold selects; with --max-conts the order is by continuations. */
+	plan(NULL, 0, (struct select_policy){ .max_conts = 500, .min_mem = 800 * MB },
+	     (long[]){ 0, 3, 1 }, 3);
+	plan(NULL, 0, (struct select_policy){ .max_conts = 500, .min_mem = 550 * MB },
+	     (long[]){ 0, 3, 1, 2 }, 4);
+	plan(NULL, 0, (struct select_policy){ .max_conts = 500, .max_restarts = 1 }, (long[]){ 0 }, 1);
+	plan(NULL, 0, (struct select_policy){ .max_conts = 9000 }, NULL, 0);
+}
+
+static void gate_case(struct host_mem h, long long below, long long above, bool want_go,
+		      const char *want_why)
+{
+	struct kr_err err = { 0 };
+	char why[256];
+	bool go = !want_go;
+
+	assert_int_equal(select_gate(&h, below, above, &go, why, sizeof why, &err), 0);
+	assert_true(go == want_go);
+	assert_string_equal(why, want_why);
+}
+
+static void test_memory_gates(void **state)
+{
+	struct host_mem unknown = { -1, -1 };
+	struct kr_err err = { 0 };
+	char why[256];
+	bool go;
+
+	(void)state;
+	gate_case((struct host_mem){ 3072 * MB, 0 }, 0, 0, true, "");
+	gate_case((struct host_mem){ 3072 * MB, 0 }, 1024 * MB, 0, false,
+		  "MemAvailable 3.0G is not below 1.0G");
+	gate_case((struct host_mem){ 500 * MB, 0 }, 1024 * MB, 0, true, "MemAvailable 500M is below 1.0G");
+	gate_case((struct host_mem){ 3072 * MB, 0 }, 1024, 0, false, "MemAvailable 3.0G is not below 1.0K");
+	gate_case((struct host_mem){ 3072 * MB, 0 }, 0, 1, false, "swap used 0B is not above 1B");
+	gate_case((struct host_mem){ 3072 * MB, 2048 * MB }, 0, 1024 * MB, true,
+		  "swap used 2.0G is above 1.0G");
+	/* Either gate met is enough. */
+	gate_case((struct host_mem){ 3072 * MB, 2048 * MB }, 1024 * MB, 1024 * MB, true,
+		  "MemAvailable 3.0G is not below 1.0G; swap used 2.0G is above 1.0G");
+	gate_case((struct host_mem){ 3072 * MB, 10 * MB }, 1024 * MB, 1024 * MB, false,
+		  "MemAvailable 3.0G is not below 1.0G; swap used 10M is not above 1.0G");
+	/* A figure that cannot be read is an error only when its gate is given. */
+	gate_case((struct host_mem){ -1, 2048 * MB }, 0, 1024 * MB, true, "swap used 2.0G is above 1.0G");
+	assert_int_equal(select_gate(&unknown, 1024, 0, &go, why, sizeof why, &err), -1);
+	assert_int_equal(err.status, KR_OSERR);
+	assert_string_equal(err.msg, "/proc/meminfo: no MemAvailable figure, needed by --when-available-below");
+}
+
 static void test_unknown_target(void **state)
 {
 	static const char *t[] = { "hello", "nosuch" };
@@ -106,6 +161,12 @@ static void test_reasons(void **state)
 	assert_int_equal(select_plan(obs, 4, &tl, &pol, &steps, &n, &err), 0);
 	assert_string_equal(steps[0].reason, "rss 900M >= 800M");
 	assert_string_equal(steps[2].reason, "age 2h00m >= 60m");
+	free(steps);
+	pol = (struct select_policy){ .max_conts = 500, .max_age = 3600 };
+	assert_int_equal(select_plan(obs, 4, &tl, &pol, &steps, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(steps[0].reason, "continuations 8101 >= 500");
+	assert_string_equal(steps[1].reason, "continuations 2000 >= 500");
 	free(steps);
 }
 
@@ -140,6 +201,8 @@ int main(void)
 		cmocka_unit_test(test_targets),
 		cmocka_unit_test(test_plain_plan_keeps_worker_order),
 		cmocka_unit_test(test_thresholds_largest_first),
+		cmocka_unit_test(test_continuations_most_first),
+		cmocka_unit_test(test_memory_gates),
 		cmocka_unit_test(test_unknown_target),
 		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_dead_entries_not_planned),

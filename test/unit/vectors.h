@@ -1,4 +1,4 @@
-/* Recorded Kahua exchanges (test/vectors/control-socket.json) for tests. */
+/* Recorded Kahua exchanges (the JSON files in test/vectors) for tests. */
 #ifndef KR_TEST_VECTORS_H
 #define KR_TEST_VECTORS_H
 
