@@ -236,9 +236,8 @@ def run(quick=False):
             "restart of all workers, gosh start-up included) versus `kahua-restarter "
             "-S SITE --strategy S restart` with default settings (each replacement "
             "probed on its own socket, the site checked over HTTP, history written, "
-            "rolling and surge draining each worker's queued requests before "
-            "terminating it, up to --drain-timeout 5 s; the `--drain-timeout 0` row "
-            "does not drain). A run fails if "
+            "rolling and surge draining each worker before it is terminated, "
+            "`--drain-timeout 0` without draining). A run fails if "
             "the tool exits non-zero or the site is not whole afterwards." % rounds)
         sec.table(t)
         for method, whys in fails.items():
