@@ -41,7 +41,7 @@ static int fault_ms(const char *spec, const char *arg, long *ms, char *err,
 static int fault_probability(const char *spec, const char *arg, double *p, char *err,
 			     size_t errsz)
 {
-	char *end;
+	char *end = NULL;
 
 	if (arg != NULL) {
 		errno = 0;
