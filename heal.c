@@ -42,7 +42,11 @@ static bool was_healed(const struct heal *h, const char *type)
 	return false;
 }
 
-/* Every entry that cannot serve, removed by number. */
+/*
+ * Every entry that cannot serve, removed by number.  One the supervisor
+ * will not remove is said and left (the rollout can still do its work);
+ * a supervisor that does not answer ends the run.
+ */
 static int remove_failing(struct heal *h, struct kr_err *err)
 {
 	const struct worker_list *wl = &h->ro->current;
@@ -55,9 +59,16 @@ static int remove_failing(struct heal *h, struct kr_err *err)
 			h->healed[h->nhealed++].w = wl->v[i];
 	for (size_t i = 0; i < h->nhealed && !h->dry_run; i++) {
 		struct healed_entry *e = &h->healed[i];
+		struct kr_err kerr;
 
-		if (rollout_kill_entry(h->ro, e->w.wno, err) < 0)
-			return -1;
+		if (rollout_kill_entry(h->ro, e->w.wno, &kerr) < 0) {
+			if (kerr.cause != KR_CAUSE_REFUSED) {
+				*err = kerr;
+				return -1;
+			}
+			snprintf(e->refused, sizeof e->refused, "%.500s", kerr.msg);
+			continue;
+		}
 		e->removed = true;
 		log_info("removed worker %ld (%s, %s): %s", e->w.wno, e->w.type,
 			 worker_state_name(e->w.state), e->w.why);
@@ -149,6 +160,57 @@ static int check_new(struct heal *h, const struct worker_list *before, struct kr
 	return rc;
 }
 
+static int list_copy(const struct worker_list *from, struct worker_list *to, struct kr_err *err)
+{
+	to->n = 0;
+	to->v = calloc(from->n ? from->n : 1, sizeof *to->v);
+	if (to->v == NULL)
+		return kr_fail(err, KR_SOFTWARE, "out of memory");
+	memcpy(to->v, from->v, from->n * sizeof *to->v);
+	to->n = from->n;
+	return 0;
+}
+
+/*
+ * reload counts every entry of a type, so one the supervisor would not
+ * remove still holds its place: start what is missing with (run TYPE).
+ */
+static int run_missing(struct heal *h, struct kr_err *err)
+{
+	struct rollout *ro = h->ro;
+
+	for (size_t i = 0; i < h->ntypes; i++) {
+		const struct type_count *t = &h->types[i];
+		long live = (long)rollout_live_of(&ro->current, t->type);
+		struct worker w;
+
+		for (; t->wanted > 0 && live < t->wanted; live++) {
+			log_info("%s has %ld of %ld live workers after reload: (run %s)", t->type, live,
+				 t->wanted, t->type);
+			if (kahua_run(ro->site, t->type,
+				      kr_earlier(ro->deadline_ms, kr_now_ms() +
+						 kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
+				      &w, err) < 0)
+				return -1;
+		}
+	}
+	return rollout_refresh(ro, err);
+}
+
+/* After the top-up, each type at :run-by-default in live workers. */
+static int still_short(struct heal *h, struct kr_err *err)
+{
+	for (size_t i = 0; i < h->ntypes; i++) {
+		const struct type_count *t = &h->types[i];
+		size_t live = rollout_live_of(&h->ro->current, t->type);
+
+		if (t->wanted > 0 && (long)live < t->wanted)
+			return kr_fail(err, KR_HEALTH, "%s has %zu of %ld live workers after topping up",
+				       t->type, live, t->wanted);
+	}
+	return 0;
+}
+
 static int top_up(struct heal *h, struct kr_err *err)
 {
 	struct rollout *ro = h->ro;
@@ -165,7 +227,18 @@ static int top_up(struct heal *h, struct kr_err *err)
 	rc = await_top_up(h, err);
 	if (rc == 0)
 		rc = check_new(h, &before, err);
+	/* Only a type whose reload went well is started with run: no broken code twice. */
 	worker_list_free(&before);
+	if (rc == 0)
+		rc = list_copy(&ro->current, &before, err);
+	if (rc == 0) {
+		rc = run_missing(h, err);
+		if (rc == 0)
+			rc = check_new(h, &before, err);
+		if (rc == 0)
+			rc = still_short(h, err);
+		worker_list_free(&before);
+	}
 	return rc;
 }
 
@@ -191,11 +264,18 @@ static void warn_healed(const struct heal *h)
 		const struct healed_entry *e = &h->healed[i];
 		char now[KAHUA_NAME_MAX * 2 + 64];
 
-		if (!e->removed)
+		if (!e->removed && e->refused[0] == '\0')
 			continue;
 		type_now(h, e->w.type, now, sizeof now);
-		log_warn("worker %ld (%s) %s (%s) and still received requests: removed; %s", e->w.wno,
-			 e->w.type, e->w.state == WORKER_BROKEN ? "was broken" : "had died", e->w.why, now);
+		if (e->removed)
+			log_warn("worker %ld (%s) %s (%s) and still received requests: removed; %s",
+				 e->w.wno, e->w.type, e->w.state == WORKER_BROKEN ? "was broken" : "had died",
+				 e->w.why, now);
+		else
+			log_warn("worker %ld (%s) %s (%s) and still receives requests: %s; %s has %zu live of %ld",
+				 e->w.wno, e->w.type, e->w.state == WORKER_BROKEN ? "is broken" : "has died",
+				 e->w.why, e->refused, e->w.type, rollout_live_of(&h->ro->current, e->w.type),
+				 type_of((struct heal *)h, e->w.type) ? type_of((struct heal *)h, e->w.type)->wanted : -1L);
 	}
 }
 

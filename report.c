@@ -351,6 +351,7 @@ static void json_healed(struct jb *b, cJSON *root, const struct run_report *r)
 		jmem(b, o, "pid", h->w.pid > 0 ? (long long)h->w.pid : -1);
 		jstr(b, o, "why", h->w.why);
 		jbool(b, o, "removed", h->removed);
+		jstr(b, o, "error", h->refused[0] ? h->refused : NULL);
 	}
 }
 

@@ -56,6 +56,7 @@ struct http_obs {
 struct healed_entry {
 	struct worker w;        /* as ls showed it: number, id, type, state, pid, why */
 	bool removed;           /* (kill WNO) done; false in a dry run or when refused */
+	char refused[KR_ERR_MSG_MAX / 2]; /* why the supervisor kept it, or empty */
 };
 
 struct type_count {

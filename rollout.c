@@ -330,18 +330,57 @@ static int step_fail(struct restart_step *s, struct kr_err *err)
  * the cause its worker logged: "worker 55 is broken (...): removed it;
  * LOG: *** READ-ERROR: ...".
  */
-int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
+#define KILL_TRIES 3
+#define KILL_RETRY_MS 200
+
+/* (kill WNO), and the entry gone from the ls it answers. */
+static int kill_once(struct rollout *ro, long wno, struct kr_err *err)
 {
 	struct kahua_wait w = { .deadline_ms = kr_earlier(ro->deadline_ms,
 							  kr_now_ms() + kr_ms(ro->o->ctl_timeout)) };
 	struct worker_list after = { 0 };
+	bool kept;
 
 	if (kahua_kill(ro->site, wno, &w, &after, err) < 0)
 		return -1;
 	rollout_classify(ro, &after);
 	worker_list_free(&ro->current);
 	ro->current = after;
-	return 0;
+	kept = has_wno(&ro->current, wno);
+	if (kept) {
+		kr_fail(err, KR_UNAVAILABLE, "the supervisor answered (kill %ld) but still lists worker %ld", wno, wno);
+		err->cause = KR_CAUSE_REFUSED;
+	}
+	return kept ? -1 : 0;
+}
+
+/*
+ * Kahua refuses the kill of an entry whose worker has just exited
+ * ("kill failed: No such process": its main loop reaped the process
+ * while the kill was under way), and from then on takes that entry for
+ * one being terminated: every later kill answers OK and removes nothing,
+ * until kahua-spvr itself is restarted.  Tried a few times, then said.
+ */
+int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
+{
+	char first[KR_ERR_MSG_MAX / 2] = "";
+
+	for (int i = 1;; i++) {
+		if (kill_once(ro, wno, err) == 0)
+			return 0;
+		if (first[0] == '\0')
+			snprintf(first, sizeof first, "%.400s", err->msg);
+		if (err->cause != KR_CAUSE_REFUSED)
+			return -1;
+		if (i == KILL_TRIES || kr_now_ms() + KILL_RETRY_MS >= ro->deadline_ms)
+			break;
+		log_info("%s; trying again", err->msg);
+		kr_sleep_until(kr_now_ms() + KILL_RETRY_MS, ro->stop);
+	}
+	kr_fail(err, KR_UNAVAILABLE, "the supervisor would not remove worker %ld (%s): Kahua keeps an entry it once failed to kill until kahua-spvr is restarted",
+		wno, first);
+	err->cause = KR_CAUSE_REFUSED;
+	return -1;
 }
 
 /* (kill WNO); "removed it" or why not. */

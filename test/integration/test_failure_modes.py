@@ -206,6 +206,30 @@ def test_no_top_up_heals_and_says_so(tmp):
     whole(sim, {"hello": 2})
 
 
+def test_entry_the_supervisor_will_not_remove(tmp):
+    # Kahua: a kill that meets a worker reaped meanwhile fails ("kill
+    # failed: No such process") and the entry is never removed after.
+    site, sim = start(tmp, ["kill-race"])
+    dead = kill_worker(sim, "leaky")
+    res = run(FAST + ["--json"], site)
+    check(res.rc == 0, res)
+    warn = warnings(res)
+    check(len(warn) == 1 and len(res.err.splitlines()) == 1, res.err)
+    check(("worker %d (leaky) has died" % dead["wno"]) in warn[0]
+          and "still receives requests: the supervisor would not remove worker %d" % dead["wno"] in warn[0]
+          and "kill failed: No such process" in warn[0] and warn[0].endswith("leaky has 1 live of 1"),
+          warn[0])
+    h = res.json()["healed"]
+    check(len(h) == 1 and not h[0]["removed"] and "would not remove" in h[0]["error"], h)
+    # reload counts the kept entry: the type was topped up with (run leaky).
+    live = [w for w in sim.ls() if w not in sim.failing()]
+    check(sorted(w["type"] for w in live) == ["hello", "hello", "leaky"], sim.ls())
+    check([w["wno"] for w in sim.failing()] == [dead["wno"]], sim.failing())
+    res = run(["check"], site)
+    check(res.rc == 1 and ("worker %d (leaky) is dead" % dead["wno"]) in one_line(res), res)
+    no_stray(sim)
+
+
 # ---- a replacement that does not load ----
 
 def bad_deploy_rolling(tmp, strategy_args):

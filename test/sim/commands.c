@@ -256,9 +256,12 @@ static void cmd_kill(struct conn *c, const struct sx *body)
 
 		if (select_targets(c, "kill", sx_nth(body, i), &t) != 0)
 			break;
-		for (size_t k = from; k < t.n; k++)
-			if (worker_stop(c->s, t.v[k]) == (size_t)-1)
+		for (size_t k = from; k < t.n && c->out.len == 0; k++) {
+			if (c->s->opt.faults.kill_race && worker_kill_race(c->s, t.v[k]))
+				err_kill_race(&c->out);
+			else if (worker_stop(c->s, t.v[k]) == (size_t)-1)
 				log_msg("kill: worker %ld was already gone", t.v[k]);
+		}
 	}
 	free(t.v);
 	if (c->out.len == 0)

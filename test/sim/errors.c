@@ -329,3 +329,16 @@ void err_waitpid_race(struct sx_buf *b)
 {
 	reply(b, "<system-error>", "waitpid() failed: No child processes", NULL, waitpid_race);
 }
+
+/* Not recorded: frames in the style of the recorded ones. */
+static const char *const kill_race[] = { F_HEAD,
+	"(sys-kill (process-pid p) sig)",
+	"(process-send-signal p SIGTERM)" AT SPVR ":577",
+	"(%terminate! spvr type self)" AT SPVR ":588",
+	"(terminate! (hash-table-get (wno-table-of *spvr*) type-or-count))" AT SPVR ":642",
+	"(proc (car xs))", F_HANDLE, F_TAIL };
+
+void err_kill_race(struct sx_buf *b)
+{
+	reply(b, "<system-error>", "kill failed: No such process", NULL, kill_race);
+}

@@ -22,7 +22,7 @@ static const char usage[] =
 	"                 [--fault NAME[=ARG]]... [--fault-seed N] [--foreground]\n"
 	"faults: hang hang-restart garbage huge close half-reply lose-worker\n"
 	"        ignore-term die-at-start slow-start=MS http-500 http-delay=MS\n"
-	"        restart-race=P\n";
+	"        restart-race=P kill-race\n";
 
 static int fail(char *err, size_t errsz, const char *spec, const char *why)
 {
@@ -68,6 +68,7 @@ int fault_parse(struct faults *f, const char *spec, char *err, size_t errsz)
 		{ "ignore-term", offsetof(struct faults, ignore_term) },
 		{ "die-at-start", offsetof(struct faults, die_at_start) },
 		{ "http-500", offsetof(struct faults, http_500) },
+		{ "kill-race", offsetof(struct faults, kill_race) },
 	};
 	const char *eq = strchr(spec, '=');
 	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);

@@ -180,7 +180,7 @@ void pool_add(int fd);
 
 struct faults {
 	bool hang, hang_restart, garbage, huge, close, half_reply;
-	bool lose_worker, ignore_term, die_at_start, http_500;
+	bool lose_worker, ignore_term, die_at_start, http_500, kill_race;
 	double restart_race;    /* probability a restart loses the race; 0: off */
 	long slow_start_ms;     /* -1: off */
 	long http_delay_ms;     /* -1: off */
@@ -213,6 +213,7 @@ struct worker {
 	long long start_time;
 	enum wstate state;
 	bool no_id;             /* printed nothing: Kahua's id is #<eof> */
+	bool stuck;             /* a kill of it failed (fault kill-race): never removed */
 	bool reaped;
 	int status;
 	int out_fd;             /* read end of its stdout pipe while starting */
@@ -272,6 +273,9 @@ int worker_start(struct spvr *s, const char *type, char *const *args,
 /* SIGTERM the worker wno and wait for its exit; its slot index, or
  * (size_t)-1 if there is no such worker.  Caller holds cmd_mu. */
 size_t worker_stop(struct spvr *s, long wno);
+/* Fault kill-race: the first kill of an exited worker's entry fails and
+ * leaves it stuck (true); later kills do nothing. */
+bool worker_kill_race(struct spvr *s, long wno);
 /* Replace the worker wno: stop it, start one of the same type in its
  * slot.  0, 1 if the new one died at start, -1 if wno is unknown. */
 int worker_restart(struct spvr *s, long wno, struct winfo *info);
@@ -321,6 +325,8 @@ void err_worker_not_respond(struct sx_buf *b, const char *type);
 void err_system(struct sx_buf *b, const char *op, const char *path,
 		const char *why);
 void err_died_at_start(struct sx_buf *b, const char *cmd, const char *type);
+/* (kill X) of a worker reaped meanwhile (fault kill-race). */
+void err_kill_race(struct sx_buf *b);
 /* (restart X) lost the race to reap the old worker (fault restart-race). */
 void err_waitpid_race(struct sx_buf *b);
 

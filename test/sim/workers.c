@@ -446,6 +446,12 @@ size_t worker_stop(struct spvr *s, long wno)
 		pthread_mutex_unlock(&s->mu);
 		return (size_t)-1;
 	}
+	/* Taken for one being terminated: Kahua does nothing and keeps it. */
+	if (w->stuck) {
+		at = ws_index(s, w);
+		pthread_mutex_unlock(&s->mu);
+		return at;
+	}
 	w->state = W_STOPPING;
 	if (!w->reaped && kill(w->pid, SIGTERM) != 0)
 		log_msg("kill %ld: %s", (long)w->pid, strerror(errno));
@@ -459,6 +465,22 @@ size_t worker_stop(struct spvr *s, long wno)
 		w->wno, (long)w->pid);
 	worker_free(w);
 	return at;
+}
+
+bool worker_kill_race(struct spvr *s, long wno)
+{
+	struct worker *w;
+	bool lost;
+
+	pthread_mutex_lock(&s->mu);
+	w = find_listed(s, wno);
+	lost = w != NULL && w->reaped && !w->stuck;
+	if (lost)
+		w->stuck = true;
+	pthread_mutex_unlock(&s->mu);
+	if (lost)
+		log_msg("fault kill-race: worker %ld: kill failed: No such process", wno);
+	return lost;
 }
 
 int worker_restart(struct spvr *s, long wno, struct winfo *info)
