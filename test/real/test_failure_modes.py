@@ -119,3 +119,50 @@ def test_bad_deploy_surge_leaves_the_type_untouched(site, tmp):
     if kept_for_good(site, line):
         return
     check(site.ls() == before, "surge changed the table: %r -> %r" % (before, site.ls()))
+
+
+def test_ten_rolling_restarts_under_load_end_whole(site, tmp):
+    """About 50 requests/s (ten clients at 5/s each, so a request held on
+    the supervisor's lock does not slow the rest) while ten rolling
+    restarts run: Kahua loses some restarts to its waitpid race there;
+    each run must still exit 0 with every type at :run-by-default."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    stop, results = threading.Event(), []
+
+    def client(k):
+        t0, i = time.monotonic(), 0
+        while not stop.is_set():
+            path = ("/hello/", "/leaky/", "/wiki/", "/hello/")[(i + k) % 4]
+            try:
+                with urllib.request.urlopen(site.url(path), timeout=5) as r:
+                    results.append(r.status)
+            except urllib.error.HTTPError as e:
+                results.append(e.code)
+            except OSError:
+                results.append(0)
+            i += 1
+            time.sleep(max(0.0, t0 + i / 5.0 - time.monotonic()))
+
+    clients = [threading.Thread(target=client, args=(k,)) for k in range(10)]
+    for c in clients:
+        c.start()
+    t0, races = time.monotonic(), 0
+    try:
+        for n in range(10):
+            res = run(FAST, site)
+            check(res.rc == 0, "run %d: %r" % (n + 1, res))
+            check(all("started no replacement" in l for l in warnings(res)), res.err)
+            races += len(warnings(res))
+            check(site.whole(), "run %d left %r" % (n + 1, site.ls()))
+    finally:
+        stop.set()
+        for c in clients:
+            c.join()
+    rate = len(results) / (time.monotonic() - t0)
+    print("    %d requests at %.0f/s: %d ok, %d failed; %d restart race(s) recovered"
+          % (len(results), rate, results.count(200), len(results) - results.count(200), races))
+    # Two shared cores: the clients may fall short of 50/s, not below half of it.
+    check(rate > 25, "load too low to matter: %.0f requests/s" % rate)
