@@ -1,13 +1,13 @@
 /*
- * history.h: reading the history file, one JSON report per line, in
+ * history_read.h: reading the history file, one JSON report per line, in
  * bounded memory, for the `history` summary and the chart.
  *
  * The reader trusts nothing: a line that is torn, malformed, foreign or
  * huge is counted and skipped; the callbacks see only objects that name a
  * command and a plausible start time.
  */
-#ifndef KR_HISTORY_H
-#define KR_HISTORY_H
+#ifndef KR_HISTORY_READ_H
+#define KR_HISTORY_READ_H
 
 #include <stdbool.h>
 #include <time.h>

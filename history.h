@@ -1,0 +1,27 @@
+/*
+ * history.h: the history file, one compact JSON report per line, and the
+ * `history` summary of it (per type: restarts, failures, memory and
+ * continuation growth, a sparkline of peak memory).
+ */
+#ifndef KR_HISTORY_H
+#define KR_HISTORY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "err.h"
+#include "model.h"
+
+/* One compact JSON line appended with a single write(2) under O_APPEND. */
+int history_append(const char *path, const struct run_report *r, struct kr_err *err);
+
+/*
+ * `history`: per worker type, runs, restarts, failures, mean memory at
+ * restart, growth in MB/hour and the last failure, from runs newer than
+ * since_epoch (0: all).  Streams the file; bad lines are skipped.
+ */
+int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
+		    struct kr_err *err);
+
+#endif
