@@ -22,10 +22,16 @@
 
 #include "kahua_ctl.h"
 
-/* Idle on every read over this long (and this many reads) is drained. */
-#define DRAIN_QUIET_MS 20
-#define DRAIN_QUIET_READS 4
-#define DRAIN_POLL_MS 4
+/*
+ * Idle on every read over this long (and this many reads) is drained.
+ * /proc/net/unix is not one snapshot: a request passed from the
+ * supervisor to the worker while the file is read can be missed once, so
+ * a few reads are needed.  A request the supervisor holds and has not yet
+ * passed on shows as pending, so the window need not outlast it.
+ */
+#define DRAIN_QUIET_MS 5
+#define DRAIN_QUIET_READS 3
+#define DRAIN_POLL_MS 2
 
 struct drain_req {
 	const struct kahua_site *site;

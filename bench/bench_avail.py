@@ -97,7 +97,7 @@ def run(quick=False):
         "the whole exchange. The load starts %g s before the restart and its last "
         "request is due %g s after the restart command returns; then the "
         "outstanding requests finish. Worker start-up %d ms; each page costs a "
-        "worker 10 ms and a worker serves one request at a time, finishing it on "
+        "worker %d ms (`--request-ms`, a loaded Kahua worker) and a worker serves one request at a time, finishing it on "
         "SIGTERM and resetting those queued behind it; the supervisor and the HTTP "
         "front serve through pools of 10 threads (all as in Kahua). The restart is the "
         "simulator's raw `(restart *)` (Kahua's own, as kahua-admin sends it) or "
@@ -106,7 +106,7 @@ def run(quick=False):
         "`old ... --settle 0.5`, when present: the earlier build with its fixed "
         "0.5 s pause). %d run(s) per method, interleaved."
         % (" and ".join("%g" % r for r in RATES), CLIENT_TIMEOUT, LEAD, TAIL,
-           c.KAHUA_WORKER_DELAY_MS, reps))
+           c.KAHUA_WORKER_DELAY_MS, c.LOADED_REQUEST_MS, reps))
     sec.text(
         "Definitions. *failed*: not a complete 2xx response within %g s, split as "
         "5xx / timeout / connection error / other (malformed or short). "
@@ -131,7 +131,8 @@ def run(quick=False):
         for nworkers, types in sites:
             site = c.harness.Site(d, types=types, name="avail%d" % nworkers)
             c.log("availability: starting a %d-worker site" % nworkers)
-            sim = c.harness.Sim(site, worker_delay=c.KAHUA_WORKER_DELAY_MS)
+            sim = c.harness.Sim(site, worker_delay=c.KAHUA_WORKER_DELAY_MS,
+                                extra=["--request-ms", str(c.LOADED_REQUEST_MS)])
             try:
                 for rate in RATES:
                     outs = {m: [] for m in methods}

@@ -14,6 +14,7 @@ from loadgen import Load
 RATE = 50.0
 IN_A_ROW = 10
 CLIENT_TIMEOUT = 2.0
+PAUSE = 1.0         # load alone between two restarts, s
 TYPES = [("hello", [], 2)]
 METHODS = ["raw (restart *)", "rolling", "surge", "rolling --drain-timeout 0"]
 OLD = ["old rolling --settle 0.5", "old rolling --settle 0"]
@@ -43,11 +44,13 @@ def no_load(sim, site, methods, rounds):
 
 def in_a_row(sim, site, method, n):
     load = Load(sim.port, ["/hello/"], rate=RATE, timeout=CLIENT_TIMEOUT,
-                max_requests=int(RATE * (n * 10 + 2)))
+                max_requests=int(RATE * (n * (10 + PAUSE) + 2)))
     t0 = load.start()
     time.sleep(max(0.0, t0 + 0.5 - time.monotonic()))
     walls, whys = [], []
-    for _ in range(n):
+    for i in range(n):
+        if i:
+            time.sleep(PAUSE)
         secs, why = restart(sim, site, method)
         walls.append(secs)
         if why:
@@ -56,60 +59,82 @@ def in_a_row(sim, site, method, n):
     return Outcome(load.join(), sum(walls), "; ".join(whys) or None), walls
 
 
+def no_load_table(sim, site, methods, rounds, sec, tag):
+    t = c.Table(["method", "runs", "median s", "min s", "max s", "vs raw"], align=list("lrrrrr"))
+    c.log("drain: no load (%s), %d rounds" % (tag, rounds))
+    walls = no_load(sim, site, methods, rounds)
+    raw = c.median(walls[methods[0]])
+    for m in methods:
+        med = c.median(walls[m])
+        t.add(m, len(walls[m]), c.s3(med), c.s3(min(walls[m], default=None)),
+              c.s3(max(walls[m], default=None)),
+              "-" if m == methods[0] else "%.2f x" % (med / raw))
+        sec.facts["noload %s %s" % (tag, m)] = med
+    return t
+
+
+def load_table(sim, site, methods, n, sec):
+    t = c.Table(["method", "restarts", "requests", "failed", "failed per restart (min-max)",
+                 "gap done s", "p99 ms", "median wall s"], align=list("lrrlrrrr"))
+    for m in methods:
+        c.log("drain: %d x %s under %g requests/s" % (n, m, RATE))
+        time.sleep(0.5)
+        o, w = in_a_row(sim, site, m, n)
+        per = per_restart(o, w)
+        t.add(m, n, o.n, "%d: %s" % (len(o.failed), describe(o.failed)),
+              "%d-%d" % (min(per), max(per)), "%.2f" % o.gap_done,
+              c.ms(c.pct(o.lat, 99), 0), c.s3(c.median(w)))
+        sec.facts["load " + m] = len(o.failed)
+        if o.why:
+            c.log("drain: %s: %s" % (m, o.why))
+    return t
+
+
 def run(quick=False):
     methods = c.with_old(METHODS, OLD)
     rounds = 3 if quick else 7
     n = 3 if quick else IN_A_ROW
     sec = c.Section("5. draining: one two-worker type")
     sec.text(
-        "A simulator site with one type, hello x2 (worker start-up %d ms, 10 ms per "
-        "page, workers, supervisor and HTTP front queueing as in Kahua; see "
-        "section 3). `raw (restart *)` is Kahua's own restart of both workers as "
-        "kahua-admin sends it. The strategies run with default settings (probes, "
-        "HTTP check, draining with --drain-timeout 5); `--drain-timeout 0` drains "
-        "nothing and does not pause; `old` rows, when present, are the earlier build "
-        "with its fixed pause (--settle 0.5, its default, and --settle 0)."
+        "A simulator site with one type, hello x2 (worker start-up %d ms; workers, "
+        "supervisor and HTTP front queueing as in Kahua, see section 3). "
+        "`raw (restart *)` is Kahua's own restart of both workers as kahua-admin "
+        "sends it. The strategies run with default settings (probes, HTTP check, "
+        "draining with --drain-timeout 5); `--drain-timeout 0` drains nothing and "
+        "does not pause; `old` rows, when present, are the earlier build with its "
+        "fixed pause (--settle 0.5, its default, and --settle 0)."
         % c.KAHUA_WORKER_DELAY_MS)
     d = c.harness.tempdir()
-    t1 = c.Table(["method", "runs", "median s", "min s", "max s", "vs raw"], align=list("lrrrrr"))
-    t2 = c.Table(["method", "restarts", "requests", "failed", "failed per restart (min-max)",
-                  "gap done s", "p99 ms", "median wall s"], align=list("lrrlrrrr"))
     try:
         site = c.harness.Site(d, types=TYPES, name="drain")
         sim = c.harness.Sim(site, worker_delay=c.KAHUA_WORKER_DELAY_MS)
         try:
-            c.log("drain: no load, %d rounds" % rounds)
-            walls = no_load(sim, site, methods, rounds)
-            raw = c.median(walls[methods[0]])
-            for m in methods:
-                med = c.median(walls[m])
-                t1.add(m, len(walls[m]), c.s3(med), c.s3(min(walls[m], default=None)),
-                       c.s3(max(walls[m], default=None)),
-                       "-" if m == methods[0] else "%.2f x" % (med / raw))
-                sec.facts["noload " + m] = med
-            for m in methods:
-                c.log("drain: %d x %s under %g requests/s" % (n, m, RATE))
-                time.sleep(0.5)
-                o, w = in_a_row(sim, site, m, n)
-                per = per_restart(o, w)
-                t2.add(m, n, o.n, "%d: %s" % (len(o.failed), describe(o.failed)),
-                       "%d-%d" % (min(per), max(per)), "%.2f" % o.gap_done,
-                       c.ms(c.pct(o.lat, 99), 0), c.s3(c.median(w)))
-                sec.facts["load " + m] = len(o.failed)
-                if o.why:
-                    c.log("drain: %s: %s" % (m, o.why))
+            idle = no_load_table(sim, site, methods, rounds, sec, "idle")
+        finally:
+            sim.stop()
+        sim = c.harness.Sim(site, worker_delay=c.KAHUA_WORKER_DELAY_MS,
+                            extra=["--request-ms", str(c.LOADED_REQUEST_MS)])
+        try:
+            loaded = no_load_table(sim, site, methods, rounds, sec, "loaded")
+            under = load_table(sim, site, methods, n, sec)
         finally:
             sim.stop()
     finally:
         c.harness.rmtree(d)
     sec.text("No load: wall of one restart of both workers, %d rounds interleaved "
-             "(the issue's criterion: rolling and surge at most raw + 10 %%)." % rounds)
-    sec.table(t1)
-    sec.text("Under %g requests/s (`/hello/`, open loop, %g s client limit): %d "
-             "restarts of both workers back to back per method, the load running "
-             "throughout. Failed per restart: failures whose due time falls in each "
-             "restart's window (from its start to the next one's)." % (RATE, CLIENT_TIMEOUT, n))
-    sec.table(t2)
+             "(the issue's criterion: rolling and surge at most raw + 10 %%), with "
+             "pages costing a worker the simulator's default 2 ms (an idle Kahua "
+             "worker's CPU per hello page):" % rounds)
+    sec.table(idle)
+    sec.text("The same with pages costing %d ms (the loaded worker of the table "
+             "below; each probe and HTTP check costs a page):" % c.LOADED_REQUEST_MS)
+    sec.table(loaded)
+    sec.text("Under %g requests/s (`/hello/`, open loop, %g s client limit, pages "
+             "costing %d ms): %d restarts of both workers in a row per method, %g s "
+             "apart, the load running throughout. Failed per restart: failures whose "
+             "due time falls in each restart's window (from its start to the next one's)."
+             % (RATE, CLIENT_TIMEOUT, c.LOADED_REQUEST_MS, n, PAUSE))
+    sec.table(under)
     return sec
 
 
@@ -119,7 +144,7 @@ def per_restart(o, walls):
     edges, t = [], first + 0.5
     for w in walls:
         edges.append(t)
-        t += w
+        t += w + PAUSE
     counts = [0] * len(walls)
     for r in o.failed:
         i = max(0, sum(1 for e in edges if e <= r.due) - 1)

@@ -24,7 +24,7 @@ RESTART_LIMIT = 120.0
 # Pages that keep nothing per request: GET /leaky/ would grow the leaky
 # worker 5 MiB a time, GET /wiki/ registers 100 continuations of 8 KiB.
 PATHS = ["/hello/", "/leaky/ping"]
-METHODS = ["kahua-admin 'restart *'", "rolling", "rolling --settle 0", "surge", "all"]
+METHODS = ["kahua-admin 'restart *'", "rolling", "rolling --drain-timeout 0", "surge", "all"]
 
 
 class Lab:
@@ -232,7 +232,8 @@ def run(quick=False):
             "restart of all workers, gosh start-up included) versus `kahua-restarter "
             "-S SITE --strategy S restart` with default settings (each replacement "
             "probed on its own socket, the site checked over HTTP, history written, "
-            "--settle 0.5 s between workers for rolling and surge). A run fails if "
+            "rolling and surge draining each worker before it is terminated, "
+            "`--drain-timeout 0` without draining). A run fails if "
             "the tool exits non-zero or the site is not whole afterwards." % rounds)
         sec.table(t)
         for method, whys in fails.items():

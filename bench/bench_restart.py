@@ -34,7 +34,7 @@ def one(sim, site, method, nworkers):
 
 def run(quick=False):
     methods = c.with_old(METHODS, OLD)
-    runs = 2 if quick else 7
+    runs = 2 if quick else 5
     sites = SITES[:1] if quick else SITES
     sec = c.Section("2. restart of every worker")
     sec.text("Wall time to restart every worker of a simulator site with worker "
@@ -47,7 +47,7 @@ def run(quick=False):
              "HTTP (URLs derived from the simulator's kahua-httpd, started with -H; "
              "after each replacement for rolling and surge), the history line "
              "appended, and rolling and surge draining each worker before it is "
-             "terminated (--drain-timeout 5; on an idle site a drain is a 20 ms quiet "
+             "terminated (--drain-timeout 5; on an idle site a drain is a 5 ms quiet "
              "window; the `--drain-timeout 0` row does not drain, section 3 shows "
              "what draining buys; `old` rows, when present, are the earlier build "
              "with its fixed --settle 0.5 s pause). The HTTP front is idle. Methods run "

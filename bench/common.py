@@ -54,6 +54,10 @@ def sha256_12(path):
 
 # Kahua's measured worker start-up (kahua-protocol.md, "Worker socket").
 KAHUA_WORKER_DELAY_MS = 550
+# A worker's time per page under load on 2 cores: what reproduces the
+# queues Kahua builds at 50 requests/s (the simulator's default, 2 ms, is a
+# hello page's CPU on an idle Kahua worker).
+LOADED_REQUEST_MS = 10
 
 # Recorded on real Kahua 1.1_pre19 (kahua-protocol.md, "Timing and locking").
 REAL_KAHUA = {

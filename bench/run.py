@@ -55,9 +55,10 @@ def context(found):
     lines.append("- The simulator (test/kahua-sim) is a stand-in for Kahua: same control "
                  "protocol and locking (one global lock, restart synchronous), real "
                  "worker processes whose start-up is set to Kahua's measured 0.55 s; "
-                 "but its workers are small C processes (1-2 MB, not 47 MB of gosh) and "
-                 "answer in microseconds, so CPU and memory contention are lower than "
-                 "on a real site. Everything here (simulator, load generator, program) "
+                 "but its workers are small C processes (1-2 MB, not 47 MB of gosh) that "
+                 "spend a fixed 10 ms per page (a sleep, not CPU), so CPU and memory "
+                 "contention are lower than on a real site, while idle pages cost more "
+                 "than Kahua's (~1 ms on a worker's own socket, ~5 ms over HTTP). Everything here (simulator, load generator, program) "
                  "shares the machine below.")
     return "\n".join(lines)
 

@@ -12,6 +12,9 @@ from harness import Sim, Site, check, run, same_workers
 
 RATE = 40.0          # requests/s through the HTTP front
 HELLO = [("hello", [], 2)]
+# Pages as slow as a loaded Kahua worker's, so that the requests released
+# after each boot queue on the workers and there is something to drain.
+LOADED = ["--request-ms", "10"]
 
 
 def http_get(port, path, timeout=5.0):
@@ -66,7 +69,7 @@ class Load:
 
 def restart_under_load(tmp, strategy, runs):
     site = Site(tmp, types=HELLO)
-    sim = Sim(site, worker_delay=300)
+    sim = Sim(site, worker_delay=300, extra=LOADED)
     before = sim.ls()
     load = Load(sim.port)
     time.sleep(0.5)
@@ -173,7 +176,7 @@ def test_drains_with_socket_paths_longer_than_sun_path(tmp):
     os.makedirs(deep)
     site = Site(deep, types=HELLO)
     check(len(site.path("socket", "kahua")) > 108, "path not long enough")
-    sim = Sim(site, worker_delay=300)
+    sim = Sim(site, worker_delay=300, extra=LOADED)
     load = Load(sim.port)
     time.sleep(0.3)
     res = run(["--json", "-v"], site)
