@@ -53,8 +53,9 @@ static int remove_failing(struct heal *h, struct kr_err *err)
 
 	h->healed = calloc(wl->n ? wl->n : 1, sizeof *h->healed);
 	if (h->healed == NULL) {
+		/* Spelled out: the analyzer cannot see that kr_fail returns -1. */
 		kr_fail(err, KR_SOFTWARE, "out of memory");
-		return -1;      /* plainly: the analyzer cannot see kr_fail's value */
+		return -1;
 	}
 	for (size_t i = 0; i < wl->n; i++)
 		if (wl->v[i].state != WORKER_LIVE)
@@ -168,9 +169,10 @@ static int list_copy(const struct worker_list *from, struct worker_list *to, str
 	to->v = calloc(from->n ? from->n : 1, sizeof *to->v);
 	if (to->v == NULL) {
 		kr_fail(err, KR_SOFTWARE, "out of memory");
-		return -1;      /* plainly: the analyzer cannot see kr_fail's value */
+		return -1;
 	}
-	if (from->n > 0)        /* an empty list may have no array at all */
+	/* An empty list may have no array: memcpy from NULL is undefined even for 0 bytes. */
+	if (from->n > 0)
 		memcpy(to->v, from->v, from->n * sizeof *to->v);
 	to->n = from->n;
 	return 0;

@@ -75,6 +75,13 @@ def test_failure_mode_reports_agree_with_the_simulator(site, tmp):
                 finally:
                     if cleanup:
                         cleanup(s)
+            if "would not remove" in (reps[1].get("error") or ""):
+                # Kahua's kill met the worker's own exit and it now keeps the
+                # entry for good (test_failure_modes): nothing left to compare.
+                print("     %-28s Kahua's kill race struck; the rest not compared" % name)
+                site.stop()
+                site.start()
+                break
             diff = differences(*reps)
             print("     %-28s %s" % (name, "same" if not diff else "%d difference(s)" % len(diff)),
                   flush=True)
