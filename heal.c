@@ -36,7 +36,7 @@ static struct type_count *type_of(struct heal *h, const char *type)
 
 static bool was_healed(const struct heal *h, const char *type)
 {
-	for (size_t i = 0; i < h->nhealed; i++)
+	for (size_t i = 0; h->healed != NULL && i < h->nhealed; i++)
 		if (strcmp(h->healed[i].w.type, type) == 0)
 			return true;
 	return false;
@@ -166,7 +166,8 @@ static int list_copy(const struct worker_list *from, struct worker_list *to, str
 	to->v = calloc(from->n ? from->n : 1, sizeof *to->v);
 	if (to->v == NULL)
 		return kr_fail(err, KR_SOFTWARE, "out of memory");
-	memcpy(to->v, from->v, from->n * sizeof *to->v);
+	if (from->n > 0)
+		memcpy(to->v, from->v, from->n * sizeof *to->v);
 	to->n = from->n;
 	return 0;
 }
