@@ -7,8 +7,9 @@
  * line on a local file system.  The reader trusts nothing: a line that is
  * torn, malformed, foreign or huge is counted and skipped.
  */
-#include "report.h"
 #include "history.h"
+#include "history_read.h"
+#include "report.h"
 #include "tgrid.h"
 
 #include <cjson/cJSON.h>

@@ -10,7 +10,7 @@
  * The text is written through outfile_replace, so the collector sees the
  * old file or the new one, never half of one.
  */
-#include "report.h"
+#include "prom.h"
 #include "outfile.h"
 
 #include <stdarg.h>
@@ -73,11 +73,6 @@ static void sample(struct prom *p, double value, ...)
 	fprintf(p->f, "\"} %.15g\n", value);
 }
 
-static bool pss_run(const struct run_report *r)
-{
-	return r->metric != NULL && strcmp(r->metric, "pss") == 0;
-}
-
 /* The worker types of the run: those counted after it, then any only restarted. */
 static const char **type_names(const struct run_report *r, size_t *n)
 {
@@ -118,23 +113,6 @@ static long healed_of(const struct run_report *r, const char *type)
 	return n;
 }
 
-/* As report.c computes it for the JSON report. */
-static long long memory_freed(const struct run_report *r)
-{
-	bool pss = pss_run(r);
-	long long freed = 0;
-
-	for (size_t i = 0; i < r->nsteps; i++) {
-		const struct restart_step *s = &r->steps[i];
-		long long before = obs_memory(&s->old, pss), after = obs_memory(&s->new, pss);
-
-		if (s->result == STEP_OK && s->have_new && before >= 0 && after >= 0 &&
-		    before > after)
-			freed += before - after;
-	}
-	return freed;
-}
-
 static void run_metrics(struct prom *p, const struct run_report *r)
 {
 	family(p, P "last_run_timestamp_seconds", "Start of the latest run, seconds since the epoch.");
@@ -144,7 +122,7 @@ static void run_metrics(struct prom *p, const struct run_report *r)
 	family(p, P "last_exit_status", "Exit status of the latest run (0 ok; see kahua-restarter(1)).");
 	sample(p, r->exit_status, (const char *)NULL);
 	family(p, P "memory_freed_bytes", "Memory freed by the latest run's restarts.");
-	sample(p, (double)memory_freed(r), (const char *)NULL);
+	sample(p, (double)run_memory_freed(r), (const char *)NULL);
 }
 
 static void type_metrics(struct prom *p, const struct run_report *r, const char **types,
@@ -184,7 +162,7 @@ static void rank_label(const struct worker_obs *v, size_t n, const struct worker
 
 static void worker_metrics(struct prom *p, const struct run_report *r)
 {
-	bool pss = pss_run(r);
+	bool pss = run_pss(r);
 	char rank[24];
 
 	family(p, P "worker_memory_bytes",

@@ -23,7 +23,7 @@
 #include "err.h"
 #include "kahua_ctl.h"
 #include "options.h"
-#include "report.h"
+#include "model.h"
 
 struct rollout {
 	const struct kahua_site *site;

@@ -1,4 +1,5 @@
 #include "select.h"
+#include "fmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
