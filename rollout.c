@@ -364,14 +364,20 @@ static int kill_once(struct rollout *ro, long wno, struct kr_err *err)
 int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
 {
 	char first[KR_ERR_MSG_MAX / 2] = "";
+	struct kr_err lserr;
 
 	for (int i = 1;; i++) {
 		if (kill_once(ro, wno, err) == 0)
 			return 0;
-		if (first[0] == '\0')
-			snprintf(first, sizeof first, "%.400s", err->msg);
 		if (err->cause != KR_CAUSE_REFUSED)
 			return -1;
+		if (first[0] == '\0')
+			snprintf(first, sizeof first, "%.400s", err->msg);
+		/* Kahua's waitpid race: the kill failed after the entry was removed. */
+		if (rollout_refresh(ro, &lserr) == 0 && !has_wno(&ro->current, wno)) {
+			log_info("%s, but worker %ld is gone", err->msg, wno);
+			return 0;
+		}
 		if (i == KILL_TRIES || kr_now_ms() + KILL_RETRY_MS >= ro->deadline_ms)
 			break;
 		log_info("%s; trying again", err->msg);
@@ -582,6 +588,21 @@ static int surge_failed(struct rollout *ro, struct restart_step *s, struct kr_er
 	return step_fail(s, err);
 }
 
+/*
+ * A kill the supervisor failed (under load, Kahua's waitpid race: its main
+ * loop reaped the worker first) that still did its work: the worker is
+ * no longer listed.  ro->current is then the ls that shows it.
+ */
+static bool old_gone(struct rollout *ro, const struct worker *old, const struct kr_err *err)
+{
+	struct kr_err lserr;
+
+	if (rollout_refresh(ro, &lserr) < 0 || find_wid(&ro->current, old->wid) != NULL)
+		return false;
+	log_info("%s, but worker %s is gone", err->msg, old->wid);
+	return true;
+}
+
 /* Surge: the new worker first, then the old one goes. */
 static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err *err)
 {
@@ -622,10 +643,12 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	s->killed = st.killed;
 	if (rc < 0) {
 		stuck_verdict(&st, err);
-		return step_fail(s, err);
+		if (err->cause != KR_CAUSE_REFUSED || !old_gone(ro, &s->old.w, err))
+			return step_fail(s, err);
+	} else {
+		worker_list_free(&ro->current);
+		ro->current = after;
 	}
-	worker_list_free(&ro->current);
-	ro->current = after;
 	if (find_wid(&ro->current, s->old.w.wid) != NULL) {
 		kr_fail(err, KR_UNAVAILABLE, "worker %s still listed after kill", s->old.w.wid);
 		return step_fail(s, err);
