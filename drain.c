@@ -69,9 +69,7 @@ static int watch_init(struct watch *wa, const struct drain_req *q, long long dea
 	wa->paths = calloc(cap, sizeof *wa->paths);
 	if (wa->u == NULL || wa->paths == NULL) {
 		watch_free(wa);
-		/* Spelled out: the analyzer cannot see that kr_fail returns -1. */
-		kr_fail(err, KR_SOFTWARE, "out of memory");
-		return -1;
+		return kr_fail(err, KR_SOFTWARE, "out of memory");
 	}
 	wa->paths[wa->n++] = bound_path(q->site, q->w->wid, q->w->pid, deadline_ms, err);
 	if (wa->paths[0] == NULL) {

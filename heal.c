@@ -52,11 +52,8 @@ static int remove_failing(struct heal *h, struct kr_err *err)
 	const struct worker_list *wl = &h->ro->current;
 
 	h->healed = calloc(wl->n ? wl->n : 1, sizeof *h->healed);
-	if (h->healed == NULL) {
-		/* Spelled out: the analyzer cannot see that kr_fail returns -1. */
-		kr_fail(err, KR_SOFTWARE, "out of memory");
-		return -1;
-	}
+	if (h->healed == NULL)
+		return kr_fail(err, KR_SOFTWARE, "out of memory");
 	for (size_t i = 0; i < wl->n; i++)
 		if (wl->v[i].state != WORKER_LIVE)
 			h->healed[h->nhealed++].w = wl->v[i];
@@ -167,10 +164,8 @@ static int list_copy(const struct worker_list *from, struct worker_list *to, str
 {
 	to->n = 0;
 	to->v = calloc(from->n ? from->n : 1, sizeof *to->v);
-	if (to->v == NULL) {
-		kr_fail(err, KR_SOFTWARE, "out of memory");
-		return -1;
-	}
+	if (to->v == NULL)
+		return kr_fail(err, KR_SOFTWARE, "out of memory");
 	/* An empty list may have no array: memcpy from NULL is undefined even for 0 bytes. */
 	if (from->n > 0)
 		memcpy(to->v, from->v, from->n * sizeof *to->v);

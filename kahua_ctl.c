@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE             /* O_PATH: reach a socket dir we may not read */
 #include "kahua_ctl.h"
+#include "names.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -488,22 +489,16 @@ void worker_list_free(struct worker_list *wl)
 	wl->n = 0;
 }
 
-/* Append the running types to out as "hello, leaky". */
+/* The running types as "hello, leaky" (as many as memory allows). */
 static void running_types(const struct worker_list *known, char *out, size_t size)
 {
-	size_t used = 0;
+	struct name_set types = { 0 };
 
-	out[0] = '\0';
-	for (size_t i = 0; known != NULL && i < known->n; i++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(known->v[j].type, known->v[i].type) == 0;
-		if (seen || used >= size)
-			continue;
-		used += (size_t)snprintf(out + used, size - used, "%s%s",
-					 used ? ", " : "", known->v[i].type);
-	}
+	for (size_t i = 0; known != NULL && i < known->n; i++)
+		if (name_set_add(&types, known->v[i].type) < 0)
+			break;
+	name_set_join(&types, out, size);
+	name_set_free(&types);
 }
 
 static const char no_entry[] = "doesn't have an entry for key ";

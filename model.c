@@ -4,6 +4,8 @@
  */
 #include "model.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 long long obs_memory(const struct worker_obs *o, bool pss)
@@ -46,4 +48,35 @@ long long run_memory_freed(const struct run_report *r)
 bool run_pss(const struct run_report *r)
 {
 	return r->metric != NULL && strcmp(r->metric, "pss") == 0;
+}
+
+/* The row of type in r->types, added (wanted -1: not in app-servers) when new. */
+static struct type_count *type_row(struct run_report *r, const char *type)
+{
+	struct type_count *t;
+
+	for (size_t i = 0; i < r->ntypes; i++)
+		if (strcmp(r->types[i].type, type) == 0)
+			return &r->types[i];
+	t = &r->types[r->ntypes++];
+	snprintf(t->type, sizeof t->type, "%s", type);
+	t->wanted = -1;
+	return t;
+}
+
+void count_types(struct run_report *r, const struct kahua_type *app, size_t napp,
+		 const struct worker_list *wl)
+{
+	size_t cap = napp + wl->n;
+
+	free(r->types);
+	r->types = calloc(cap ? cap : 1, sizeof *r->types);
+	r->ntypes = 0;
+	if (r->types == NULL)
+		return;
+	for (size_t i = 0; i < napp; i++)
+		type_row(r, app[i].name)->wanted = app[i].run_by_default;
+	/* A dead or broken entry serves nothing: it is not running. */
+	for (size_t i = 0; i < wl->n; i++)
+		type_row(r, wl->v[i].type)->running += wl->v[i].state == WORKER_LIVE;
 }

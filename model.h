@@ -117,4 +117,12 @@ long long run_memory_freed(const struct run_report *r);
 /* The run measured PSS (its metric is "pss"). */
 bool run_pss(const struct run_report *r);
 
+/*
+ * r->types anew: each app-servers type with its :run-by-default, then any
+ * other listed type (wanted -1), with the live workers wl lists of each.
+ * Out of memory leaves none.
+ */
+void count_types(struct run_report *r, const struct kahua_type *app, size_t napp,
+		 const struct worker_list *wl);
+
 #endif

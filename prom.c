@@ -11,6 +11,7 @@
  * old file or the new one, never half of one.
  */
 #include "prom.h"
+#include "names.h"
 #include "outfile.h"
 
 #include <stdarg.h>
@@ -73,26 +74,19 @@ static void sample(struct prom *p, double value, ...)
 	fprintf(p->f, "\"} %.15g\n", value);
 }
 
-/* The worker types of the run: those counted after it, then any only restarted. */
-static const char **type_names(const struct run_report *r, size_t *n)
+/* The worker types of the run: those counted after it, then any only restarted or healed. */
+static int type_names(const struct run_report *r, struct name_set *types)
 {
-	const char **v = calloc(r->ntypes + r->nsteps + r->nhealed + 1, sizeof *v);
-
-	*n = 0;
-	if (v == NULL)
-		return NULL;
 	for (size_t i = 0; i < r->ntypes; i++)
-		v[(*n)++] = r->types[i].type;
-	for (size_t i = 0; i < r->nsteps + r->nhealed; i++) {
-		const char *t = i < r->nsteps ? r->steps[i].old.w.type : r->healed[i - r->nsteps].w.type;
-		size_t j = 0;
-
-		while (j < *n && strcmp(v[j], t) != 0)
-			j++;
-		if (j == *n)
-			v[(*n)++] = t;
-	}
-	return v;
+		if (name_set_add(types, r->types[i].type) < 0)
+			return -1;
+	for (size_t i = 0; i < r->nsteps; i++)
+		if (name_set_add(types, r->steps[i].old.w.type) < 0)
+			return -1;
+	for (size_t i = 0; i < r->nhealed; i++)
+		if (name_set_add(types, r->healed[i].w.type) < 0)
+			return -1;
+	return 0;
 }
 
 static long steps_of(const struct run_report *r, const char *type, enum step_result res)
@@ -243,24 +237,20 @@ static void http_metrics(struct prom *p, const struct run_report *r)
 static int render(const struct run_report *r, char **text, size_t *len)
 {
 	struct prom p = { .site = r->site ? r->site : "" };
-	size_t ntypes;
-	const char **types = type_names(r, &ntypes);
+	struct name_set types = { 0 };
 	int rc;
 
 	*text = NULL;
-	if (types == NULL)
-		return -1;
-	p.f = open_memstream(text, len);
-	if (p.f == NULL) {
-		free(types);
+	if (type_names(r, &types) < 0 || (p.f = open_memstream(text, len)) == NULL) {
+		name_set_free(&types);
 		return -1;
 	}
 	run_metrics(&p, r);
-	type_metrics(&p, r, types, ntypes);
+	type_metrics(&p, r, types.v, types.n);
 	worker_metrics(&p, r);
 	held_metrics(&p, r);
 	http_metrics(&p, r);
-	free(types);
+	name_set_free(&types);
 	rc = ferror(p.f) ? -1 : 0;
 	if (fclose(p.f) != 0)
 		rc = -1;

@@ -8,6 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+void report_plan(const struct run_report *r, bool top_up, FILE *out)
+{
+	bool pss = run_pss(r);
+
+	fprintf(out, "plan: %zu of %zu workers, strategy %s, metric %s\n", r->nsteps,
+		r->nbefore, r->strategy, r->metric);
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct worker_obs *o = &r->steps[i].old;
+		char mem[32], age[32], conts[32];
+
+		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
+		fmt_age(o->age, age, sizeof age);
+		fmt_held(o->ev.conts, conts, sizeof conts);
+		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, continuations %s, age %s): %s\n",
+			i + 1, o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, r->metric,
+			mem, conts, age, r->steps[i].reason);
+	}
+	for (size_t i = 0; i < r->nhealed; i++) {
+		const struct worker *w = &r->healed[i].w;
+
+		fprintf(out, "  heal: remove worker %ld (%s, %s: %s)\n", w->wno, w->type,
+			worker_state_name(w->state), w->why);
+	}
+	for (size_t i = 0; i < r->ntypes; i++) {
+		const struct type_count *t = &r->types[i];
+
+		if (t->wanted >= 0 && t->running < t->wanted)
+			fprintf(out, "  top up %s: %ld of %ld running%s\n", t->type, t->running,
+				t->wanted, top_up ? " (reload)" : " (not with --no-top-up)");
+	}
+}
+
 /* A figure of what the worker holds, -1 unless its eval answered. */
 static long long held(const struct worker_obs *o, long long v)
 {

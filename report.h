@@ -20,6 +20,9 @@
  */
 void report_status_table(const struct run_report *r, bool wide, FILE *out);
 
+/* A dry run's plan: the restarts in order, the entries to heal, the top-ups. */
+void report_plan(const struct run_report *r, bool top_up, FILE *out);
+
 /* The report as a cJSON tree (the caller deletes it); *failed on OOM. */
 struct cJSON;
 struct cJSON *report_to_json(const struct run_report *r, bool *failed);

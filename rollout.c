@@ -513,6 +513,24 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 	return rc;
 }
 
+/*
+ * The supervisor failed a kill it accepted: as with restart, under load
+ * Kahua's main loop may reap the terminated worker before the kill's own
+ * waitpid, which then fails ("waitpid() failed: No child processes").
+ * Kahua unregisters a worker before it waits for it, so the kill did
+ * what it was for when the old worker is no longer listed.
+ */
+static int kill_lost(struct rollout *ro, const struct restart_step *s, const struct kr_err *err)
+{
+	struct kr_err lserr;
+
+	if (rollout_refresh(ro, &lserr) < 0 || find_wid(&ro->current, s->old.w.wid) != NULL)
+		return -1;
+	log_warn("worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
+		 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
+	return 0;
+}
+
 /* Why a restart failed, with what the stuck-worker check found. */
 static void stuck_verdict(const struct stuck *st, struct kr_err *err)
 {
@@ -588,21 +606,6 @@ static int surge_failed(struct rollout *ro, struct restart_step *s, struct kr_er
 	return step_fail(s, err);
 }
 
-/*
- * A kill the supervisor failed (under load, Kahua's waitpid race: its main
- * loop reaped the worker first) that still did its work: the worker is
- * no longer listed.  ro->current is then the ls that shows it.
- */
-static bool old_gone(struct rollout *ro, const struct worker *old, const struct kr_err *err)
-{
-	struct kr_err lserr;
-
-	if (rollout_refresh(ro, &lserr) < 0 || find_wid(&ro->current, old->wid) != NULL)
-		return false;
-	log_info("%s, but worker %s is gone", err->msg, old->wid);
-	return true;
-}
-
 /* Surge: the new worker first, then the old one goes. */
 static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err *err)
 {
@@ -643,7 +646,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	s->killed = st.killed;
 	if (rc < 0) {
 		stuck_verdict(&st, err);
-		if (err->cause != KR_CAUSE_REFUSED || !old_gone(ro, &s->old.w, err))
+		if (err->cause != KR_CAUSE_REFUSED || kill_lost(ro, s, err) < 0)
 			return step_fail(s, err);
 	} else {
 		worker_list_free(&ro->current);

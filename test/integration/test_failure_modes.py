@@ -334,13 +334,19 @@ def test_restart_race_is_recovered(tmp):
     no_stray(sim)
 
 
-def test_surge_kill_that_loses_the_race_still_replaces(tmp):
-    # The kill of the old worker fails the same way under load, after the
-    # worker is gone: the new one already serves, so the step is done.
+def test_kill_race_of_a_surge_is_recovered(tmp):
+    # Kahua's kill waits for the worker as its restart does, and loses
+    # the same race under load: the old worker is gone and unlisted, but
+    # the reply is an error.  Seen on real Kahua in a surge under load.
     site, sim = start(tmp, ["restart-race=1"])
     before = sim.ls()
     res = run(FAST + ["--strategy", "surge", "--json"], site)
-    check(res.rc == 0 and res.err == "", res)
+    check(res.rc == 0, res)
+    warn = warnings(res)
+    check(len(warn) == 3 and len(res.err.splitlines()) == 3, res.err)
+    for w, line in zip(before, warn):
+        check(("worker %s (%s, pid %d) is gone and no longer listed" % (w["wid"], w["type"], w["pid"])) in line
+              and "(kill %d)" % w["wno"] in line and "waitpid() failed: No child processes" in line, line)
     check([s["result"] for s in res.json()["restarts"]] == ["ok"] * 3, res.out)
     whole(sim)
     check(not {w["wid"] for w in before} & {w["wid"] for w in sim.ls()}, "not replaced")
@@ -358,9 +364,9 @@ def test_restart_race_then_a_replacement_that_does_not_load(tmp):
     no_stray(sim)
 
 
-def load(sim, stop, results, rate):
+def load(sim, stop, results, rate=50.0):
     """GET /hello/ and /leaky/ at about rate requests/s until stop is set."""
-    t0, i = time.monotonic(), 0
+    i = 0
     while not stop.is_set():
         path = "/hello/" if i % 3 else "/leaky/"
         try:
@@ -371,31 +377,26 @@ def load(sim, stop, results, rate):
         except OSError:
             results.append(0)
         i += 1
-        time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+        time.sleep(1.0 / rate)
 
 
 def test_ten_rolling_restarts_under_load_end_whole(tmp):
     site = Site(tmp)
     sim = Sim(site, faults=["restart-race=0.25"], extra=["--fault-seed", "7"])
     stop, results = threading.Event(), []
-    # Five clients at 10/s: one held on the supervisor's lock does not stop the rest.
-    clients = [threading.Thread(target=load, args=(sim, stop, results, 10.0)) for _ in range(5)]
-    for c in clients:
-        c.start()
-    wait_for(lambda: len(results) >= 5, 10, "the load to start")
-    raced, during = 0, len(results)
+    t = threading.Thread(target=load, args=(sim, stop, results))
+    t.start()
+    raced = 0
     try:
         for _ in range(10):
             res = run(FAST, site)
             check(res.rc == 0, res)
             raced += len(warnings(res))
             whole(sim)
-        during = len(results) - during
     finally:
         stop.set()
-        for c in clients:
-            c.join()
+        t.join()
     # The seed makes the supervisor lose some races: each was recovered.
     check(raced > 0, "the race never happened")
-    check(during >= 10, "no load during the restarts: %d requests" % during)
+    check(len(results) > 50, "load generator stalled: %d requests" % len(results))
     no_stray(sim)

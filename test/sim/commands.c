@@ -249,16 +249,12 @@ static int select_targets(struct conn *c, const char *cmd, const struct sx *x,
 
 /*
  * Fault restart-race: Kahua's main loop reaps the terminated worker
- * before the restart's (or kill's) own waitpid, which fails; the old
- * worker is gone and, for a restart, no replacement is started.
+ * before the restart's (or the kill's) own waitpid, which fails; the old
+ * worker is gone, unregistered, and no replacement is started.
  */
 static bool race_lost(struct spvr *s, long wno)
 {
-	struct winfo w;
-
-	/* Only a running worker is waited for. */
-	if (s->opt.faults.restart_race <= 0 || !worker_info(s, wno, &w) || w.pid <= 0 ||
-	    sim_random(s) >= s->opt.faults.restart_race)
+	if (s->opt.faults.restart_race <= 0 || sim_random(s) >= s->opt.faults.restart_race)
 		return false;
 	log_msg("fault restart-race: worker %ld terminated, waitpid() fails", wno);
 	worker_stop(s, wno);
@@ -275,10 +271,13 @@ static void cmd_kill(struct conn *c, const struct sx *body)
 		if (select_targets(c, "kill", sx_nth(body, i), &t) != 0)
 			break;
 		for (size_t k = from; k < t.n && c->out.len == 0; k++) {
+			struct winfo w;
+
 			if (c->s->opt.faults.kill_race && worker_kill_race(c->s, t.v[k]))
 				err_kill_race(&c->out);
-			else if (race_lost(c->s, t.v[k]))
-				err_waitpid_race(&c->out, "kill");
+			/* Kahua's kill waits for a live worker as its restart does. */
+			else if (worker_info(c->s, t.v[k], &w) && w.pid > 0 && race_lost(c->s, t.v[k]))
+				err_waitpid_race(&c->out);
 			else if (worker_stop(c->s, t.v[k]) == (size_t)-1)
 				log_msg("kill: worker %ld was already gone", t.v[k]);
 		}
@@ -306,7 +305,7 @@ static void cmd_restart(struct conn *c, const struct sx *body)
 			if (!worker_info(c->s, t.v[k], &old))
 				continue;
 			if (race_lost(c->s, t.v[k])) {
-				err_waitpid_race(&c->out, "restart");
+				err_waitpid_race(&c->out);
 				break;
 			}
 			if (worker_restart(c->s, t.v[k], &info) == 1 && died == NULL)
