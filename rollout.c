@@ -522,6 +522,24 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 	return rc;
 }
 
+/*
+ * The supervisor failed a kill it accepted: as with restart, under load
+ * Kahua's main loop may reap the terminated worker before the kill's own
+ * waitpid, which then fails ("waitpid() failed: No child processes").
+ * Kahua unregisters a worker before it waits for it, so the kill did
+ * what it was for when the old worker is no longer listed.
+ */
+static int kill_lost(struct rollout *ro, const struct restart_step *s, const struct kr_err *err)
+{
+	struct kr_err lserr;
+
+	if (rollout_refresh(ro, &lserr) < 0 || find_wid(&ro->current, s->old.w.wid) != NULL)
+		return -1;
+	log_warn("worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
+		 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
+	return 0;
+}
+
 /* Why a restart failed, with what the stuck-worker check found. */
 static void stuck_verdict(const struct stuck *st, struct kr_err *err)
 {
@@ -634,10 +652,12 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	s->killed = st.killed;
 	if (rc < 0) {
 		stuck_verdict(&st, err);
-		return step_fail(s, err);
+		if (err->cause != KR_CAUSE_REFUSED || kill_lost(ro, s, err) < 0)
+			return step_fail(s, err);
+	} else {
+		worker_list_free(&ro->current);
+		ro->current = after;
 	}
-	worker_list_free(&ro->current);
-	ro->current = after;
 	if (find_wid(&ro->current, s->old.w.wid) != NULL) {
 		kr_fail(err, KR_UNAVAILABLE, "worker %s still listed after kill", s->old.w.wid);
 		return step_fail(s, err);
