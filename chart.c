@@ -3,7 +3,7 @@
  */
 #include "chart.h"
 #include "chart_data.h"
-#include "history.h"
+#include "history_read.h"
 #include "outfile.h"
 
 #include <cjson/cJSON.h>

@@ -8,7 +8,7 @@
  * no character XML forbids, markup characters escaped.
  */
 #include "chart_canvas.h"
-#include "report.h"
+#include "fmt.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@ const struct kr_exit_info kr_exit_table[] = {
 	{ 0, NULL, NULL }
 };
 
-int kr_fail(struct kr_err *err, int status, const char *fmt, ...)
+int (kr_fail)(struct kr_err *err, int status, const char *fmt, ...)
 {
 	va_list ap;
 

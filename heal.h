@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "report.h"
+#include "model.h"
 #include "rollout.h"
 
 struct heal {

@@ -7,8 +7,9 @@
  * line on a local file system.  The reader trusts nothing: a line that is
  * torn, malformed, foreign or huge is counted and skipped.
  */
-#include "report.h"
 #include "history.h"
+#include "history_read.h"
+#include "report.h"
 #include "tgrid.h"
 
 #include <cjson/cJSON.h>
@@ -190,6 +191,24 @@ static int note_failure(struct failure *f, double when, const char *why)
 }
 
 /*
+ * Hours between a restarted worker's age and its replacement's, the span
+ * over which it grew; false when too short to give a sane hourly rate.
+ */
+static bool age_gap(const cJSON *old, const cJSON *new, double *hours)
+{
+	double old_age, new_age = 0;
+
+	if (!jnumber(old, "age_s", 0, MAX_EPOCH, &old_age))
+		return false;
+	if (!jnumber(new, "age_s", 0, MAX_EPOCH, &new_age))
+		new_age = 0;
+	if (old_age - new_age < MIN_GROWTH_AGE)
+		return false;
+	*hours = (old_age - new_age) / 3600.0;
+	return true;
+}
+
+/*
  * Growth of one restarted worker: what it gained over the fresh
  * replacement, per hour of the difference in their ages.  Subtracting the
  * replacement's memory removes the start-up footprint, which would
@@ -198,18 +217,14 @@ static int note_failure(struct failure *f, double when, const char *why)
  */
 static bool step_growth(const cJSON *old, const cJSON *new, bool pss, double *mb_per_h)
 {
-	double old_age, new_age = 0, om, nm;
+	double hours, om, nm;
 	bool both_pss = pss && jnumber(old, "pss_bytes", 0, MAX_BYTES, &om) &&
 			jnumber(new, "pss_bytes", 0, MAX_BYTES, &nm);
 
-	if (!jnumber(old, "age_s", 0, MAX_EPOCH, &old_age) ||
-	    !worker_mem(old, both_pss, &om) || !worker_mem(new, both_pss, &nm))
+	if (!age_gap(old, new, &hours) || !worker_mem(old, both_pss, &om) ||
+	    !worker_mem(new, both_pss, &nm))
 		return false;
-	if (!jnumber(new, "age_s", 0, MAX_EPOCH, &new_age))
-		new_age = 0;
-	if (old_age - new_age < MIN_GROWTH_AGE)
-		return false;
-	*mb_per_h = (om - nm) / MIB / ((old_age - new_age) / 3600.0);
+	*mb_per_h = (om - nm) / MIB / hours;
 	return true;
 }
 
@@ -219,17 +234,12 @@ static bool step_growth(const cJSON *old, const cJSON *new, bool pss, double *mb
  */
 static bool step_conts(const cJSON *old, const cJSON *new, double *per_h)
 {
-	double old_age, new_age = 0, oc, nc;
+	double hours, oc, nc;
 
-	if (!jnumber(old, "age_s", 0, MAX_EPOCH, &old_age) ||
-	    !jnumber(old, "continuations", 0, MAX_BYTES, &oc) ||
+	if (!age_gap(old, new, &hours) || !jnumber(old, "continuations", 0, MAX_BYTES, &oc) ||
 	    !jnumber(new, "continuations", 0, MAX_BYTES, &nc))
 		return false;
-	if (!jnumber(new, "age_s", 0, MAX_EPOCH, &new_age))
-		new_age = 0;
-	if (old_age - new_age < MIN_GROWTH_AGE)
-		return false;
-	*per_h = (oc - nc) / ((old_age - new_age) / 3600.0);
+	*per_h = (oc - nc) / hours;
 	return true;
 }
 

@@ -5,7 +5,7 @@
  * bytes of a longer line are dropped as they come, so a file of any size
  * and shape costs at most that much memory plus one parsed line.
  */
-#include "history.h"
+#include "history_read.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,10 +1,9 @@
 /*
- * kahua_ctl.h: a Kahua site bundle and its supervisor (kahua-spvr).
+ * kahua_ctl.h: Kahua's supervisor (kahua-spvr) and what it lists.
  *
- * Resolves the bundle's paths from etc/kahua.conf (read, never evaluated),
- * reads app-servers, and speaks the control protocol: one request per
- * connection, a header S-expression and a body S-expression out, a header
- * and a body back.  Every wait has a deadline; a request is never left
+ * Speaks the control protocol: one request per connection, a header
+ * S-expression and a body S-expression out, a header and a body back;
+ * reads every ls entry Kahua writes into a worker with its state.  Every wait has a deadline; a request is never left
  * half-sent (the connection is closed instead, which the supervisor reads
  * as EOF rather than waiting forever).
  */
@@ -17,25 +16,11 @@
 
 #include "clock.h"
 #include "err.h"
+#include "kahua_site.h"
 #include "sexp.h"
 
 #define KAHUA_REPLY_MAX (4 * 1024 * 1024)  /* largest reply accepted */
-#define KAHUA_NAME_MAX 128                  /* worker type names */
 #define KAHUA_WID_MAX 128                   /* worker ids */
-
-struct kahua_site {
-	char *root;             /* absolute path of the bundle */
-	char *conf_path;        /* etc/kahua.conf */
-	char *sockdir;          /* <sockbase>: the supervisor and worker sockets */
-	char *rundir;           /* :run-directory, default run */
-	char *logdir;           /* :log-directory, default logs */
-	bool auto_restart;      /* :auto-restart */
-};
-
-struct kahua_type {
-	char name[KAHUA_NAME_MAX];
-	long run_by_default;
-};
 
 /*
  * What an ls entry stands for.  Kahua keeps an entry whose worker died
@@ -75,26 +60,6 @@ struct kahua_reply {
 	const char *message;        /* SPVR-ERROR: first string of the body */
 };
 
-/* Load the bundle at root: etc/kahua.conf must exist and parse. KR_CONFIG. */
-int kahua_site_load(const char *root, struct kahua_site *site, struct kr_err *err);
-void kahua_site_free(struct kahua_site *site);
-
-/* Parse kahua.conf text (exposed for tests and fuzzing). */
-int kahua_conf_parse(const char *text, size_t len, const char *root,
-		     const char *path, struct kahua_site *site, struct kr_err *err);
-
-/* app-servers: types in file order.  Caller frees *types. KR_CONFIG. */
-int kahua_app_servers(const struct kahua_site *site, struct kahua_type **types,
-		      size_t *n, struct kr_err *err);
-int kahua_app_servers_parse(const char *text, size_t len, const char *path,
-			    struct kahua_type **types, size_t *n, struct kr_err *err);
-
-/* run/kahua-spvr.pid. KR_UNAVAILABLE when missing or not a live pid. */
-int kahua_spvr_pid(const struct kahua_site *site, pid_t *pid, struct kr_err *err);
-
-/* Path of a socket under sockdir ("kahua" or a worker id); caller frees. */
-char *kahua_sock_path(const struct kahua_site *site, const char *name);
-
 /*
  * Connect to <sockdir>/<name> before deadline (CLOCK_MONOTONIC ms).
  * Paths longer than sun_path are reached through /proc/self/fd of the
@@ -104,14 +69,6 @@ char *kahua_sock_path(const struct kahua_site *site, const char *name);
 int kahua_connect(const struct kahua_site *site, const char *name,
 		  long long deadline_ms, struct kr_err *err);
 
-/*
- * One control request: body is the command's S-expression text, e.g.
- * "(ls)" or "(restart \"eeh:4wixl\")".  Waits for the reply until
- * deadline_ms.  A reply that is not OK is still returned (rep->ok false,
- * rep->message set) with 0; -1 means no usable reply (KR_UNAVAILABLE).
- */
-int kahua_call(const struct kahua_site *site, const char *body,
-	       long long deadline_ms, struct kahua_reply *rep, struct kr_err *err);
 void kahua_reply_free(struct kahua_reply *rep);
 
 /* Parse reply bytes (exposed for tests and fuzzing). */
@@ -158,6 +115,12 @@ struct kahua_wait {
 	void *ctx;
 };
 
+/*
+ * One control request: body is the command's S-expression text, e.g.
+ * "(ls)" or "(restart \"eeh:4wixl\")".  Waits for the reply as wait says.
+ * A reply that is not OK is still returned (rep->ok false, rep->message
+ * set) with 0; -1 means no usable reply (KR_UNAVAILABLE).
+ */
 int kahua_call_wait(const struct kahua_site *site, const char *body,
 		    const struct kahua_wait *wait, struct kahua_reply *rep,
 		    struct kr_err *err);
@@ -171,12 +134,14 @@ bool kahua_error_no_target(const struct kahua_reply *rep);
  */
 int kahua_ls(const struct kahua_site *site, long long deadline_ms,
 	     struct worker_list *wl, struct kr_err *err);
-/* (restart X): the ids of the terminated workers; caller frees with
- * kahua_free_ids. */
+/*
+ * (restart X): the supervisor terminates the chosen workers and starts as
+ * many; its reply (the old ids) is checked for shape, and the replacements
+ * are found in ls.
+ */
 int kahua_restart(const struct kahua_site *site, const char *target_sexp,
-		  const struct kahua_wait *wait, char ***old_ids, size_t *n,
-		  const struct worker_list *known, struct kr_err *err);
-void kahua_free_ids(char **ids, size_t n);
+		  const struct kahua_wait *wait, const struct worker_list *known,
+		  struct kr_err *err);
 /* (run TYPE): the new worker. */
 int kahua_run(const struct kahua_site *site, const char *type,
 	      long long deadline_ms, struct worker *w, struct kr_err *err);
@@ -196,14 +161,6 @@ int kahua_reload(const struct kahua_site *site, long long deadline_ms,
 int kahua_probe_worker(const struct kahua_site *site, const struct worker *w,
 		       long long deadline_ms, struct kr_err *err);
 
-/*
- * The HTTP address of the running kahua-httpd: the supervisor's child
- * whose command line has an argument ending in "kahua-httpd.scm" (or
- * "kahua-httpd") followed by HOST:PORT or -p PORT.  0 and host/port set,
- * or -1 with why set when there is none.
- */
-int kahua_httpd_address(pid_t spvr_pid, char *host, size_t hostsize, int *port,
-			char *why, size_t whysize);
 
 
 #endif

@@ -67,7 +67,7 @@ static const struct optdef optdefs[] = {
 	{ "when-swap-above", 0, K_SIZE, F(when_swap_above), "0", "SIZE", "restart only while the host's swap in use is above SIZE (0: always)" },
 	{ "splay", 0, K_SECONDS, F(splay), "0", "SECS", "sleep a random time up to SECS first" },
 	{ "wait-lock", 0, K_SECONDS, F(wait_lock), "0", "SECS", "wait up to SECS for another run's lock" },
-	{ "dry-run", 'n', K_BOOL, F(dry_run), NULL, NULL, "print the plan; send nothing but ls" },
+	{ "dry-run", 'n', K_BOOL, F(dry_run), NULL, NULL, "print the plan; send the supervisor nothing but ls" },
 	{ "verbose", 'v', K_COUNT, F(verbose), NULL, NULL, "narrate each step with its duration" },
 	{ "json", 'j', K_BOOL, F(json), NULL, NULL, "print one JSON report on stdout" },
 	{ "history", 0, K_STRING, F(history), NULL, "FILE", "history file (default LOGDIR/kahua-restarter.jsonl)" },

@@ -10,7 +10,8 @@
  * The text is written through outfile_replace, so the collector sees the
  * old file or the new one, never half of one.
  */
-#include "report.h"
+#include "prom.h"
+#include "names.h"
 #include "outfile.h"
 
 #include <stdarg.h>
@@ -73,31 +74,19 @@ static void sample(struct prom *p, double value, ...)
 	fprintf(p->f, "\"} %.15g\n", value);
 }
 
-static bool pss_run(const struct run_report *r)
+/* The worker types of the run: those counted after it, then any only restarted or healed. */
+static int type_names(const struct run_report *r, struct name_set *types)
 {
-	return r->metric != NULL && strcmp(r->metric, "pss") == 0;
-}
-
-/* The worker types of the run: those counted after it, then any only restarted. */
-static const char **type_names(const struct run_report *r, size_t *n)
-{
-	const char **v = calloc(r->ntypes + r->nsteps + r->nhealed + 1, sizeof *v);
-
-	*n = 0;
-	if (v == NULL)
-		return NULL;
 	for (size_t i = 0; i < r->ntypes; i++)
-		v[(*n)++] = r->types[i].type;
-	for (size_t i = 0; i < r->nsteps + r->nhealed; i++) {
-		const char *t = i < r->nsteps ? r->steps[i].old.w.type : r->healed[i - r->nsteps].w.type;
-		size_t j = 0;
-
-		while (j < *n && strcmp(v[j], t) != 0)
-			j++;
-		if (j == *n)
-			v[(*n)++] = t;
-	}
-	return v;
+		if (name_set_add(types, r->types[i].type) < 0)
+			return -1;
+	for (size_t i = 0; i < r->nsteps; i++)
+		if (name_set_add(types, r->steps[i].old.w.type) < 0)
+			return -1;
+	for (size_t i = 0; i < r->nhealed; i++)
+		if (name_set_add(types, r->healed[i].w.type) < 0)
+			return -1;
+	return 0;
 }
 
 static long steps_of(const struct run_report *r, const char *type, enum step_result res)
@@ -118,23 +107,6 @@ static long healed_of(const struct run_report *r, const char *type)
 	return n;
 }
 
-/* As report.c computes it for the JSON report. */
-static long long memory_freed(const struct run_report *r)
-{
-	bool pss = pss_run(r);
-	long long freed = 0;
-
-	for (size_t i = 0; i < r->nsteps; i++) {
-		const struct restart_step *s = &r->steps[i];
-		long long before = obs_memory(&s->old, pss), after = obs_memory(&s->new, pss);
-
-		if (s->result == STEP_OK && s->have_new && before >= 0 && after >= 0 &&
-		    before > after)
-			freed += before - after;
-	}
-	return freed;
-}
-
 static void run_metrics(struct prom *p, const struct run_report *r)
 {
 	family(p, P "last_run_timestamp_seconds", "Start of the latest run, seconds since the epoch.");
@@ -144,7 +116,7 @@ static void run_metrics(struct prom *p, const struct run_report *r)
 	family(p, P "last_exit_status", "Exit status of the latest run (0 ok; see kahua-restarter(1)).");
 	sample(p, r->exit_status, (const char *)NULL);
 	family(p, P "memory_freed_bytes", "Memory freed by the latest run's restarts.");
-	sample(p, (double)memory_freed(r), (const char *)NULL);
+	sample(p, (double)run_memory_freed(r), (const char *)NULL);
 }
 
 static void type_metrics(struct prom *p, const struct run_report *r, const char **types,
@@ -184,7 +156,7 @@ static void rank_label(const struct worker_obs *v, size_t n, const struct worker
 
 static void worker_metrics(struct prom *p, const struct run_report *r)
 {
-	bool pss = pss_run(r);
+	bool pss = run_pss(r);
 	char rank[24];
 
 	family(p, P "worker_memory_bytes",
@@ -265,24 +237,20 @@ static void http_metrics(struct prom *p, const struct run_report *r)
 static int render(const struct run_report *r, char **text, size_t *len)
 {
 	struct prom p = { .site = r->site ? r->site : "" };
-	size_t ntypes;
-	const char **types = type_names(r, &ntypes);
+	struct name_set types = { 0 };
 	int rc;
 
 	*text = NULL;
-	if (types == NULL)
-		return -1;
-	p.f = open_memstream(text, len);
-	if (p.f == NULL) {
-		free(types);
+	if (type_names(r, &types) < 0 || (p.f = open_memstream(text, len)) == NULL) {
+		name_set_free(&types);
 		return -1;
 	}
 	run_metrics(&p, r);
-	type_metrics(&p, r, types, ntypes);
+	type_metrics(&p, r, types.v, types.n);
 	worker_metrics(&p, r);
 	held_metrics(&p, r);
 	http_metrics(&p, r);
-	free(types);
+	name_set_free(&types);
 	rc = ferror(p.f) ? -1 : 0;
 	if (fclose(p.f) != 0)
 		rc = -1;

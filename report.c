@@ -8,62 +8,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-long long obs_memory(const struct worker_obs *o, bool pss)
+void report_plan(const struct run_report *r, bool top_up, FILE *out)
 {
-	return pss && o->pss >= 0 ? o->pss : o->rss;
-}
+	bool pss = run_pss(r);
 
-void fmt_bytes(long long bytes, char *out, size_t size)
-{
-	static const char units[] = "KMGT";
-	double v = (double)bytes;
-	int u = -1;
+	fprintf(out, "plan: %zu of %zu workers, strategy %s, metric %s\n", r->nsteps,
+		r->nbefore, r->strategy, r->metric);
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct worker_obs *o = &r->steps[i].old;
+		char mem[32], age[32], conts[32];
 
-	if (bytes < 0) {
-		snprintf(out, size, "-");
-		return;
+		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
+		fmt_age(o->age, age, sizeof age);
+		fmt_held(o->ev.conts, conts, sizeof conts);
+		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, continuations %s, age %s): %s\n",
+			i + 1, o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, r->metric,
+			mem, conts, age, r->steps[i].reason);
 	}
-	while (v >= 1024 && u < 3) {
-		v /= 1024;
-		u++;
+	for (size_t i = 0; i < r->nhealed; i++) {
+		const struct worker *w = &r->healed[i].w;
+
+		fprintf(out, "  heal: remove worker %ld (%s, %s: %s)\n", w->wno, w->type,
+			worker_state_name(w->state), w->why);
 	}
-	if (u < 0)
-		snprintf(out, size, "%lldB", bytes);
-	else
-		snprintf(out, size, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
-}
+	for (size_t i = 0; i < r->ntypes; i++) {
+		const struct type_count *t = &r->types[i];
 
-void fmt_age(long long s, char *out, size_t size)
-{
-	if (s < 0)
-		snprintf(out, size, "-");
-	else if (s < 120)
-		snprintf(out, size, "%llds", s);
-	else if (s < 2 * 3600)
-		snprintf(out, size, "%lldm", s / 60);
-	else if (s < 2 * 86400)
-		snprintf(out, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
-	else
-		snprintf(out, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
-}
-
-void fmt_held(long long v, char *out, size_t size)
-{
-	if (v < 0)
-		snprintf(out, size, "-");
-	else
-		snprintf(out, size, "%lld", v);
-}
-
-size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w)
-{
-	size_t rank = 0;
-
-	/* Dead and broken entries hold no place: ranks stay below :run-by-default. */
-	for (size_t i = 0; i < n; i++)
-		rank += v[i].w.state == WORKER_LIVE && strcmp(v[i].w.type, w->w.type) == 0 &&
-			v[i].w.wno < w->w.wno;
-	return rank;
+		if (t->wanted >= 0 && t->running < t->wanted)
+			fprintf(out, "  top up %s: %ld of %ld running%s\n", t->type, t->running,
+				t->wanted, top_up ? " (reload)" : " (not with --no-top-up)");
+	}
 }
 
 /* A figure of what the worker holds, -1 unless its eval answered. */
@@ -88,7 +62,7 @@ static void status_numbers(const struct worker_obs *o, bool wide, char *out, siz
 
 void report_status_table(const struct run_report *r, bool wide, FILE *out)
 {
-	bool pss = strcmp(r->metric, "pss") == 0;
+	bool pss = run_pss(r);
 	char numbers[128];
 
 	if (wide)
@@ -231,23 +205,10 @@ static const char *step_result_name(enum step_result r)
 	return names[r];
 }
 
-/* Memory of the old worker minus its replacement's into *freed; false
- * when either is unknown.  Negative when the replacement is the larger:
- * that is known too, so it must not read as unknown (null). */
-static bool step_freed(const struct restart_step *s, bool pss, long long *freed)
-{
-	long long before = obs_memory(&s->old, pss), after = obs_memory(&s->new, pss);
-
-	if (s->result != STEP_OK || !s->have_new || before < 0 || after < 0)
-		return false;
-	*freed = before - after;
-	return true;
-}
-
 static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bool pss)
 {
 	cJSON *arr = jchild(b, root, "restarts", true);
-	long long freed = 0, f;
+	long long f;
 
 	for (size_t i = 0; i < r->nsteps; i++) {
 		const struct restart_step *s = &r->steps[i];
@@ -272,10 +233,8 @@ static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bo
 		else
 			jmem(b, o, "freed_bytes", -1);
 		jstr(b, o, "error", s->why[0] ? s->why : NULL);
-		if (step_freed(s, pss, &f) && f > 0)
-			freed += f;
 	}
-	jnum(b, root, "memory_freed_bytes", (double)freed);
+	jnum(b, root, "memory_freed_bytes", (double)run_memory_freed(r));
 }
 
 static void json_http(struct jb *b, cJSON *root, const struct run_report *r)
@@ -358,7 +317,7 @@ static void json_healed(struct jb *b, cJSON *root, const struct run_report *r)
 cJSON *report_to_json(const struct run_report *r, bool *failed)
 {
 	struct jb b = { false };
-	bool pss = strcmp(r->metric, "pss") == 0;
+	bool pss = run_pss(r);
 	cJSON *root = cJSON_CreateObject();
 
 	if (root == NULL) {

@@ -1,11 +1,7 @@
 /*
- * report.h: what a run saw and did, and every way it is written out:
- * the status table, the JSON report (cJSON), the history line, the
- * Prometheus text file and the history summary.
- *
- * restarter.c fills a struct run_report as the run goes; this module only
- * formats it.  Memory figures are bytes, -1 when unknown; times are
- * milliseconds unless named otherwise.
+ * report.h: a run written out for people and programs: the status table,
+ * the plan of a dry run, the JSON report (cJSON) and the human figures
+ * they share.  It only formats the model (model.h).
  */
 #ifndef KR_REPORT_H
 #define KR_REPORT_H
@@ -13,99 +9,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "err.h"
-#include "health.h"
-#include "kahua_ctl.h"
-#include "kahua_eval.h"
-#include "procinfo.h"
-
-struct worker_obs {
-	struct worker w;
-	long long rss;          /* bytes from /proc/PID/status, -1 unknown */
-	long long pss;          /* bytes from /proc/PID/smaps_rollup, -1 unknown */
-	long long age;          /* seconds since :start-time */
-	struct eval_result ev;  /* what it holds; EVAL_OFF when not asked */
-};
-
-enum step_result { STEP_PLANNED, STEP_OK, STEP_FAILED, STEP_ABANDONED };
-
-struct restart_step {
-	struct worker_obs old;
-	struct worker_obs new;  /* valid when have_new */
-	bool have_new;
-	long long mem;          /* the old worker's memory by the run's metric */
-	char reason[128];       /* why it was chosen: "all", "rss 812M >= 500M", ... */
-	enum step_result result;
-	bool killed;            /* SIGKILL sent after --kill-after */
-	double restart_ms;      /* command sent until the replacement answered */
-	double probe_ms;
-	bool drain_tried;       /* rolling and surge drain the old worker first */
-	bool drained;           /* it was seen idle before it was terminated */
-	double drain_ms;
-	char why[KR_ERR_MSG_MAX]; /* failure, empty when ok */
-};
-
-struct http_obs {
-	char url[1024];
-	struct health_result res;
-};
-
-/* A dead or broken entry found in ls and removed before the rollout. */
-struct healed_entry {
-	struct worker w;        /* as ls showed it: number, id, type, state, pid, why */
-	bool removed;           /* (kill WNO) done; false in a dry run or when refused */
-	char refused[KR_ERR_MSG_MAX / 2]; /* why the supervisor kept it, or empty */
-};
-
-struct type_count {
-	char type[KAHUA_NAME_MAX];
-	long running;           /* after the run */
-	long wanted;            /* :run-by-default, -1 when not in app-servers */
-	bool topped_up;
-};
-
-struct run_report {
-	const char *site;
-	const char *command;
-	const char *strategy;
-	const char *metric;     /* "rss" or "pss" */
-	bool dry_run;
-	time_t started;         /* epoch seconds */
-	double duration_ms;
-
-	struct worker_obs *before;
-	size_t nbefore;
-	struct worker_obs *after;
-	size_t nafter;
-	struct restart_step *steps;
-	size_t nsteps;
-	struct http_obs *http;
-	size_t nhttp;
-	char http_skipped[256]; /* why the HTTP check did not run, or empty */
-	struct type_count *types;
-	size_t ntypes;
-	struct healed_entry *healed;
-	size_t nhealed;
-	bool pss_fallback;      /* PSS asked but unavailable: RSS used */
-	const char *probe;      /* "eval" or "http" */
-	bool eval;              /* eval asked of workers (not --no-eval) */
-	struct host_mem host;   /* at the start of the run; -1 unknown */
-	char skipped[256];      /* why a gated run restarted nothing, or empty */
-
-	int exit_status;
-	char error[KR_ERR_MSG_MAX]; /* the one error line, empty on success */
-};
-
-/* The memory figure a policy uses: PSS or RSS per metric, -1 unknown. */
-long long obs_memory(const struct worker_obs *o, bool pss);
+#include "fmt.h"
+#include "model.h"
 
 /*
  * `status`: one line per worker (wno, pid, type, age, memory,
  * continuations, id); wide adds state sessions and heap.
  */
 void report_status_table(const struct run_report *r, bool wide, FILE *out);
+
+/* A dry run's plan: the restarts in order, the entries to heal, the top-ups. */
+void report_plan(const struct run_report *r, bool top_up, FILE *out);
 
 /* The report as a cJSON tree (the caller deletes it); *failed on OOM. */
 struct cJSON;
@@ -114,27 +30,5 @@ struct cJSON *report_to_json(const struct run_report *r, bool *failed);
 /* One JSON object for --json (status, check and restart alike). */
 int report_json(const struct run_report *r, FILE *out, struct kr_err *err);
 
-/* One compact JSON line appended with a single write(2) under O_APPEND. */
-int history_append(const char *path, const struct run_report *r, struct kr_err *err);
-
-/* Prometheus text format, written to PATH.tmp and renamed to PATH. */
-int prom_write(const char *path, const struct run_report *r, struct kr_err *err);
-
-/*
- * `history`: per worker type, runs, restarts, failures, mean memory at
- * restart, growth in MB/hour and the last failure, from runs newer than
- * since_epoch (0: all).  Streams the file; bad lines are skipped.
- */
-int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
-		    struct kr_err *err);
-
-/* Human sizes and ages for tables and messages. */
-void fmt_bytes(long long bytes, char *out, size_t size);
-void fmt_age(long long seconds, char *out, size_t size);
-/* A count such as continuations, "-" when unknown. */
-void fmt_held(long long v, char *out, size_t size);
-
-/* A worker's rank among the live workers of its type in v, by worker number. */
-size_t obs_rank(const struct worker_obs *v, size_t n, const struct worker_obs *w);
 
 #endif

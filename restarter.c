@@ -21,13 +21,18 @@
 #include "heal.h"
 #include "health.h"
 #include "kahua_ctl.h"
+#include "kahua_httpd.h"
 #include "lock.h"
 #include "log.h"
 #include "options.h"
 #include "procinfo.h"
+#include "history.h"
+#include "model.h"
+#include "prom.h"
 #include "report.h"
 #include "rollout.h"
 #include "select.h"
+#include "sitecheck.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -62,8 +67,7 @@ struct run {
 	struct kahua_type *app;
 	size_t napp;
 	int lock_fd;
-	bool curl_ready;        /* libcurl is set up only for runs that use it */
-	char httpd[300];        /* http://HOST:PORT of kahua-httpd, once found */
+	struct sitecheck sc;
 	long long t0;
 	struct kr_err err;
 };
@@ -105,7 +109,7 @@ static int ask_workers(struct run *run, struct worker_obs *obs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (obs[i].w.state == WORKER_LIVE)
 			ws[live++] = obs[i].w;
-	kahua_eval_workers(&run->site, ws, live, call_deadline(run), res);
+	rollout_spvr(&run->ro)->eval(&run->site, ws, live, call_deadline(run), res);
 	for (size_t i = 0, j = 0; i < n && j < live; i++) {
 		if (obs[i].w.state != WORKER_LIVE)
 			continue;
@@ -120,52 +124,27 @@ static int ask_workers(struct run *run, struct worker_obs *obs, size_t n)
 	return 0;
 }
 
+/* Every listed worker observed into *out (replacing what was there) and *n. */
 static int observe_all(struct run *run, const struct worker_list *wl,
 		       struct worker_obs **out, size_t *n)
 {
-	*n = 0;
-	*out = calloc(wl->n ? wl->n : 1, sizeof **out);
-	if (*out == NULL)
+	struct worker_obs *obs = calloc(wl->n ? wl->n : 1, sizeof *obs);
+
+	if (obs == NULL)
 		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
 	for (size_t i = 0; i < wl->n; i++) {
-		rollout_observe(&(*out)[i], &wl->v[i]);
-		if (run->o.memory == METRIC_PSS && (*out)[i].pss < 0 && (*out)[i].rss >= 0)
+		rollout_observe(&obs[i], &wl->v[i]);
+		if (run->o.memory == METRIC_PSS && obs[i].pss < 0 && obs[i].rss >= 0)
 			run->r.pss_fallback = true;
 	}
+	if (ask_workers(run, obs, wl->n) < 0) {
+		free(obs);
+		return -1;
+	}
+	free(*out);
+	*out = obs;
 	*n = wl->n;
-	return ask_workers(run, *out, *n);
-}
-
-/* Per type: running now, and :run-by-default from app-servers. */
-static void count_types(struct run *run)
-{
-	const struct worker_list *wl = &run->ro.current;
-	size_t cap = run->napp + wl->n;
-
-	free(run->r.types);
-	run->r.types = calloc(cap ? cap : 1, sizeof *run->r.types);
-	run->r.ntypes = 0;
-	if (run->r.types == NULL)
-		return;
-	for (size_t i = 0; i < run->napp; i++) {
-		struct type_count *t = &run->r.types[run->r.ntypes++];
-
-		snprintf(t->type, sizeof t->type, "%s", run->app[i].name);
-		t->wanted = run->app[i].run_by_default;
-	}
-	for (size_t i = 0; i < wl->n; i++) {
-		size_t j = 0;
-
-		while (j < run->r.ntypes && strcmp(run->r.types[j].type, wl->v[i].type) != 0)
-			j++;
-		if (j == run->r.ntypes) {
-			snprintf(run->r.types[j].type, sizeof run->r.types[j].type, "%s", wl->v[i].type);
-			run->r.types[j].wanted = -1;
-			run->r.ntypes++;
-		}
-		/* A dead or broken entry serves nothing: it is not running. */
-		run->r.types[j].running += wl->v[i].state == WORKER_LIVE;
-	}
+	return 0;
 }
 
 static int list_workers(struct run *run)
@@ -176,10 +155,9 @@ static int list_workers(struct run *run)
 		return -1;
 	worker_list_free(&run->ro.current);
 	run->ro.current = wl;
-	free(run->r.before);
 	if (observe_all(run, &run->ro.current, &run->r.before, &run->r.nbefore) < 0)
 		return -1;
-	count_types(run);
+	count_types(&run->r, run->app, run->napp, &run->ro.current);
 	return 0;
 }
 
@@ -201,185 +179,6 @@ static int heal(struct run *run)
 
 	run->r.healed = h.healed;
 	run->r.nhealed = h.nhealed;
-	return rc;
-}
-
-static void print_plan(const struct run *run, FILE *out)
-{
-	bool pss = run->o.memory == METRIC_PSS;
-
-	fprintf(out, "plan: %zu of %zu workers, strategy %s, metric %s\n", run->r.nsteps,
-		run->r.nbefore, strategy_name(run->o.strategy), metric_name(run->o.memory));
-	for (size_t i = 0; i < run->r.nsteps; i++) {
-		const struct worker_obs *o = &run->r.steps[i].old;
-		char mem[32], age[32], conts[32];
-
-		fmt_bytes(obs_memory(o, pss), mem, sizeof mem);
-		fmt_age(o->age, age, sizeof age);
-		fmt_held(o->ev.conts, conts, sizeof conts);
-		fprintf(out, "  %zu. restart worker %ld (%s, pid %d, %s, %s %s, continuations %s, age %s): %s\n",
-			i + 1, o->w.wno, o->w.type, (int)o->w.pid, o->w.wid, metric_name(run->o.memory),
-			mem, conts, age, run->r.steps[i].reason);
-	}
-	for (size_t i = 0; i < run->r.nhealed; i++) {
-		const struct worker *w = &run->r.healed[i].w;
-
-		fprintf(out, "  heal: remove worker %ld (%s, %s: %s)\n", w->wno, w->type,
-			worker_state_name(w->state), w->why);
-	}
-	for (size_t i = 0; i < run->r.ntypes; i++) {
-		const struct type_count *t = &run->r.types[i];
-
-		if (t->wanted >= 0 && t->running < t->wanted)
-			fprintf(out, "  top up %s: %ld of %ld running%s\n", t->type, t->running,
-				t->wanted, run->o.no_top_up ? " (not with --no-top-up)" : " (reload)");
-	}
-}
-
-static int add_check(struct run *run, const char *url, struct kr_err *err)
-{
-	struct http_obs *v = realloc(run->r.http, (run->r.nhttp + 1) * sizeof *v);
-
-	if (v == NULL)
-		return kr_fail(err, KR_SOFTWARE, "out of memory");
-	run->r.http = v;
-	memset(&v[run->r.nhttp], 0, sizeof v[run->r.nhttp]);
-	snprintf(v[run->r.nhttp].url, sizeof v[run->r.nhttp].url, "%s", url);
-	run->r.nhttp++;
-	return 0;
-}
-
-static void add_type(const char **types, size_t *n, const char *t)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp(types[i], t) == 0)
-			return;
-	types[(*n)++] = t;
-}
-
-/*
- * The base of derived URLs, http://HOST:PORT, from the running
- * kahua-httpd; looked up once a run.  Empty, with http_skipped saying
- * why (once), when there is none.
- */
-static const char *httpd_base(struct run *run)
-{
-	char host[256];
-	int port;
-
-	if (run->httpd[0] != '\0' || run->r.http_skipped[0] != '\0')
-		return run->httpd;
-	if (run->ro.spvr_pid <= 0)
-		snprintf(run->r.http_skipped, sizeof run->r.http_skipped,
-			 "the supervisor's pid is unknown, so kahua-httpd cannot be found; give --url");
-	else if (kahua_httpd_address(run->ro.spvr_pid, host, sizeof host, &port,
-				     run->r.http_skipped, sizeof run->r.http_skipped) == 0)
-		snprintf(run->httpd, sizeof run->httpd, "http://%s:%d", host, port);
-	if (run->r.http_skipped[0] != '\0')
-		log_warn("HTTP check skipped: %s", run->r.http_skipped);
-	return run->httpd;
-}
-
-/* URLs for these types: --url as given, else one derived URL per type. */
-static int plan_http(struct run *run, const char *const *types, size_t ntypes, struct kr_err *err)
-{
-	const char *base;
-
-	for (size_t i = 0; i < run->o.urls.n; i++)
-		if (add_check(run, run->o.urls.v[i], err) < 0)
-			return -1;
-	if (run->o.urls.n > 0 || ntypes == 0 || (base = httpd_base(run))[0] == '\0')
-		return 0;
-	for (size_t i = 0; i < ntypes; i++) {
-		char url[600];
-
-		snprintf(url, sizeof url, "%s/%s/", base, types[i]);
-		if (add_check(run, url, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static void http_spec(const struct run *run, const char *url, struct health_spec *spec)
-{
-	long long left = run->ro.deadline_ms - kr_now_ms();
-
-	memset(spec, 0, sizeof *spec);
-	spec->url = url;
-	memcpy(spec->statuses, run->o.expect_status, sizeof spec->statuses);
-	spec->nstatuses = run->o.n_expect_status;
-	spec->body_substr = run->o.expect_body;
-	spec->timeout_ms = kr_ms(run->o.http_timeout);
-	spec->budget_ms = (long)(left > 1 ? left : 1);
-	spec->retries = (int)run->o.retries;
-	spec->retry_delay_ms = kr_ms(run->o.retry_delay);
-	spec->follow_redirects = run->o.follow_redirects;
-}
-
-/* The site over HTTP for these types; every check is kept in the report. */
-static int check_site(struct run *run, const char *const *types, size_t ntypes,
-		      struct kr_err *err)
-{
-	size_t first = run->r.nhttp, failed = 0;
-
-	if (run->o.no_http_check || plan_http(run, types, ntypes, err) < 0)
-		return run->o.no_http_check ? 0 : -1;
-	if (run->r.nhttp > first && !run->curl_ready) {
-		char why[KR_ERR_MSG_MAX / 2];
-
-		if (health_global_init(why, sizeof why) < 0)
-			return kr_fail(err, KR_OSERR, "HTTP check: %s", why);
-		run->curl_ready = true;
-	}
-	for (size_t i = first; i < run->r.nhttp; i++) {
-		struct http_obs *h = &run->r.http[i];
-		struct health_spec spec;
-
-		http_spec(run, h->url, &spec);
-		health_check(&spec, &h->res);
-		log_info("GET %s: %s%s (%ld, %.0f ms, %d tries)", h->url, h->res.ok ? "ok" : "failed: ",
-			 h->res.why, h->res.status, h->res.ms, h->res.tries);
-		if (h->res.ok || failed++ > 0)
-			continue;
-		/* The run's time limit, not the site, cut the check short. */
-		if (h->res.out_of_time) {
-			kr_fail(err, KR_UNAVAILABLE, "run time limit (--timeout) reached during the health check of %.300s (%.300s)",
-				h->url, h->res.why);
-			err->cause = KR_CAUSE_TIMEOUT;
-		} else {
-			kr_fail(err, KR_HEALTH, "health check %.300s: %.300s", h->url, h->res.why);
-		}
-	}
-	return failed ? -1 : 0;
-}
-
-/* After each replacement (rolling, surge): does the site still answer? */
-static int check_after_step(void *ctx, const struct restart_step *s, struct kr_err *err)
-{
-	struct run *run = ctx;
-	const char *type = s->new.w.type;
-	struct kr_err herr;
-
-	if (check_site(run, &type, 1, &herr) == 0)
-		return 0;
-	kr_fail(err, herr.status, "after worker %s (%s) was replaced by %s: %.600s",
-		s->old.w.wid, type, s->new.w.wid, herr.msg);
-	return -1;
-}
-
-/* Every type running now (check, and after the all strategy). */
-static int check_all_types(struct run *run, struct kr_err *err)
-{
-	const char **types = calloc(run->ro.current.n ? run->ro.current.n : 1, sizeof *types);
-	size_t n = 0;
-	int rc;
-
-	if (types == NULL)
-		return kr_fail(err, KR_SOFTWARE, "out of memory");
-	for (size_t i = 0; i < run->ro.current.n; i++)
-		add_type(types, &n, run->ro.current.v[i].type);
-	rc = check_site(run, types, n, err);
-	free(types);
 	return rc;
 }
 
@@ -456,7 +255,7 @@ static int cmd_check(struct run *run)
 			run->err = perr;
 		log_info("%s", perr.msg);
 	}
-	if (check_all_types(run, failed ? &perr : &run->err) < 0 && failed == 0)
+	if (sitecheck_listed(&run->sc, &run->ro.current, failed ? &perr : &run->err) < 0 && failed == 0)
 		failed++;
 	return failed ? -1 : 0;
 }
@@ -481,15 +280,15 @@ static int cmd_restart(struct run *run)
 		return -1;
 	if (run->o.dry_run) {
 		if (!run->o.json)
-			print_plan(run, stdout);
+			report_plan(&run->r, !run->o.no_top_up, stdout);
 		return 0;
 	}
 	log_info("restarting %zu of %zu workers (%s)", run->r.nsteps, run->r.nbefore,
 		 strategy_name(run->o.strategy));
 	/* One worker at a time: the site is checked after each, and a failure stops there. */
 	if (run->o.strategy != STRATEGY_ALL) {
-		run->ro.check_site = check_after_step;
-		run->ro.check_ctx = run;
+		run->ro.check_site = sitecheck_after_step;
+		run->ro.check_ctx = &run->sc;
 	}
 	rc = rollout_run(&run->ro, run->r.steps, run->r.nsteps, &done, &run->err);
 	if (rc < 0)
@@ -500,7 +299,7 @@ static int cmd_restart(struct run *run)
 			       (int)stop_signal, done);
 	if (done == 0 || run->o.strategy != STRATEGY_ALL)
 		return 0;
-	return check_all_types(run, &run->err);
+	return sitecheck_listed(&run->sc, &run->ro.current, &run->err);
 }
 
 /* Final ls for the report; a failure here does not change the outcome. */
@@ -515,7 +314,7 @@ static void observe_after(struct run *run)
 	run->ro.current = wl;
 	if (observe_all(run, &wl, &run->r.after, &run->r.nafter) < 0)
 		return;
-	count_types(run);
+	count_types(&run->r, run->app, run->napp, &run->ro.current);
 }
 
 static int open_site(struct run *run)
@@ -530,6 +329,7 @@ static int open_site(struct run *run)
 		run->ro.spvr_pid = 0;
 		log_info("%s", perr.msg);
 	}
+	run->sc.spvr_pid = run->ro.spvr_pid;
 	if (kahua_app_servers(&run->site, &run->app, &run->napp, &perr) < 0)
 		log_warn("%s: worker counts not checked", perr.msg);
 	return 0;
@@ -746,6 +546,7 @@ int main(int argc, char **argv)
 	run.ro.o = &run.o;
 	run.ro.stop = &stop_signal;
 	run.ro.deadline_ms = run.t0 + kr_ms(run.o.timeout);
+	run.sc = (struct sitecheck){ .o = &run.o, .r = &run.r, .deadline_ms = run.ro.deadline_ms };
 	if (install_signals(&run.err) < 0) {
 		log_error("%s", run.err.msg);
 		options_free(&run.o);
@@ -754,8 +555,7 @@ int main(int argc, char **argv)
 	rc = run_command(&run);
 	finish(&run, rc);
 	rc = run.r.exit_status;
-	if (run.curl_ready)
-		health_global_cleanup();
+	sitecheck_close(&run.sc);
 	run_free(&run);
 	log_close();
 	return rc;

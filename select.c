@@ -1,4 +1,6 @@
 #include "select.h"
+#include "fmt.h"
+#include "names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,21 +29,19 @@ bool target_matches(const char *target, const struct worker *w)
 static int no_match(const char *target, const struct worker_obs *obs, size_t n,
 		    struct kr_err *err)
 {
-	char types[512] = "";
-	size_t used = 0;
+	struct name_set set = { 0 };
+	char types[512];
 	long lo = 0, hi = -1;
 
 	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(obs[j].w.type, obs[i].w.type) == 0;
-		if (!seen && used < sizeof types)
-			used += (size_t)snprintf(types + used, sizeof types - used, "%s%s",
-						 used ? ", " : "", obs[i].w.type);
 		lo = i == 0 || obs[i].w.wno < lo ? obs[i].w.wno : lo;
 		hi = obs[i].w.wno > hi ? obs[i].w.wno : hi;
 	}
+	/* Out of memory, the message names fewer types. */
+	for (size_t i = 0; i < n && name_set_add(&set, obs[i].w.type) == 0; i++)
+		;
+	name_set_join(&set, types, sizeof types);
+	name_set_free(&set);
 	if (n == 0)
 		return kr_fail(err, KR_USAGE, "no running worker matches '%s' (the supervisor runs none)",
 			       target);

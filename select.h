@@ -15,7 +15,7 @@
 
 #include "err.h"
 #include "options.h"
-#include "report.h"
+#include "model.h"
 
 struct select_policy {
 	long long min_mem;      /* bytes; 0: no memory threshold */

@@ -6,6 +6,7 @@ for listing the workers and restarting every worker, and the site's
 availability under 20 and 50 requests/s during a restart per strategy."""
 
 import os
+import signal
 import sys
 import time
 
@@ -64,7 +65,7 @@ class Lab:
         why = None if ok else "exit %s: %s" % (m.status, (m.err or m.out).strip()[-300:])
         return m, why, before
 
-    def settle(self, before, why):
+    def whole_after(self, before, why):
         """Leave the site whole (fresh if need be); add what was wrong to why."""
         try:
             after = self.site.wait_whole(10)
@@ -112,7 +113,7 @@ def bench_restart(lab, rounds):
         for method in order:
             time.sleep(0.5)
             m, why, before = lab.method(method)
-            why = lab.settle(before, why)
+            why = lab.whole_after(before, why)
             if why:
                 fails[method].append(why)
                 c.log("real restart: %s failed: %s" % (method, why))
@@ -142,7 +143,7 @@ def avail_one(lab, method, rate):
     r1 = time.monotonic()
     load.stop(r1 + TAIL)
     reqs = load.join()
-    why = lab.settle(before, why)
+    why = lab.whole_after(before, why)
     return Outcome(reqs, r1 - r0, why)
 
 
@@ -205,9 +206,12 @@ def run(quick=False):
         sec.skipped = True
         return sec
     status_runs, rounds, reps = (3, 1, 1) if quick else (10, 3, 2)
+    # Terminated from outside: still stop the Kahua site started here.
+    old_term = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     d = c.harness.tempdir()
-    lab = Lab(prefix, d)
+    lab = None
     try:
+        lab = Lab(prefix, d)
         version = lab.site.call("(version)").split("\n")[1].strip()
         sec.text(
             "Measured %s on a real Kahua %s (installation %s, built by "
@@ -257,8 +261,10 @@ def run(quick=False):
                      % len(lab.replaced))
         sec.text("Load average %s at the end." % c.loadavg())
     finally:
-        lab.site.stop()
+        if lab is not None:
+            lab.site.stop()
         c.harness.rmtree(d)
+        signal.signal(signal.SIGTERM, old_term)
     return sec
 
 

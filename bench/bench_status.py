@@ -12,7 +12,8 @@ SITES = [
     ("16 (4 types x 4)", [("t%d" % i, [], 4) for i in range(4)]),
     ("64 (8 types x 8)", [("t%d" % i, [], 8) for i in range(8)]),
 ]
-METRICS = ["rss", "pss"]
+# (label, extra arguments): the metric, and the eval exchange left out.
+VARIANTS = [("rss", []), ("pss", []), ("rss, --no-eval", ["--no-eval"])]
 
 
 def run(quick=False):
@@ -24,8 +25,10 @@ def run(quick=False):
              "process, forked by a 1 MB C helper and reaped with wait4 (so max RSS is "
              "the program's own, not inherited from Python). Wall = fork to reap. "
              "CPU = user+sys of the child (rusage). Max RSS = ru_maxrss of the "
-             "child. One status run = one `(ls)` on the control socket plus "
-             "/proc reads for every worker (status, stat; smaps_rollup for pss). "
+             "child. One status run = one `(ls)` on the control socket, "
+             "/proc reads for every worker (status, stat; smaps_rollup for pss) "
+             "and one eval exchange per worker, all at once (rows `--no-eval`: "
+             "without it). "
              "The first row is `kahua-restarter --version`: process start-up "
              "alone (dynamic linking of libcurl, libcjson). Rows `raw (ls)`: "
              "the simulator's own `(ls)` sent from the benchmark process "
@@ -50,8 +53,9 @@ def run(quick=False):
                 walls = [secs for _, secs in lss]
                 t.add(label, "raw `(ls)`", len(lss), c.ms(c.median(walls)), c.ms(c.pct(walls, 95)),
                       "-", "-", sum(not c.raw_ok(reply) for reply, _ in lss))
-                for metric in METRICS:
-                    args = ["-S", site.root, "status", "--memory", metric]
+                for label_m, extra in VARIANTS:
+                    metric = label_m.split(",")[0]
+                    args = ["-S", site.root, "status", "--memory", metric] + extra
                     for _ in range(2):
                         c.restarter(args)
                     res = [c.restarter(args) for _ in range(runs)]
@@ -60,12 +64,12 @@ def run(quick=False):
                     if bad:
                         r = next(r for r in res if r not in good)
                         c.log("status: %d-worker %s run failed: exit %s, %d rows, stderr %r"
-                              % (nworkers, metric, r.status, _rows(r.out), r.err[-300:]))
+                              % (nworkers, label_m, r.status, _rows(r.out), r.err[-300:]))
                     walls = [r.wall for r in good]
-                    if nworkers == 3 and metric == "rss":
+                    if nworkers == 3 and label_m == "rss":
                         sec.facts["status3"] = (c.median(walls),
                                                 max((r.maxrss_kb for r in good), default=0))
-                    t.add(label, metric, len(res), c.ms(c.median(walls)), c.ms(c.pct(walls, 95)),
+                    t.add(label, label_m, len(res), c.ms(c.median(walls)), c.ms(c.pct(walls, 95)),
                           c.ms(c.median([r.cpu for r in good])),
                           c.mib_from_kb(max((r.maxrss_kb for r in good), default=0)), bad)
             finally:
@@ -77,8 +81,8 @@ def run(quick=False):
 
 
 def _rows(out):
-    """Worker rows in a status table (lines after the header)."""
-    lines = [l for l in out.splitlines() if l.strip()]
+    """Worker rows in a status table (lines after the header, notes aside)."""
+    lines = [l for l in out.splitlines() if l.strip() and not l.startswith("#")]
     return max(0, len(lines) - 1)
 
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "chart.h"
-#include "report.h"
+#include "history.h"
 
 static char path[64];
 static int fd = -1;

@@ -44,9 +44,16 @@ static void workers(const struct kahua_reply *rep)
 		explain(rep, NULL);
 		return;
 	}
-	for (size_t i = 0; i < wl.n; i++)
-		if (wl.v[i].wid[0] == '\0' || wl.v[i].type[0] == '\0' || wl.v[i].pid < 2)
+	/* Every entry is kept: pid 0 for #f; an id that is no worker id is broken. */
+	for (size_t i = 0; i < wl.n; i++) {
+		const struct worker *w = &wl.v[i];
+
+		if (w->type[0] == '\0' || w->pid == 1 || w->pid < 0 ||
+		    (w->state != WORKER_LIVE && w->state != WORKER_BROKEN) ||
+		    (w->state == WORKER_LIVE && !kahua_wid_valid(w->wid)) ||
+		    (w->state == WORKER_BROKEN && w->why[0] == '\0'))
 			abort();
+	}
 	explain(rep, &wl);
 	worker_list_free(&wl);
 }

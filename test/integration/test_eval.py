@@ -342,13 +342,14 @@ def test_history_summary_continuations_rate(tmp):
     head = res.out.splitlines()[0].split()
     check(head[:7] == ["TYPE", "RUNS", "RESTARTS", "FAILURES", "MEAN-MEM", "GROWTH/H", "CONTS/H"], res)
     rows = {l.split()[0]: l.split() for l in res.out.splitlines()[1:] if not l.startswith("#")}
-    # 500 continuations more than the fresh replacement, over about an hour.
-    check(480 <= int(rows["wiki"][6].rstrip("/h")) <= 500, res.out)
+    # 500 continuations more than the fresh replacement, over about an hour
+    # (the ages are read a second or so apart).
+    check(480 <= int(rows["wiki"][6].rstrip("/h")) <= 510, res.out)
     check(rows["hello"][6] == "0/h", res.out)
     check(rows["wiki"][5].endswith("M/h"), res.out)
     js = run(["history", "--json"], site).json()
     wiki = [t for t in js["types"] if t["type"] == "wiki"][0]
-    check(480 <= wiki["continuations_per_hour"] <= 500, wiki)
+    check(480 <= wiki["continuations_per_hour"] <= 510, wiki)
 
 
 def test_simulator_answers_recorded_evals(tmp):

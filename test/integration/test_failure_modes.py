@@ -334,6 +334,25 @@ def test_restart_race_is_recovered(tmp):
     no_stray(sim)
 
 
+def test_kill_race_of_a_surge_is_recovered(tmp):
+    # Kahua's kill waits for the worker as its restart does, and loses
+    # the same race under load: the old worker is gone and unlisted, but
+    # the reply is an error.  Seen on real Kahua in a surge under load.
+    site, sim = start(tmp, ["restart-race=1"])
+    before = sim.ls()
+    res = run(FAST + ["--strategy", "surge", "--json"], site)
+    check(res.rc == 0, res)
+    warn = warnings(res)
+    check(len(warn) == 3 and len(res.err.splitlines()) == 3, res.err)
+    for w, line in zip(before, warn):
+        check(("worker %s (%s, pid %d) is gone and no longer listed" % (w["wid"], w["type"], w["pid"])) in line
+              and "(kill %d)" % w["wno"] in line and "waitpid() failed: No child processes" in line, line)
+    check([s["result"] for s in res.json()["restarts"]] == ["ok"] * 3, res.out)
+    whole(sim)
+    check(not {w["wid"] for w in before} & {w["wid"] for w in sim.ls()}, "not replaced")
+    no_stray(sim)
+
+
 def test_restart_race_then_a_replacement_that_does_not_load(tmp):
     site, sim = start(tmp, ["restart-race=1"])
     write_app(site, broken=True)

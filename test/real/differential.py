@@ -4,7 +4,8 @@ field by field once what must differ is normalised: worker ids, pids and
 numbers become W1, P1, N1... in order of appearance, times, sizes and
 state-session counts become "T", "S" and "C" (null stays null: known
 versus unknown is compared),
-the site path and the port become SITE and PORT.  Whatever still differs
+the site path and the port become SITE and PORT.  What the run printed
+on stderr is compared too, normalised the same way.  Whatever still differs
 is a simulator bug or a missing recording."""
 
 import re
@@ -18,6 +19,7 @@ ID_KEYS = {"id": "W", "pid": "P", "number": "N"}
 COUNT_KEYS = {"state_sessions"}
 # Numbers inside a threshold reason ("rss 52.1M >= 30M", "age 3s >= 2s").
 NUMBER = re.compile(r"\d+(\.\d+)?")
+MEASURE = re.compile(r"\d+(\.\d+)?(?= ?(ms|s|m|h|d|K|M|G|B|KiB|MiB|GiB|MB|bytes)\b)")
 WNO_RANGE = re.compile(r"(worker numbers?) (\d+(?:-\d+)?)")
 
 
@@ -67,7 +69,7 @@ class Normaliser:
         return v
 
 
-def normalise(report, site_root, port):
+def normalise(report, site_root, port, stderr=None):
     if report.get("strategy") == "all" and report.get("command") == "restart":
         # Kahua's (restart *) goes through its workers in hash-table order
         # (kahua-spvr.scm, restart-workers), so the replacements' numbers,
@@ -80,7 +82,12 @@ def normalise(report, site_root, port):
     # Ids and pids first (document order), so strings can name them.
     n.value(None, {k: report[k] for k in ("workers_before", "restarts", "workers_after")
                    if k in report})
-    return n.value(None, report)
+    out = n.value(None, report)
+    if stderr is not None:
+        # What the run said (the error line, warnings), with its measures
+        # ("in 371 ms", "52.1M", "age 3s") blanked like the report's.
+        out["stderr"] = [MEASURE.sub("#", n.text(l)) for l in stderr.splitlines() if l.strip()]
+    return out
 
 
 def differences(a, b, path=""):

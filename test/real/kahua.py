@@ -192,9 +192,11 @@ class RealSite:
     def _wait_ready(self, timeout):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
+            logs = "".join(self.log(n) for n in ("spvr-console.log", "kahua-spvr.log",
+                                                   "kahua-httpd.log"))
+            if "Address already in use" in logs or "address already in use" in logs:
+                return "port %d in use" % self.port
             if self.proc.poll() is not None:
-                if "Address already in use" in self.log("spvr-console.log") + self.log():
-                    return "port %d in use" % self.port
                 return "kahua-spvr exited with status %d" % self.proc.returncode
             if os.path.exists(self.path("socket", "kahua")) and \
                self.http_status("/hello/") == 200 and self.http_status("/leaky/ping") == 200:

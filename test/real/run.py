@@ -16,6 +16,7 @@ prints one line saying it was skipped and exits 0 (or $KR_SKIP_STATUS:
 
 import importlib.util
 import os
+import signal
 import sys
 import time
 import traceback
@@ -82,6 +83,45 @@ def after_test(site):
     return None
 
 
+def run_group(g, gname, tests):
+    """Run one group's tests on its site; (passed, failed)."""
+    passed = failed = 0
+    try:
+        site = g.fresh()
+    except Exception:
+        print("FAIL %s: the site did not start\n%s" % (gname, traceback.format_exc(limit=3)))
+        g.kept = True
+        return 0, len(tests)
+    for full, fn in tests:
+        tmp = tempdir()
+        t0 = time.monotonic()
+        err = None
+        try:
+            fn(site, tmp)
+        except Exception:
+            err = traceback.format_exc(limit=4)
+        broken = after_test(site)
+        if err is None and broken:
+            err = "the test left the site broken: %s" % broken
+        if err is None:
+            passed += 1
+            print("ok   %s (%.1fs)" % (full, time.monotonic() - t0), flush=True)
+            rmtree(tmp)
+        else:
+            failed += 1
+            g.kept = True
+            print("FAIL %s (%.1fs)\n%s" % (full, time.monotonic() - t0, err), flush=True)
+            print("     (files kept in %s and %s)" % (tmp, site.root), flush=True)
+        if broken:
+            try:
+                site = g.fresh()
+            except Exception:
+                print("FAIL %s: no fresh site\n%s" % (gname, traceback.format_exc(limit=3)))
+                failed += 1
+                break
+    return passed, failed
+
+
 def main():
     try:
         prefix, why = kahua.find_prefix()
@@ -95,48 +135,21 @@ def main():
     groups = load_tests(sys.argv[1:])
     passed = failed = 0
     t_all = time.monotonic()
+    # Stopped from outside (make, CI): still stop the sites started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + signal.SIGHUP))
     print("real-kahua: Kahua in %s" % prefix, flush=True)
     for gname, tests in groups:
         g = Group(prefix, gname)
         try:
-            site = g.fresh()
-        except Exception:
-            print("FAIL %s: the site did not start\n%s" % (gname, traceback.format_exc(limit=3)))
-            failed += len(tests)
-            g.kept = True
-            g.close()
-            continue
-        for full, fn in tests:
-            tmp = tempdir()
-            t0 = time.monotonic()
-            err = None
+            p, f = run_group(g, gname, tests)
+        finally:
             try:
-                fn(site, tmp)
-            except Exception:
-                err = traceback.format_exc(limit=4)
-            broken = after_test(site)
-            if err is None and broken:
-                err = "the test left the site broken: %s" % broken
-            if err is None:
-                passed += 1
-                print("ok   %s (%.1fs)" % (full, time.monotonic() - t0), flush=True)
-                rmtree(tmp)
-            else:
+                g.close()
+            except Exception as e:  # noqa: BLE001
                 failed += 1
-                g.kept = True
-                print("FAIL %s (%.1fs)\n%s" % (full, time.monotonic() - t0, err), flush=True)
-                print("     (files kept in %s and %s)" % (tmp, site.root), flush=True)
-            if broken:
-                try:
-                    site = g.fresh()
-                except Exception:
-                    print("FAIL %s: no fresh site\n%s" % (gname, traceback.format_exc(limit=3)))
-                    break
-        try:
-            g.close()
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            print("FAIL %s: stopping its site: %s" % (gname, e), flush=True)
+                print("FAIL %s: stopping its site: %s" % (gname, e), flush=True)
+        passed, failed = passed + p, failed + f
     print("real-kahua: %d passed, %d failed in %.0f s" % (passed, failed, time.monotonic() - t_all))
     return 1 if failed else 0
 

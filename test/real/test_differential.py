@@ -114,7 +114,7 @@ def play(side, args, env=None):
         rep = res.json()
     except ValueError:
         rep = {"no JSON report": res.out[-300:], "exit": res.rc, "stderr": res.err[-300:]}
-    return normalise(rep, side.root, side.port) if "site" in rep else rep
+    return normalise(rep, side.root, side.port, res.err) if "site" in rep else rep
 
 
 def test_reports_agree_with_the_simulator(site, tmp):

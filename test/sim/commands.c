@@ -247,6 +247,20 @@ static int select_targets(struct conn *c, const char *cmd, const struct sx *x,
 
 /* ------------------------------------------------------ worker commands */
 
+/*
+ * Fault restart-race: Kahua's main loop reaps the terminated worker
+ * before the restart's (or the kill's) own waitpid, which fails; the old
+ * worker is gone, unregistered, and no replacement is started.
+ */
+static bool race_lost(struct spvr *s, long wno)
+{
+	if (s->opt.faults.restart_race <= 0 || sim_random(s) >= s->opt.faults.restart_race)
+		return false;
+	log_msg("fault restart-race: worker %ld terminated, waitpid() fails", wno);
+	worker_stop(s, wno);
+	return true;
+}
+
 static void cmd_kill(struct conn *c, const struct sx *body)
 {
 	struct wnos t = { 0 };
@@ -257,8 +271,13 @@ static void cmd_kill(struct conn *c, const struct sx *body)
 		if (select_targets(c, "kill", sx_nth(body, i), &t) != 0)
 			break;
 		for (size_t k = from; k < t.n && c->out.len == 0; k++) {
+			struct winfo w;
+
 			if (c->s->opt.faults.kill_race && worker_kill_race(c->s, t.v[k]))
 				err_kill_race(&c->out);
+			/* Kahua's kill waits for a live worker as its restart does. */
+			else if (worker_info(c->s, t.v[k], &w) && w.pid > 0 && race_lost(c->s, t.v[k]))
+				err_waitpid_race(&c->out, "kill");
 			else if (worker_stop(c->s, t.v[k]) == (size_t)-1)
 				log_msg("kill: worker %ld was already gone", t.v[k]);
 		}
@@ -266,20 +285,6 @@ static void cmd_kill(struct conn *c, const struct sx *body)
 	free(t.v);
 	if (c->out.len == 0)
 		cmd_ls(c, body);
-}
-
-/*
- * Fault restart-race: Kahua's main loop reaps the terminated worker
- * before the restart's own waitpid, which fails; the old worker is gone
- * and no replacement is started.
- */
-static bool race_lost(struct spvr *s, long wno)
-{
-	if (s->opt.faults.restart_race <= 0 || sim_random(s) >= s->opt.faults.restart_race)
-		return false;
-	log_msg("fault restart-race: worker %ld terminated, waitpid() fails", wno);
-	worker_stop(s, wno);
-	return true;
 }
 
 static void cmd_restart(struct conn *c, const struct sx *body)
@@ -300,7 +305,7 @@ static void cmd_restart(struct conn *c, const struct sx *body)
 			if (!worker_info(c->s, t.v[k], &old))
 				continue;
 			if (race_lost(c->s, t.v[k])) {
-				err_waitpid_race(&c->out);
+				err_waitpid_race(&c->out, "restart");
 				break;
 			}
 			if (worker_restart(c->s, t.v[k], &info) == 1 && died == NULL)

@@ -41,14 +41,15 @@ static int fault_ms(const char *spec, const char *arg, long *ms, char *err,
 static int fault_probability(const char *spec, const char *arg, double *p, char *err,
 			     size_t errsz)
 {
+	static const char need[] = "needs =P, a probability from 0 to 1";
 	char *end;
 
-	if (arg != NULL) {
-		errno = 0;
-		*p = strtod(arg, &end);
-	}
-	if (arg == NULL || arg[0] == '\0' || *end != '\0' || errno != 0 || !(*p >= 0 && *p <= 1))
-		return fail(err, errsz, spec, "needs =P, a probability from 0 to 1");
+	if (arg == NULL || arg[0] == '\0')
+		return fail(err, errsz, spec, need);
+	errno = 0;
+	*p = strtod(arg, &end);
+	if (*end != '\0' || errno != 0 || !(*p >= 0 && *p <= 1))
+		return fail(err, errsz, spec, need);
 	return 0;
 }
 
