@@ -189,7 +189,7 @@ static int run_missing(struct heal *h, struct kr_err *err)
 		for (; t->wanted > 0 && live < t->wanted; live++) {
 			log_info("%s has %ld of %ld live workers after reload: (run %s)", t->type, live,
 				 t->wanted, t->type);
-			if (kahua_run(ro->site, t->type,
+			if (rollout_spvr(ro)->run(ro->site, t->type,
 				      kr_earlier(ro->deadline_ms, kr_now_ms() +
 						 kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
 				      &w, err) < 0)
@@ -221,7 +221,7 @@ static int top_up(struct heal *h, struct kr_err *err)
 
 	if (short_types(h) == 0 || !h->top_up || h->dry_run)
 		return 0;
-	if (kahua_reload(ro->site, kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)),
+	if (rollout_spvr(ro)->reload(ro->site, kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)),
 			 err) < 0)
 		return -1;
 	before = ro->current;

@@ -316,14 +316,6 @@ void kahua_reply_free(struct kahua_reply *rep)
 	rep->message = NULL;
 }
 
-int kahua_call(const struct kahua_site *site, const char *body,
-	       long long deadline_ms, struct kahua_reply *rep, struct kr_err *err)
-{
-	struct kahua_wait w = { .deadline_ms = deadline_ms };
-
-	return kahua_call_wait(site, body, &w, rep, err);
-}
-
 int kahua_call_wait(const struct kahua_site *site, const char *body,
 		    const struct kahua_wait *wait, struct kahua_reply *rep,
 		    struct kr_err *err)
@@ -563,48 +555,28 @@ int kahua_ls(const struct kahua_site *site, long long deadline_ms,
 	return rc;
 }
 
-void kahua_free_ids(char **ids, size_t n)
+/* (restart X) answers the ids of the workers it terminated: a list of strings. */
+static int check_ids(const struct sx *body, struct kr_err *err)
 {
-	for (size_t i = 0; ids != NULL && i < n; i++)
-		free(ids[i]);
-	free(ids);
-}
-
-static int parse_ids(const struct sx *body, char ***ids, size_t *n, struct kr_err *err)
-{
-	size_t count = sx_len(body);
-	char **v;
-
 	if (!sx_is_list(body))
 		return kr_fail(err, KR_UNAVAILABLE, "restart reply: expected a list of worker ids");
-	v = calloc(count ? count : 1, sizeof *v);
-	if (v == NULL)
-		return kr_fail(err, KR_SOFTWARE, "out of memory");
-	for (size_t i = 0; i < count; i++) {
-		if (!sx_is_string(sx_nth(body, i)) || (v[i] = strdup(sx_text(sx_nth(body, i)))) == NULL) {
-			kahua_free_ids(v, i);
+	for (size_t i = 0; i < sx_len(body); i++)
+		if (!sx_is_string(sx_nth(body, i)))
 			return kr_fail(err, KR_UNAVAILABLE, "restart reply: item %zu is not a worker id", i);
-		}
-	}
-	*ids = v;
-	*n = count;
 	return 0;
 }
 
 int kahua_restart(const struct kahua_site *site, const char *target_sexp,
-		  const struct kahua_wait *wait, char ***old_ids, size_t *n,
-		  const struct worker_list *known, struct kr_err *err)
+		  const struct kahua_wait *wait, const struct worker_list *known, struct kr_err *err)
 {
 	struct kahua_reply rep;
 	char body[KAHUA_WID_MAX + 32];
 	int rc;
 
-	*old_ids = NULL;
-	*n = 0;
 	snprintf(body, sizeof body, "(restart %s)", target_sexp);
 	if (call_ok(site, body, wait, known, &rep, err) < 0)
 		return -1;
-	rc = parse_ids(rep.body, old_ids, n, err);
+	rc = check_ids(rep.body, err);
 	kahua_reply_free(&rep);
 	return rc;
 }

@@ -69,14 +69,6 @@ struct kahua_reply {
 int kahua_connect(const struct kahua_site *site, const char *name,
 		  long long deadline_ms, struct kr_err *err);
 
-/*
- * One control request: body is the command's S-expression text, e.g.
- * "(ls)" or "(restart \"eeh:4wixl\")".  Waits for the reply until
- * deadline_ms.  A reply that is not OK is still returned (rep->ok false,
- * rep->message set) with 0; -1 means no usable reply (KR_UNAVAILABLE).
- */
-int kahua_call(const struct kahua_site *site, const char *body,
-	       long long deadline_ms, struct kahua_reply *rep, struct kr_err *err);
 void kahua_reply_free(struct kahua_reply *rep);
 
 /* Parse reply bytes (exposed for tests and fuzzing). */
@@ -123,6 +115,12 @@ struct kahua_wait {
 	void *ctx;
 };
 
+/*
+ * One control request: body is the command's S-expression text, e.g.
+ * "(ls)" or "(restart \"eeh:4wixl\")".  Waits for the reply as wait says.
+ * A reply that is not OK is still returned (rep->ok false, rep->message
+ * set) with 0; -1 means no usable reply (KR_UNAVAILABLE).
+ */
 int kahua_call_wait(const struct kahua_site *site, const char *body,
 		    const struct kahua_wait *wait, struct kahua_reply *rep,
 		    struct kr_err *err);
@@ -136,12 +134,14 @@ bool kahua_error_no_target(const struct kahua_reply *rep);
  */
 int kahua_ls(const struct kahua_site *site, long long deadline_ms,
 	     struct worker_list *wl, struct kr_err *err);
-/* (restart X): the ids of the terminated workers; caller frees with
- * kahua_free_ids. */
+/*
+ * (restart X): the supervisor terminates the chosen workers and starts as
+ * many; its reply (the old ids) is checked for shape, and the replacements
+ * are found in ls.
+ */
 int kahua_restart(const struct kahua_site *site, const char *target_sexp,
-		  const struct kahua_wait *wait, char ***old_ids, size_t *n,
-		  const struct worker_list *known, struct kr_err *err);
-void kahua_free_ids(char **ids, size_t n);
+		  const struct kahua_wait *wait, const struct worker_list *known,
+		  struct kr_err *err);
 /* (run TYPE): the new worker. */
 int kahua_run(const struct kahua_site *site, const char *type,
 	      long long deadline_ms, struct worker *w, struct kr_err *err);

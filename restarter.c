@@ -109,7 +109,7 @@ static int ask_workers(struct run *run, struct worker_obs *obs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (obs[i].w.state == WORKER_LIVE)
 			ws[live++] = obs[i].w;
-	kahua_eval_workers(&run->site, ws, live, call_deadline(run), res);
+	rollout_spvr(&run->ro)->eval(&run->site, ws, live, call_deadline(run), res);
 	for (size_t i = 0, j = 0; i < n && j < live; i++) {
 		if (obs[i].w.state != WORKER_LIVE)
 			continue;

@@ -11,6 +11,21 @@
 #include "log.h"
 #include "procinfo.h"
 
+const struct spvr_ops kahua_spvr_ops = {
+	.ls = kahua_ls,
+	.restart = kahua_restart,
+	.run = kahua_run,
+	.kill = kahua_kill,
+	.reload = kahua_reload,
+	.probe = kahua_probe_worker,
+	.eval = kahua_eval_workers,
+};
+
+const struct spvr_ops *rollout_spvr(const struct rollout *ro)
+{
+	return ro->spvr != NULL ? ro->spvr : &kahua_spvr_ops;
+}
+
 /* How far a process start may lag the supervisor's :start-time. */
 #define START_SLACK_S 5
 #define LS_POLL_MS 50
@@ -88,7 +103,7 @@ void rollout_classify(const struct rollout *ro, struct worker_list *wl)
 int rollout_ls(const struct rollout *ro, long long deadline_ms, struct worker_list *wl,
 	       struct kr_err *err)
 {
-	if (kahua_ls(ro->site, deadline_ms, wl, err) < 0)
+	if (rollout_spvr(ro)->ls(ro->site, deadline_ms, wl, err) < 0)
 		return -1;
 	rollout_classify(ro, wl);
 	return 0;
@@ -150,9 +165,9 @@ int rollout_probe_obs(const struct rollout *ro, struct worker_obs *o, long long 
 	const struct worker *w = &o->w;
 
 	if (!rollout_uses_eval(ro->o) || ro->o->probe == PROBE_HTTP)
-		return kahua_probe_worker(ro->site, w, deadline_ms, err);
+		return rollout_spvr(ro)->probe(ro->site, w, deadline_ms, err);
 	if (o->ev.outcome == EVAL_OFF)
-		kahua_eval_workers(ro->site, w, 1, deadline_ms, &o->ev);
+		rollout_spvr(ro)->eval(ro->site, w, 1, deadline_ms, &o->ev);
 	if (o->ev.outcome == EVAL_OK)
 		return 0;
 	if (o->ev.outcome == EVAL_NO_ANSWER)
@@ -160,7 +175,7 @@ int rollout_probe_obs(const struct rollout *ro, struct worker_obs *o, long long 
 			       (int)w->pid, o->ev.why);
 	log_info("worker %s (%s): %s; probing with a web request instead", w->wid, w->type,
 		 o->ev.why);
-	return kahua_probe_worker(ro->site, w, deadline_ms, err);
+	return rollout_spvr(ro)->probe(ro->site, w, deadline_ms, err);
 }
 
 /*
@@ -341,7 +356,7 @@ static int kill_once(struct rollout *ro, long wno, struct kr_err *err)
 	struct worker_list after = { 0 };
 	bool kept;
 
-	if (kahua_kill(ro->site, wno, &w, &after, err) < 0)
+	if (rollout_spvr(ro)->kill(ro->site, wno, &w, &after, err) < 0)
 		return -1;
 	rollout_classify(ro, &after);
 	worker_list_free(&ro->current);
@@ -364,14 +379,20 @@ static int kill_once(struct rollout *ro, long wno, struct kr_err *err)
 int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
 {
 	char first[KR_ERR_MSG_MAX / 2] = "";
+	struct kr_err lserr;
 
 	for (int i = 1;; i++) {
 		if (kill_once(ro, wno, err) == 0)
 			return 0;
-		if (first[0] == '\0')
-			snprintf(first, sizeof first, "%.400s", err->msg);
 		if (err->cause != KR_CAUSE_REFUSED)
 			return -1;
+		if (first[0] == '\0')
+			snprintf(first, sizeof first, "%.400s", err->msg);
+		/* Kahua's waitpid race: the kill failed after the entry was removed. */
+		if (rollout_refresh(ro, &lserr) == 0 && !has_wno(&ro->current, wno)) {
+			log_info("%s, but worker %ld is gone", err->msg, wno);
+			return 0;
+		}
 		if (i == KILL_TRIES || kr_now_ms() + KILL_RETRY_MS >= ro->deadline_ms)
 			break;
 		log_info("%s; trying again", err->msg);
@@ -490,7 +511,7 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 	}
 	snprintf(said, sizeof said, "%.300s", err->msg);
 	if (!has_new_of(ro, &before, old->type) &&
-	    kahua_run(ro->site, old->type,
+	    rollout_spvr(ro)->run(ro->site, old->type,
 		      kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
 		      &started, &rerr) < 0) {
 		kr_fail(err, KR_HEALTH, "worker %s (%s, pid %d) was terminated but its replacement did not come up (%s); (run %s) failed too (%.300s): %s now has %zu of %zu workers",
@@ -549,16 +570,13 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 	struct worker_list before = { 0 };
 	long long t0 = kr_now_ms();
 	char target[KAHUA_WID_MAX + 8];
-	char **ids = NULL;
-	size_t nids = 0;
 	int rc;
 
 	wid_sexp(s->old.w.wid, target, sizeof target);
 	log_info("restarting worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
 		 (int)s->old.w.pid, s->reason);
-	rc = kahua_restart(ro->site, target, &wait, &ids, &nids, &ro->current, err);
+	rc = rollout_spvr(ro)->restart(ro->site, target, &wait, &ro->current, err);
 	s->killed = st.killed;
-	kahua_free_ids(ids, nids);
 	if (rc < 0) {
 		stuck_verdict(&st, err);
 		if (err->cause == KR_CAUSE_REFUSED)
@@ -613,7 +631,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 
 	log_info("surging worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
 		 (int)s->old.w.pid, s->reason);
-	if (kahua_run(ro->site, s->old.w.type,
+	if (rollout_spvr(ro)->run(ro->site, s->old.w.type,
 		      kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
 		      &s->new.w, err) < 0) {
 		/* The supervisor could not start the new worker: it is unhealthy. */
@@ -636,7 +654,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		log_info("ls before draining %s: %s", s->old.w.wid, lserr.msg);
 	drain_step(ro, s);
 	wait = stuck_wait(ro, &st);
-	rc = kahua_kill(ro->site, s->old.w.wno, &wait, &after, err);
+	rc = rollout_spvr(ro)->kill(ro->site, s->old.w.wno, &wait, &after, err);
 	s->killed = st.killed;
 	if (rc < 0) {
 		stuck_verdict(&st, err);
@@ -671,17 +689,12 @@ static int all_commands(struct rollout *ro, struct restart_step *steps, size_t n
 
 	for (size_t i = 0; i < (everything ? 1 : n); i++) {
 		struct kahua_wait wait = stuck_wait(ro, st);
-		char **ids = NULL;
-		size_t nids = 0;
-		int rc;
 
 		if (everything)
 			snprintf(target, sizeof target, "*");
 		else
 			wid_sexp(steps[i].old.w.wid, target, sizeof target);
-		rc = kahua_restart(ro->site, target, &wait, &ids, &nids, &ro->current, err);
-		kahua_free_ids(ids, nids);
-		if (rc < 0)
+		if (rollout_spvr(ro)->restart(ro->site, target, &wait, &ro->current, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -22,10 +22,39 @@
 
 #include "err.h"
 #include "kahua_ctl.h"
+#include "kahua_eval.h"
 #include "options.h"
 #include "model.h"
 
+/*
+ * The supervisor as the rollout and the healing use it.  kahua_spvr_ops
+ * speaks to kahua-spvr; a unit test puts a scripted supervisor in its
+ * place (replies, delays, errors, a replacement that never shows).
+ * Workers are real processes either way: /proc is always read.
+ */
+struct spvr_ops {
+	int (*ls)(const struct kahua_site *site, long long deadline_ms, struct worker_list *wl,
+		  struct kr_err *err);
+	int (*restart)(const struct kahua_site *site, const char *target_sexp,
+		       const struct kahua_wait *wait, const struct worker_list *known,
+		       struct kr_err *err);
+	int (*run)(const struct kahua_site *site, const char *type, long long deadline_ms,
+		   struct worker *w, struct kr_err *err);
+	int (*kill)(const struct kahua_site *site, long wno, const struct kahua_wait *wait,
+		    struct worker_list *after, struct kr_err *err);
+	int (*reload)(const struct kahua_site *site, long long deadline_ms, struct kr_err *err);
+	/* The web request kahua-httpd would send, on the worker's own socket. */
+	int (*probe)(const struct kahua_site *site, const struct worker *w, long long deadline_ms,
+		     struct kr_err *err);
+	/* What each worker holds (kahua_eval.h). */
+	void (*eval)(const struct kahua_site *site, const struct worker *ws, size_t n,
+		     long long deadline_ms, struct eval_result *res);
+};
+
+extern const struct spvr_ops kahua_spvr_ops;
+
 struct rollout {
+	const struct spvr_ops *spvr;    /* NULL: kahua_spvr_ops */
 	const struct kahua_site *site;
 	const struct options *o;
 	pid_t spvr_pid;
@@ -36,6 +65,9 @@ struct rollout {
 	int (*check_site)(void *ctx, const struct restart_step *s, struct kr_err *err);
 	void *check_ctx;
 };
+
+/* The supervisor ro speaks to: ro->spvr, or kahua_spvr_ops. */
+const struct spvr_ops *rollout_spvr(const struct rollout *ro);
 
 /*
  * Restart steps[0..n) by o->strategy.  Each step's result, timings and
