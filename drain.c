@@ -120,17 +120,21 @@ static void watch_loop(const struct drain_req *q, struct watch *wa, long long t0
 {
 	long long limit_at = kr_earlier(q->deadline_ms, t0 + kr_ms(q->limit_s));
 	long long quiet_since = -1;
-	int quiet_reads = 0;
+	int quiet_reads = 0, reads = 0;
 	struct kr_err err;
 
 	for (;;) {
 		long long now;
 
 		if (procnet_unix_count(PROCNET_UNIX, wa->u, wa->n, limit_at, &err) < 0) {
+			/* A read the limit cut short says nothing new: report the last. */
+			if (err.cause == KR_CAUSE_TIMEOUT && reads > 0)
+				break;
 			not_drained(r, "%s", err.msg);
 			return;
 		}
 		now = kr_now_ms();
+		reads++;
 		r->served = wa->u[0].served;
 		r->queued = wa->u[0].queued;
 		r->pending = pending(wa);
@@ -149,14 +153,13 @@ static void watch_loop(const struct drain_req *q, struct watch *wa, long long t0
 			not_drained(r, "%s", "stopped by a signal");
 			return;
 		}
-		if (now >= limit_at) {
-			snprintf(r->why, sizeof r->why,
-				 "still busy after %gs (%ld served, %ld queued, %ld waiting in the supervisor)",
-				 q->limit_s, r->served, r->queued, r->pending > 0 ? r->pending : 0);
-			return;
-		}
+		if (now >= limit_at)
+			break;
 		kr_sleep_until(kr_earlier(limit_at, now + DRAIN_POLL_MS), q->stop);
 	}
+	snprintf(r->why, sizeof r->why,
+		 "still busy after %gs (%ld served, %ld queued, %ld waiting in the supervisor)",
+		 q->limit_s, r->served, r->queued, r->pending > 0 ? r->pending : 0);
 }
 
 void drain_worker(const struct drain_req *q, struct drain_result *r)

@@ -379,14 +379,20 @@ static int kill_once(struct rollout *ro, long wno, struct kr_err *err)
 int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
 {
 	char first[KR_ERR_MSG_MAX / 2] = "";
+	struct kr_err lserr;
 
 	for (int i = 1;; i++) {
 		if (kill_once(ro, wno, err) == 0)
 			return 0;
-		if (first[0] == '\0')
-			snprintf(first, sizeof first, "%.400s", err->msg);
 		if (err->cause != KR_CAUSE_REFUSED)
 			return -1;
+		if (first[0] == '\0')
+			snprintf(first, sizeof first, "%.400s", err->msg);
+		/* Kahua's waitpid race: the kill failed after the entry was removed. */
+		if (rollout_refresh(ro, &lserr) == 0 && !has_wno(&ro->current, wno)) {
+			log_info("%s, but worker %ld is gone", err->msg, wno);
+			return 0;
+		}
 		if (i == KILL_TRIES || kr_now_ms() + KILL_RETRY_MS >= ro->deadline_ms)
 			break;
 		log_info("%s; trying again", err->msg);

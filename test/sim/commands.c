@@ -277,7 +277,7 @@ static void cmd_kill(struct conn *c, const struct sx *body)
 				err_kill_race(&c->out);
 			/* Kahua's kill waits for a live worker as its restart does. */
 			else if (worker_info(c->s, t.v[k], &w) && w.pid > 0 && race_lost(c->s, t.v[k]))
-				err_waitpid_race(&c->out);
+				err_waitpid_race(&c->out, "kill");
 			else if (worker_stop(c->s, t.v[k]) == (size_t)-1)
 				log_msg("kill: worker %ld was already gone", t.v[k]);
 		}
@@ -305,7 +305,7 @@ static void cmd_restart(struct conn *c, const struct sx *body)
 			if (!worker_info(c->s, t.v[k], &old))
 				continue;
 			if (race_lost(c->s, t.v[k])) {
-				err_waitpid_race(&c->out);
+				err_waitpid_race(&c->out, "restart");
 				break;
 			}
 			if (worker_restart(c->s, t.v[k], &info) == 1 && died == NULL)

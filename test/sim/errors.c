@@ -325,9 +325,28 @@ static const char *const waitpid_race[] = {
 	NULL
 };
 
-void err_waitpid_race(struct sx_buf *b)
+/* The same race met by a kill: not recorded, frames in the recorded style. */
+static const char *const waitpid_race_kill[] = {
+	"thunk", "(proc out)", "(kahua-error-string e #t)" AT SPVR_P2 ":711",
+	"(sys-waitpid (process-pid process) :nohang nohang?)",
+	"thunk", "thunk",
+	"(terminate! (hash-table-get (wno-table-of *spvr*) type-or-count))" AT SPVR_P2 ":642",
+	"(proc (car xs))",
+	"(handle-spvr-command body)" AT SPVR_P2 ":688",
+	"(with-error-handler (lambda (e) (cond (else (send-message out ..."
+	AT "\"libmacro.scm\":526"
+	"\n        expanded from (guard (e (else (send-message out (spvr-error-header  ..."
+	AT SPVR_P2 ":709",
+	"thunk",
+	"((job-thunk job))" AT "\"" GAUCHE_P2 "job.scm\":133",
+	"(job-run! job)" AT "\"" GAUCHE_P2 "thread-pool.scm\":96",
+	NULL
+};
+
+void err_waitpid_race(struct sx_buf *b, const char *cmd)
 {
-	reply(b, "<system-error>", "waitpid() failed: No child processes", NULL, waitpid_race);
+	reply(b, "<system-error>", "waitpid() failed: No child processes", NULL,
+	      strcmp(cmd, "kill") == 0 ? waitpid_race_kill : waitpid_race);
 }
 
 /* Not recorded: frames in the style of the recorded ones. */

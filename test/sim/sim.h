@@ -327,8 +327,9 @@ void err_system(struct sx_buf *b, const char *op, const char *path,
 void err_died_at_start(struct sx_buf *b, const char *cmd, const char *type);
 /* (kill X) of a worker reaped meanwhile (fault kill-race). */
 void err_kill_race(struct sx_buf *b);
-/* (restart X) lost the race to reap the old worker (fault restart-race). */
-void err_waitpid_race(struct sx_buf *b);
+/* (restart X) or (kill X), cmd, lost the race to reap the old worker
+ * (fault restart-race). */
+void err_waitpid_race(struct sx_buf *b, const char *cmd);
 
 /* ------------------------------------------------------------ worker.c */
 
