@@ -3,6 +3,7 @@
  */
 #include "chart.h"
 #include "chart_data.h"
+#include "chart_draw.h"
 #include "history_read.h"
 #include "outfile.h"
 

@@ -4,7 +4,7 @@
  * and a time axis with calendar ticks (hours, days, months) in the local
  * time, so DST changes and month lengths fall where a person expects.
  */
-#include "chart_canvas.h"
+#include "chart_axes.h"
 
 #include <math.h>
 #include <stdint.h>

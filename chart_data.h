@@ -42,7 +42,5 @@ struct chart_data {
 	size_t nfail;
 };
 
-/* The picture of d; 0, or -1 when writing to out failed. */
-int chart_draw(const struct chart_data *d, FILE *out);
 
 #endif

@@ -7,7 +7,8 @@
  * Every string from the history passes through put_text: valid UTF-8,
  * no character XML forbids, markup characters escaped.
  */
-#include "chart_canvas.h"
+#include "chart_draw.h"
+#include "chart_axes.h"
 #include "fmt.h"
 
 #include <math.h>

@@ -35,6 +35,12 @@ struct health_result {
 	char why[256];          /* empty when ok, else e.g. "status 500, expected 200" */
 };
 
+/* A check the run made of one URL, kept in its report. */
+struct http_obs {
+	char url[1024];
+	struct health_result res;
+};
+
 /*
  * Call once before any check and once at exit: loads libcurl and runs
  * curl_global_init.  -1 with why set (naming the library) when it cannot.

@@ -331,13 +331,8 @@ int kahua_call_wait(const struct kahua_site *site, const char *body,
 		return kr_fail(err, KR_SOFTWARE, "out of memory");
 	rc = exchange(site, SPVR_SOCKET, req.s, req.len, wait, what, &reply, err);
 	sx_buf_free(&req);
-	if (rc == 0 && kahua_reply_parse(reply.s ? reply.s : "", reply.len, rep, err) < 0) {
-		char why[KR_ERR_MSG_MAX - 200];
-
-		snprintf(why, sizeof why, "%.800s", err->msg);
-		kr_fail(err, KR_UNAVAILABLE, "%s: %s", what, why);
-		rc = -1;
-	}
+	if (rc == 0 && kahua_reply_parse(reply.s ? reply.s : "", reply.len, rep, err) < 0)
+		rc = kr_refail(err, KR_UNAVAILABLE, "%s: %.800s", what, err->msg);
 	sx_buf_free(&reply);
 	return rc;
 }

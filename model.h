@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "err.h"
-#include "health.h"
 #include "kahua_ctl.h"
 #include "kahua_eval.h"
 #include "procinfo.h"
@@ -47,10 +46,8 @@ struct restart_step {
 	char why[KR_ERR_MSG_MAX]; /* failure, empty when ok */
 };
 
-struct http_obs {
-	char url[1024];
-	struct health_result res;
-};
+/* One HTTP check and its result (health.h). */
+struct http_obs;
 
 /* A dead or broken entry found in ls and removed before the rollout. */
 struct healed_entry {

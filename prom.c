@@ -11,6 +11,7 @@
  * old file or the new one, never half of one.
  */
 #include "prom.h"
+#include "health.h"
 #include "names.h"
 #include "outfile.h"
 

@@ -2,6 +2,7 @@
  * report.c: the status table and the JSON report of a run.
  */
 #include "report.h"
+#include "health.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

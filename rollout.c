@@ -549,17 +549,13 @@ static int kill_lost(struct rollout *ro, const struct restart_step *s, const str
 /* Why a restart failed, with what the stuck-worker check found. */
 static void stuck_verdict(const struct stuck *st, struct kr_err *err)
 {
-	char said[KR_ERR_MSG_MAX / 2];
-
 	if (st->refused[0] != '\0') {
 		kr_fail(err, KR_UNAVAILABLE, "%s", st->refused);
 		return;
 	}
 	if (err->cause != KR_CAUSE_TIMEOUT || st->healthy[0] == '\0')
 		return;
-	snprintf(said, sizeof said, "%.400s", err->msg);
-	kr_fail(err, KR_UNAVAILABLE, "%s; %s", said, st->healthy);
-	err->cause = KR_CAUSE_TIMEOUT;
+	kr_refail(err, KR_UNAVAILABLE, "%.400s; %s", err->msg, st->healthy);
 }
 
 static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_err *err)
@@ -635,13 +631,9 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		      kr_earlier(ro->deadline_ms, t0 + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
 		      &s->new.w, err) < 0) {
 		/* The supervisor could not start the new worker: it is unhealthy. */
-		if (err->cause == KR_CAUSE_REFUSED) {
-			char said[KR_ERR_MSG_MAX / 2];
-
-			snprintf(said, sizeof said, "%.400s", err->msg);
-			kr_fail(err, KR_HEALTH, "a new %s worker did not come up; worker %s keeps serving (%s)",
-				s->old.w.type, s->old.w.wid, said);
-		}
+		if (err->cause == KR_CAUSE_REFUSED)
+			kr_refail(err, KR_HEALTH, "a new %s worker did not come up; worker %s keeps serving (%.400s)",
+				  s->old.w.type, s->old.w.wid, err->msg);
 		return step_fail(s, err);
 	}
 	rollout_classify(ro, &(struct worker_list){ &s->new.w, 1 });

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "history.h"
 #include "report.h"
 #include "fixtures.h"

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "prom.h"
 #include "report.h"
 #include "fixtures.h"

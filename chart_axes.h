@@ -1,10 +1,10 @@
 /*
- * chart_canvas.h: the chart's geometry and the helpers its drawing code
+ * chart_axes.h: the chart's geometry and the helpers its drawing code
  * shares: text from the history made safe for XML, local times, value
  * scales and the time axis (chart_axes.c).
  */
-#ifndef KR_CHART_CANVAS_H
-#define KR_CHART_CANVAS_H
+#ifndef KR_CHART_AXES_H
+#define KR_CHART_AXES_H
 
 #include <stdbool.h>
 #include <stddef.h>
