@@ -9,23 +9,6 @@
 
 #define LS_POLL_MS 50
 
-static size_t listed_of(const struct worker_list *wl, const char *type)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < wl->n; i++)
-		n += strcmp(wl->v[i].type, type) == 0;
-	return n;
-}
-
-static bool has_wno(const struct worker_list *wl, long wno)
-{
-	for (size_t i = 0; i < wl->n; i++)
-		if (wl->v[i].wno == wno)
-			return true;
-	return false;
-}
-
 static struct type_count *type_of(struct heal *h, const char *type)
 {
 	for (size_t i = 0; i < h->ntypes; i++)
@@ -109,7 +92,7 @@ static int await_top_up(struct heal *h, struct kr_err *err)
 			return -1;
 		for (size_t i = 0; i < h->ntypes; i++)
 			missing += h->types[i].wanted > 0 &&
-				   (long)listed_of(&ro->current, h->types[i].type) < h->types[i].wanted;
+				   (long)worker_list_count(&ro->current, h->types[i].type, false) < h->types[i].wanted;
 		if (missing == 0)
 			return 0;
 		if (kr_now_ms() >= give_up)
@@ -142,7 +125,7 @@ static int check_new(struct heal *h, const struct worker_list *before, struct kr
 	if (fresh == NULL)
 		return kr_fail(err, KR_SOFTWARE, "out of memory");
 	for (size_t i = 0; i < now.n; i++)
-		if (!has_wno(before, now.v[i].wno))
+		if (worker_list_wno(before, now.v[i].wno) == NULL)
 			fresh[n++] = now.v[i];
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct worker *w = &fresh[i];

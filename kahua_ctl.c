@@ -476,6 +476,31 @@ void worker_list_free(struct worker_list *wl)
 	wl->n = 0;
 }
 
+const struct worker *worker_list_wno(const struct worker_list *wl, long wno)
+{
+	for (size_t i = 0; i < wl->n; i++)
+		if (wl->v[i].wno == wno)
+			return &wl->v[i];
+	return NULL;
+}
+
+const struct worker *worker_list_wid(const struct worker_list *wl, const char *wid)
+{
+	for (size_t i = 0; i < wl->n; i++)
+		if (strcmp(wl->v[i].wid, wid) == 0)
+			return &wl->v[i];
+	return NULL;
+}
+
+size_t worker_list_count(const struct worker_list *wl, const char *type, bool live_only)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < wl->n; i++)
+		n += (!live_only || wl->v[i].state == WORKER_LIVE) && strcmp(wl->v[i].type, type) == 0;
+	return n;
+}
+
 /* The running types as "hello, leaky" (as many as memory allows). */
 static void running_types(const struct worker_list *known, char *out, size_t size)
 {

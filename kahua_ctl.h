@@ -88,6 +88,13 @@ int kahua_parse_workers(const struct sx *body, struct worker_list *wl,
 			struct kr_err *err);
 void worker_list_free(struct worker_list *wl);
 
+/* The entry with this worker number (they only grow, and are never shared), or NULL. */
+const struct worker *worker_list_wno(const struct worker_list *wl, long wno);
+/* The first entry with this worker id (broken entries share one), or NULL. */
+const struct worker *worker_list_wid(const struct worker_list *wl, const char *wid);
+/* Entries of type; live ones only when live_only. */
+size_t worker_list_count(const struct worker_list *wl, const char *type, bool live_only);
+
 /* A worker id as Kahua makes them: base-36 digits, a colon, base-36 digits. */
 bool kahua_wid_valid(const char *wid);
 

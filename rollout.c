@@ -57,11 +57,7 @@ static void drain_step(struct rollout *ro, struct restart_step *s)
 
 size_t rollout_live_of(const struct worker_list *wl, const char *type)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < wl->n; i++)
-		n += wl->v[i].state == WORKER_LIVE && strcmp(wl->v[i].type, type) == 0;
-	return n;
+	return worker_list_count(wl, type, true);
 }
 
 /*
@@ -109,21 +105,10 @@ int rollout_ls(const struct rollout *ro, long long deadline_ms, struct worker_li
 	return 0;
 }
 
-static const struct worker *find_wid(const struct worker_list *wl, const char *wid)
-{
-	for (size_t i = 0; i < wl->n; i++)
-		if (strcmp(wl->v[i].wid, wid) == 0)
-			return &wl->v[i];
-	return NULL;
-}
-
 /* Worker numbers only grow, and broken entries share one id: new means a new number. */
 static bool has_wno(const struct worker_list *wl, long wno)
 {
-	for (size_t i = 0; i < wl->n; i++)
-		if (wl->v[i].wno == wno)
-			return true;
-	return false;
+	return worker_list_wno(wl, wno) != NULL;
 }
 
 /*
@@ -504,7 +489,7 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 	int rc;
 
 	ro->current = (struct worker_list){ 0 };
-	if (rollout_refresh(ro, &lserr) < 0 || find_wid(&ro->current, old->wid) != NULL) {
+	if (rollout_refresh(ro, &lserr) < 0 || worker_list_wid(&ro->current, old->wid) != NULL) {
 		worker_list_free(&ro->current);
 		ro->current = before;
 		return step_fail(s, err);
@@ -539,7 +524,7 @@ static int kill_lost(struct rollout *ro, const struct restart_step *s, const str
 {
 	struct kr_err lserr;
 
-	if (rollout_refresh(ro, &lserr) < 0 || find_wid(&ro->current, s->old.w.wid) != NULL)
+	if (rollout_refresh(ro, &lserr) < 0 || worker_list_wid(&ro->current, s->old.w.wid) != NULL)
 		return -1;
 	log_warn("worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
 		 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
@@ -656,7 +641,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		worker_list_free(&ro->current);
 		ro->current = after;
 	}
-	if (find_wid(&ro->current, s->old.w.wid) != NULL) {
+	if (worker_list_wid(&ro->current, s->old.w.wid) != NULL) {
 		kr_fail(err, KR_UNAVAILABLE, "worker %s still listed after kill", s->old.w.wid);
 		return step_fail(s, err);
 	}
