@@ -223,8 +223,9 @@ def run(quick=False):
             "interleaved in the same run, each forked by the benchmark's 1 MB C "
             "helper (wall = fork to reap, max RSS = the tool's own)."
             % (time.strftime("%Y-%m-%d %H:%M %Z"), version, prefix))
+        m = dict(c.machine())
         sec.text("Machine: " + "; ".join("%s %s" % kv for kv in c.machine()[:5])
-                 + "; load average %s at start." % c.loadavg())
+                 + "; program %s; load average %s at start." % (m.get("program", "?"), c.loadavg()))
         c.log("real: status")
         sec.text("**Listing the workers**, %d runs each after one warm-up round:" % status_runs)
         sec.table(bench_status(lab, status_runs, sec))
