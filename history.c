@@ -9,6 +9,7 @@
  */
 #include "history.h"
 #include "history_read.h"
+#include "jsonw.h"
 #include "report.h"
 #include "tgrid.h"
 
@@ -571,74 +572,58 @@ static void text_summary(const struct summary *s, time_t since, FILE *out)
 	fputc('\n', out);
 }
 
-/* cJSON reports failure by NULL; *bad collects it for one check at the end. */
-static void jadd(bool *bad, cJSON *o, const char *key, cJSON *v)
-{
-	if (v == NULL || o == NULL || !cJSON_AddItemToObject(o, key, v)) {
-		cJSON_Delete(v);
-		*bad = true;
-	}
-}
-
-static cJSON *jnum_or_null(bool have, double v)
-{
-	return have ? cJSON_CreateNumber(v) : cJSON_CreateNull();
-}
-
-static cJSON *json_failure(bool *bad, const struct failure *f)
+static void json_failure(struct jb *b, cJSON *parent, const char *key, const struct failure *f)
 {
 	cJSON *o;
 
-	if (!f->set)
-		return cJSON_CreateNull();
-	o = cJSON_CreateObject();
-	jadd(bad, o, "time", cJSON_CreateNumber(f->time));
-	jadd(bad, o, "error", f->error ? cJSON_CreateString(f->error) : cJSON_CreateNull());
-	return o;
+	if (!f->set) {
+		jstr(b, parent, key, NULL);
+		return;
+	}
+	o = jchild(b, parent, key, false);
+	if (o == NULL)
+		return;
+	jnum(b, o, "time", f->time);
+	jstr(b, o, "error", f->error);
 }
 
-static cJSON *json_type(bool *bad, const struct type_stat *t)
+static void json_type(struct jb *b, cJSON *o, const struct type_stat *t)
 {
-	cJSON *o = cJSON_CreateObject();
-
-	jadd(bad, o, "type", cJSON_CreateString(t->name));
-	jadd(bad, o, "runs", cJSON_CreateNumber((double)t->runs));
-	jadd(bad, o, "restarts", cJSON_CreateNumber((double)t->restarts));
-	jadd(bad, o, "failures", cJSON_CreateNumber((double)t->failures));
-	jadd(bad, o, "mean_memory_bytes", jnum_or_null(t->mem_n > 0, (double)mean_bytes(t)));
-	jadd(bad, o, "growth_mb_per_hour",
-	     jnum_or_null(t->growth_n > 0, t->growth_n ? t->growth_sum / (double)t->growth_n : 0));
-	jadd(bad, o, "continuations_per_hour",
-	     jnum_or_null(t->conts_n > 0, t->conts_n ? t->conts_sum / (double)t->conts_n : 0));
-	jadd(bad, o, "last_failure", json_failure(bad, &t->fail));
-	return o;
+	if (o == NULL)
+		return;
+	jstr(b, o, "type", t->name);
+	jnum(b, o, "runs", (double)t->runs);
+	jnum(b, o, "restarts", (double)t->restarts);
+	jnum(b, o, "failures", (double)t->failures);
+	jnum_if(b, o, "mean_memory_bytes", t->mem_n > 0, (double)mean_bytes(t));
+	jnum_if(b, o, "growth_mb_per_hour", t->growth_n > 0,
+		t->growth_n ? t->growth_sum / (double)t->growth_n : 0);
+	jnum_if(b, o, "continuations_per_hour", t->conts_n > 0,
+		t->conts_n ? t->conts_sum / (double)t->conts_n : 0);
+	json_failure(b, o, "last_failure", &t->fail);
 }
 
 static cJSON *json_summary(const struct summary *s, const char *path, time_t since)
 {
-	cJSON *root = cJSON_CreateObject(), *types = cJSON_CreateArray();
-	bool bad = false;
+	cJSON *root = cJSON_CreateObject(), *types;
+	struct jb b = { root == NULL };
 
-	jadd(&bad, root, "file", cJSON_CreateString(path));
-	jadd(&bad, root, "since", cJSON_CreateNumber((double)since));
-	jadd(&bad, root, "lines", cJSON_CreateNumber((double)s->lines));
-	jadd(&bad, root, "skipped", cJSON_CreateNumber((double)s->skipped));
-	jadd(&bad, root, "runs", cJSON_CreateNumber((double)s->runs));
-	jadd(&bad, root, "failed_runs", cJSON_CreateNumber((double)s->failed_runs));
-	jadd(&bad, root, "gated_runs", cJSON_CreateNumber((double)s->gated));
-	jadd(&bad, root, "first", jnum_or_null(s->runs > 0, s->first));
-	jadd(&bad, root, "last", jnum_or_null(s->runs > 0, s->last));
-	jadd(&bad, root, "last_failure", json_failure(&bad, &s->last_failure));
-	for (size_t i = 0; i < s->n && types != NULL; i++) {
-		cJSON *t = json_type(&bad, &s->t[i]);
-
-		if (t == NULL || !cJSON_AddItemToArray(types, t)) {
-			cJSON_Delete(t);
-			bad = true;
-		}
-	}
-	jadd(&bad, root, "types", types);
-	if (bad) {
+	if (root == NULL)
+		return NULL;
+	jstr(&b, root, "file", path);
+	jnum(&b, root, "since", (double)since);
+	jnum(&b, root, "lines", (double)s->lines);
+	jnum(&b, root, "skipped", (double)s->skipped);
+	jnum(&b, root, "runs", (double)s->runs);
+	jnum(&b, root, "failed_runs", (double)s->failed_runs);
+	jnum(&b, root, "gated_runs", (double)s->gated);
+	jnum_if(&b, root, "first", s->runs > 0, s->first);
+	jnum_if(&b, root, "last", s->runs > 0, s->last);
+	json_failure(&b, root, "last_failure", &s->last_failure);
+	types = jchild(&b, root, "types", true);
+	for (size_t i = 0; i < s->n && types != NULL; i++)
+		json_type(&b, jitem(&b, types), &s->t[i]);
+	if (b.failed) {
 		cJSON_Delete(root);
 		return NULL;
 	}

@@ -3,6 +3,7 @@
  */
 #include "report.h"
 #include "health.h"
+#include "jsonw.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -108,64 +109,10 @@ void report_status_table(const struct run_report *r, bool wide, FILE *out)
 		fprintf(out, "# PSS unavailable (no smaps_rollup access): RSS shown\n");
 }
 
-/* cJSON reports failure by NULL; every add below is checked through this. */
-struct jb {
-	bool failed;
-};
-
-static cJSON *jnum(struct jb *b, cJSON *obj, const char *key, double v)
-{
-	cJSON *x = cJSON_AddNumberToObject(obj, key, v);
-
-	b->failed |= x == NULL;
-	return x;
-}
-
-static cJSON *jstr(struct jb *b, cJSON *obj, const char *key, const char *v)
-{
-	cJSON *x = v ? cJSON_AddStringToObject(obj, key, v) : cJSON_AddNullToObject(obj, key);
-
-	b->failed |= x == NULL;
-	return x;
-}
-
-static cJSON *jbool(struct jb *b, cJSON *obj, const char *key, bool v)
-{
-	cJSON *x = cJSON_AddBoolToObject(obj, key, v);
-
-	b->failed |= x == NULL;
-	return x;
-}
-
+/* Memory in bytes, null when unknown (-1). */
 static cJSON *jmem(struct jb *b, cJSON *obj, const char *key, long long v)
 {
-	if (v < 0) {
-		cJSON *x = cJSON_AddNullToObject(obj, key);
-
-		b->failed |= x == NULL;
-		return x;
-	}
-	return jnum(b, obj, key, (double)v);
-}
-
-static cJSON *jchild(struct jb *b, cJSON *parent, const char *key, bool array)
-{
-	cJSON *x = array ? cJSON_AddArrayToObject(parent, key) : cJSON_AddObjectToObject(parent, key);
-
-	b->failed |= x == NULL;
-	return x;
-}
-
-static cJSON *jitem(struct jb *b, cJSON *array)
-{
-	cJSON *x = cJSON_CreateObject();
-
-	if (x == NULL || array == NULL || !cJSON_AddItemToArray(array, x)) {
-		cJSON_Delete(x);
-		b->failed = true;
-		return NULL;
-	}
-	return x;
+	return jnum_if(b, obj, key, v >= 0, (double)v);
 }
 
 static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)

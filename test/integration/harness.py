@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -308,3 +309,32 @@ def tempdir():
 
 def rmtree(d):
     shutil.rmtree(d, ignore_errors=True)
+
+
+def start(tmp, types=None, **kw):
+    """A private site bundle (DEFAULT_TYPES unless types) and its simulator."""
+    site = Site(tmp, types=types or DEFAULT_TYPES)
+    return site, Sim(site, **kw)
+
+
+class CountWatcher(threading.Thread):
+    """Polls ls during a run and keeps the smallest count seen per type."""
+
+    def __init__(self, sim):
+        super().__init__(daemon=True)
+        self.sim, self.low, self.halt, self.samples = sim, {}, False, 0
+
+    def run(self):
+        while not self.halt:
+            try:
+                c = self.sim.counts()
+            except Exception:
+                continue
+            self.samples += 1
+            for t in set(self.low) | set(c):
+                self.low[t] = min(self.low.get(t, 99), c.get(t, 0))
+            time.sleep(0.01)
+
+    def stop(self):
+        self.halt = True
+        self.join(5)

@@ -1,4 +1,4 @@
-"""Issue: foundation.  kahua.conf's :sockbase in every form, and bundles
+"""kahua.conf's :sockbase in every form, and bundles
 whose socket paths do not fit in sun_path."""
 
 import os

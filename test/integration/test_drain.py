@@ -1,4 +1,4 @@
-"""Issue: drain a worker before it is terminated.  Under load, rolling and
+"""Draining a worker before it is terminated: under load, rolling and
 surge lose no request and every step reports drained; a worker busy past
 --drain-timeout is terminated anyway, finishes its request, and the step
 says drained false; --settle is still accepted."""

@@ -1,4 +1,4 @@
-"""Issue: what a worker holds.  Continuations, state sessions and heap
+"""What a worker holds: continuations, state sessions and heap
 through the eval exchange in status, check, JSON, history and Prometheus;
 the eval probe; --max-conts; --no-eval; the memory gates; and the
 simulator's eval answers against the recordings of a real Kahua."""

@@ -1,4 +1,4 @@
-"""Issue: the fault matrix.  One test per fault: the exit status, the one
+"""The fault matrix: one test per fault: the exit status, the one
 line, and that nothing was lost (same workers per type, no stray process,
 no signal to a pid that failed verification)."""
 

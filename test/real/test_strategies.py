@@ -1,9 +1,8 @@
 """Real Kahua: each strategy replaces every worker and keeps what it
 promises while it runs (watched through the supervisor's own ls)."""
 
-from harness import check, run, same_workers
+from harness import CountWatcher, check, same_workers
 from kahua import alive, run_unraced
-from test_policies import CountWatcher
 
 
 def strategy_run(site, strategy):

@@ -1,19 +1,11 @@
-"""Issue: observability and configuration.  The JSON report against the
-simulator's real state, the history file and command, Prometheus
-metrics, syslog, and the config file with its precedence."""
+"""What a run leaves behind: the JSON report against the simulator's real
+state, the history file and command, Prometheus metrics and syslog."""
 
-import json
 import os
 import socket
 import subprocess
-import threading
 
-from harness import (BIN, TOP, Sim, Site, check, one_line, rss, run)
-
-
-def start(tmp, **kw):
-    site = Site(tmp)
-    return site, Sim(site, **kw)
+from harness import (BIN, TOP, check, one_line, rss, run, start)
 
 
 def test_json_report_matches_real_state(tmp):
@@ -60,12 +52,6 @@ def test_json_report_on_failure(tmp):
     check(rep["outcome"] == "unhealthy" and rep["exit_status"] == 1, rep)
     check("500" in rep["error"] and not rep["http_checks"][0]["ok"], rep)
     check(rep["error"] in one_line(res), res)
-
-
-def test_check_json(tmp):
-    site, sim = start(tmp)
-    rep = run(["check", "--json"], site).json()
-    check(rep["command"] == "check" and rep["restarts"] == [] and len(rep["http_checks"]) == 2, rep)
 
 
 def test_history_appends_one_line_per_run(tmp):
@@ -177,53 +163,3 @@ def test_syslog_lines(tmp):
     # local3 = 19; err = 3, notice = 5: <PRI> = 19*8 + severity
     check(msgs[0].startswith("<155>") and "kahua-restarter[" in msgs[0] and "500" in msgs[0], msgs)
     check(msgs[1].startswith("<157>") and "3 of 3 workers restarted" in msgs[1], msgs)
-
-
-def write_config(site, obj):
-    with open(site.path("etc", "kahua-restarter.json"), "w") as f:
-        f.write(obj if isinstance(obj, str) else json.dumps(obj))
-
-
-def test_config_file_and_precedence(tmp):
-    site, sim = start(tmp)
-    write_config(site, {"strategy": "surge", "kill-after": 12, "retries": 5, "timeout": 99})
-    res = run(["--print-config", "--retries", "7"], site,
-              env={"KAHUA_RESTARTER_KILL_AFTER": "13", "KAHUA_RESTARTER_TIMEOUT": "98"})
-    check(res.rc == 0, res)
-    conf = {l.split()[0]: l for l in res.out.splitlines()}
-    check(conf["strategy"].split()[1] == "surge" and "(config file)" in conf["strategy"], conf["strategy"])
-    check(conf["kill-after"].split()[1] == "13" and "(environment)" in conf["kill-after"], conf)
-    check(conf["retries"].split()[1] == "7" and "(command line)" in conf["retries"], conf)
-    check(conf["timeout"].split()[1] == "98", conf)
-    check(conf["http-timeout"].split()[1] == "5" and "(default)" in conf["http-timeout"], conf)
-    check(conf["site"].split()[1] == site.root and "(environment)" in conf["site"], conf)
-    # The file's strategy is really used.
-    rep = run(["--json"], site).json()
-    check(rep["strategy"] == "surge" and rep["exit_status"] == 0, rep)
-
-
-def test_explicit_config_file(tmp):
-    site, sim = start(tmp)
-    cfg = os.path.join(tmp, "other.json")
-    with open(cfg, "w") as f:
-        json.dump({"site": site.root, "strategy": "all"}, f)
-    res = run(["-c", cfg, "--json"], None, env={"OT_SITE": None})
-    check(res.rc == 0, res)
-    check(res.json()["strategy"] == "all", res)
-
-
-def test_bad_config_is_78(tmp):
-    site, sim = start(tmp)
-    before = sim.ls()
-    cases = [('{"nosuch": 1}', 'unknown key "nosuch"'),
-             ('{"retries": "many"}', "retries"),
-             ('{"no-history": "yes"}', "true or false"),
-             ('{"strategy": "rolling",\n  "timeout": 30,\n  oops}', ":3:"),
-             ("", "invalid JSON")]
-    for text, words in cases:
-        write_config(site, text)
-        res = run([], site)
-        check(res.rc == 78, res)
-        line = one_line(res)
-        check("kahua-restarter.json" in line and words in line, "%r lacks %r" % (line, words))
-    check(sim.ls() == before, "a bad config still restarted workers")
