@@ -9,6 +9,7 @@
 #include "drain.h"
 #include "kahua_log.h"
 #include "log.h"
+#include "names.h"
 #include "procinfo.h"
 
 const struct spvr_ops kahua_spvr_ops = {
@@ -701,6 +702,75 @@ static void remove_new_failed(struct rollout *ro, const struct worker_list *befo
 	free(wnos);
 }
 
+/* Start workers of type until ro->current has want live ones; how many were started. */
+static int run_up_to(struct rollout *ro, const char *type, size_t want, size_t *started,
+		     struct kr_err *err)
+{
+	size_t have = rollout_live_of(&ro->current, type);
+	struct worker w;
+
+	for (; have < want; have++, (*started)++)
+		if (rollout_spvr(ro)->run(ro->site, type,
+					  kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
+					  &w, err) < 0)
+			return kr_refail(err, KR_HEALTH, "(run %s) failed too (%.300s): %s now has %zu of %zu workers",
+					 type, err->msg, type, have, want);
+	return 0;
+}
+
+/*
+ * Kahua lost its waitpid race inside one restart command: it stops at the
+ * worker whose exit its main loop reaped first, so the workers it had
+ * terminated are gone, none was started, and those it had not reached
+ * still serve.  Their steps are left undone; the gone ones are replaced
+ * with (run TYPE) at once and judged as any replacement.  ro->current
+ * stays the ls from before the command.
+ */
+static int all_lost(struct rollout *ro, struct restart_step *steps, size_t n, struct kr_err *err)
+{
+	struct worker_list before = ro->current;
+	struct name_set types = { 0 };
+	struct kr_err lserr;
+	char said[KR_ERR_MSG_MAX / 3];
+	size_t started = 0;
+	int rc = 0;
+
+	snprintf(said, sizeof said, "%.300s", err->msg);
+	ro->current = (struct worker_list){ 0 };
+	if (rollout_refresh(ro, &lserr) < 0) {
+		ro->current = before;
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (worker_list_wid(&ro->current, steps[i].old.w.wid) != NULL)
+			steps[i].result = STEP_ABANDONED;
+		if (name_set_add(&types, steps[i].old.w.type) < 0)
+			rc = kr_fail(err, KR_SOFTWARE, "out of memory");
+	}
+	for (size_t i = 0; i < types.n && rc == 0; i++)
+		rc = run_up_to(ro, types.v[i], rollout_live_of(&before, types.v[i]), &started, err);
+	name_set_free(&types);
+	worker_list_free(&ro->current);
+	ro->current = before;
+	if (rc == 0)
+		log_warn("the supervisor failed the restart (%s) with workers terminated and none started: started %zu with (run TYPE)",
+			 said, started);
+	return rc;
+}
+
+/* The steps a failed restart command did not reach: they keep serving, but the run says so. */
+static int all_unreached(const struct restart_step *steps, size_t n, struct kr_err *err)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < n; i++)
+		left += steps[i].result == STEP_ABANDONED;
+	if (left == 0)
+		return 0;
+	return kr_fail(err, KR_HEALTH, "%zu of %zu workers were not restarted: the supervisor failed the restart before it reached them; they keep serving",
+		       left, n);
+}
+
 static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 		     size_t *done, struct kr_err *err)
 {
@@ -721,18 +791,25 @@ static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 		steps[i].killed = st.killed;
 	if (rc < 0) {
 		stuck_verdict(&st, err);
-		for (size_t i = 0; i < n; i++)
-			step_fail(&steps[i], err);
-		return -1;
+		if (err->cause != KR_CAUSE_REFUSED || all_lost(ro, steps, n, err) < 0) {
+			for (size_t i = 0; i < n; i++)
+				step_fail(&steps[i], err);
+			return -1;
+		}
+		rc = 0;
 	}
 	before = ro->current;
 	ro->current = (struct worker_list){ 0 };
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (steps[i].result == STEP_ABANDONED)
+			continue;
 		rc = step_replaced(ro, steps, i, &before, t0, err);
 		*done += rc == 0;
 	}
 	if (rc < 0)
 		remove_new_failed(ro, &before);
+	else
+		rc = all_unreached(steps, n, err);
 	worker_list_free(&before);
 	return rc;
 }

@@ -12,7 +12,7 @@ def strategy_run(site, strategy):
     res = run_unraced(["--strategy", strategy, "--json"], site)
     watch.stop()
     # Kahua's (restart *) terminates every worker before it starts any;
-    # losing its waitpid race then leaves the site with no worker at all.
+    # losing its waitpid race there must not leave the site short.
     check(not (res.rc != 0 and "waitpid() failed" in res.err),
           "Kahua lost its waitpid race in a %s restart and the run left %r: %s"
           % (strategy, site.counts(), res.err.strip()))

@@ -35,6 +35,7 @@ enum script {
 	SCRIPT_NEVER_SHOWS,     /* restart answers OK, no replacement appears */
 	SCRIPT_BROKEN,          /* the replacement registers "ERROR loading module" */
 	SCRIPT_RACE,            /* restart fails after terminating: none started */
+	SCRIPT_RACE_FIRST,      /* the same, after terminating only the first chosen */
 	SCRIPT_REFUSE,          /* run answers SPVR-ERROR */
 };
 
@@ -167,8 +168,10 @@ static int s_restart(const struct kahua_site *site, const char *target,
 		}
 		snprintf(types[nold++], KAHUA_NAME_MAX, "%s", S.v[i].type);
 		drop(i);
+		if (how == SCRIPT_RACE_FIRST)
+			break;
 	}
-	if (how == SCRIPT_RACE) {
+	if (how == SCRIPT_RACE || how == SCRIPT_RACE_FIRST) {
 		kr_fail(err, KR_UNAVAILABLE, "supervisor: <system-error>: waitpid() failed: No child processes");
 		err->cause = KR_CAUSE_REFUSED;
 		return -1;
@@ -542,6 +545,47 @@ static void test_restart_race_and_run_refused(void **state)
 	assert_int_equal(steps[1].result, STEP_PLANNED);
 }
 
+static void test_all_race_recovered_with_run(void **state)
+{
+	size_t n = plan_all(), done = 0;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	opts.strategy = STRATEGY_ALL;
+	S.restart_script = SCRIPT_RACE;
+	S.restart_script_at = 1;
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), 0);
+	assert_int_equal(done, 3);
+	assert_non_null(strstr(S.log, "restart *; run hello; run hello; run leaky"));
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(steps[i].result, STEP_OK);
+	assert_int_equal(count_type("hello"), 2);
+	assert_int_equal(count_type("leaky"), 1);
+}
+
+static void test_all_race_before_reaching_every_worker(void **state)
+{
+	size_t n = plan_all(), done = 0;
+	struct kr_err err = { 0 };
+	pid_t second = steps[1].old.w.pid, third = steps[2].old.w.pid;
+
+	(void)state;
+	opts.strategy = STRATEGY_ALL;
+	S.restart_script = SCRIPT_RACE_FIRST;
+	S.restart_script_at = 1;
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), -1);
+	assert_int_equal(err.status, KR_HEALTH);
+	assert_non_null(strstr(err.msg, "2 of 3 workers were not restarted"));
+	assert_int_equal(done, 1);
+	assert_int_equal(steps[0].result, STEP_OK);
+	assert_int_equal(steps[1].result, STEP_ABANDONED);
+	assert_int_equal(steps[2].result, STEP_ABANDONED);
+	assert_true(pid_alive(second));
+	assert_true(pid_alive(third));
+	assert_int_equal(count_type("hello"), 2);
+	assert_int_equal(count_type("leaky"), 1);
+}
+
 static void test_surge_failed_new_worker_loses_nothing(void **state)
 {
 	size_t n = plan_all(), done = 0;
@@ -589,6 +633,8 @@ int main(void)
 		T(test_broken_replacement_removed_and_quoted),
 		T(test_restart_race_recovered_with_run),
 		T(test_restart_race_and_run_refused),
+		T(test_all_race_recovered_with_run),
+		T(test_all_race_before_reaching_every_worker),
 		T(test_surge_failed_new_worker_loses_nothing),
 		T(test_time_limit_sends_no_restart),
 	};
