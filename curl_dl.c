@@ -55,11 +55,3 @@ const struct curl_api *curl_api_load(char *why, size_t size)
 		 last ? last : "not found");
 	return NULL;
 }
-
-void curl_api_unload(void)
-{
-	if (lib == NULL)
-		return;
-	dlclose(lib);
-	lib = NULL;
-}

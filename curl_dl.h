@@ -27,11 +27,11 @@ struct curl_api {
 
 /*
  * The loaded library (dlopen of its soname, once per process), or NULL
- * with why naming the library and the loader's reason.
+ * with why naming the library and the loader's reason.  It stays mapped
+ * until the process exits: unmapping it gains nothing, and libcurl may
+ * have started threads (its resolver) that LeakSanitizer still walks at
+ * exit.
  */
 const struct curl_api *curl_api_load(char *why, size_t size);
-
-/* Release the library; after it curl_api_load loads it again. */
-void curl_api_unload(void);
 
 #endif

@@ -30,7 +30,6 @@ int health_global_init(char *why, size_t size)
 		return -1;
 	if (api->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(why, size, "libcurl: initialisation failed");
-		curl_api_unload();
 		return -1;
 	}
 	C = api;
@@ -43,7 +42,6 @@ void health_global_cleanup(void)
 		return;
 	C->global_cleanup();
 	C = NULL;
-	curl_api_unload();
 }
 
 /* Keeps the first HEALTH_BODY_MAX bytes; the rest is read and dropped. */
