@@ -129,11 +129,13 @@ static int observe_all(struct run *run, const struct worker_list *wl,
 		       struct worker_obs **out, size_t *n)
 {
 	struct worker_obs *obs = calloc(wl->n ? wl->n : 1, sizeof *obs);
+	/* The status table shows PSS only with --memory pss; reports keep it always. */
+	bool want_pss = run->o.memory == METRIC_PSS || run->o.json || run->o.command != CMD_STATUS;
 
 	if (obs == NULL)
 		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
 	for (size_t i = 0; i < wl->n; i++) {
-		rollout_observe(&obs[i], &wl->v[i]);
+		rollout_observe(&obs[i], &wl->v[i], want_pss);
 		if (run->o.memory == METRIC_PSS && obs[i].pss < 0 && obs[i].rss >= 0)
 			run->r.pss_fallback = true;
 	}

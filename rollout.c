@@ -129,13 +129,13 @@ int rollout_refresh(struct rollout *ro, struct kr_err *err)
 	return 0;
 }
 
-void rollout_observe(struct worker_obs *o, const struct worker *w)
+void rollout_observe(struct worker_obs *o, const struct worker *w, bool pss)
 {
 	bool live = w->state == WORKER_LIVE;
 
 	o->w = *w;
 	o->rss = live ? proc_rss(w->pid) : -1;
-	o->pss = live ? proc_pss(w->pid) : -1;
+	o->pss = live && pss ? proc_pss(w->pid) : -1;
 	o->age = (long long)time(NULL) - w->start_time;
 	o->ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
 }
@@ -446,7 +446,7 @@ static int step_replaced(struct rollout *ro, struct restart_step *steps, size_t 
 		return step_fail(s, err);
 	if (found == 1)
 		return replacement_failed(ro, s, &s->new.w, want, err);
-	rollout_observe(&s->new, &s->new.w);
+	rollout_observe(&s->new, &s->new.w, true);
 	s->have_new = true;
 	if (probe_new(ro, s, err) < 0) {
 		/* Dead within --worker-timeout: its entry would fail every request. */
@@ -586,7 +586,7 @@ static int surge_failed(struct rollout *ro, struct restart_step *s, struct kr_er
 		snprintf(probe, sizeof probe, "%.300s", err->msg);
 		rollout_classify(ro, &(struct worker_list){ &bad, 1 });
 	}
-	rollout_observe(&s->new, &s->new.w);
+	rollout_observe(&s->new, &s->new.w, true);
 	s->have_new = true;
 	if (bad.state == WORKER_LIVE) {
 		remove_entry(ro, bad.wno, said, sizeof said);
@@ -625,7 +625,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	rollout_classify(ro, &(struct worker_list){ &s->new.w, 1 });
 	if (s->new.w.state != WORKER_LIVE || probe_new(ro, s, err) < 0)
 		return surge_failed(ro, s, err);
-	rollout_observe(&s->new, &s->new.w);
+	rollout_observe(&s->new, &s->new.w, true);
 	s->have_new = true;
 	/* The new worker takes requests too: the drain counts what it holds. */
 	if (rollout_refresh(ro, &lserr) < 0)
