@@ -47,7 +47,21 @@ def sx_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class Site:
+class BundleFiles:
+    """Paths in a site bundle at self.root, and the history it keeps."""
+
+    def path(self, *parts):
+        return os.path.join(self.root, *parts)
+
+    def history(self):
+        p = self.path("logs", "kahua-restarter.jsonl")
+        if not os.path.exists(p):
+            return []
+        with open(p) as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+
+class Site(BundleFiles):
     """A private Kahua site bundle under a temp dir."""
 
     def __init__(self, tmp, types=DEFAULT_TYPES, conf=None, name="site"):
@@ -71,16 +85,6 @@ class Site:
         with open(os.path.join(self.root, "app-servers"), "w") as f:
             f.write("\n".join(lines) + "\n")
         self.types = types
-
-    def path(self, *parts):
-        return os.path.join(self.root, *parts)
-
-    def history(self):
-        p = self.path("logs", "kahua-restarter.jsonl")
-        if not os.path.exists(p):
-            return []
-        with open(p) as f:
-            return [json.loads(l) for l in f if l.strip()]
 
 
 class Sim:

@@ -119,7 +119,7 @@ def read_run_by_default(path):
     return want
 
 
-class RealSite:
+class RealSite(harness.BundleFiles):
     """A private Kahua site bundle under `tmp`, run by a kahua-spvr of `prefix`."""
 
     def __init__(self, prefix, tmp, name="site", template=TEMPLATE):
@@ -145,17 +145,6 @@ class RealSite:
         os.makedirs(self.path("logs"), exist_ok=True)
         os.makedirs(self.path("run"), exist_ok=True)
         self.create_secs = time.monotonic() - t0
-
-    def path(self, *parts):
-        return os.path.join(self.root, *parts)
-
-    def history(self):
-        p = self.path("logs", "kahua-restarter.jsonl")
-        if not os.path.exists(p):
-            return []
-        import json
-        with open(p) as f:
-            return [json.loads(l) for l in f if l.strip()]
 
     def log(self, name="kahua-spvr.log"):
         try:
