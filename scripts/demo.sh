@@ -57,7 +57,8 @@ echo "== kahua-restarter -v restart   (what cron runs, narrated)"
 
 echo
 echo "== kahua-restarter status   (new pids and worker ids; leaky is small again, though
-   the probe and the HTTP check each cost it 5 MB, as any request does)"
+   the HTTP check's page view costs it 5 MB, as any request does; the probe, an
+   eval, costs nothing)"
 "$bin" status
 
 echo
