@@ -41,7 +41,7 @@ UNIT_SRCS := $(wildcard test/unit/test_*.c)
 UNIT_BINS := $(addprefix $(O)/,$(UNIT_SRCS:.c=))
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-VALGRIND  := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+VALGRIND  := valgrind -q --error-exitcode=99 --suppressions=$(abspath test/valgrind.supp) --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	     --show-leak-kinds=definite,indirect --track-fds=no
 
 .PHONY: all deps deps-check check check-fast check-real unit integration check-asan check-valgrind \
