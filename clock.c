@@ -12,6 +12,14 @@ long long kr_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double kr_now_ms_exact(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 long long kr_ms(double secs)
 {
 	return (long long)(secs * 1000.0);

@@ -10,6 +10,12 @@
 /* CLOCK_MONOTONIC in milliseconds. */
 long long kr_now_ms(void);
 
+/*
+ * The same clock to the nanosecond, in milliseconds: for durations that
+ * are reported, where a local request can take well under 1 ms.
+ */
+double kr_now_ms_exact(void);
+
 /* Seconds (from the options) as milliseconds. */
 long long kr_ms(double secs);
 

@@ -207,7 +207,7 @@ static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 		char *errbuf, struct health_result *res)
 {
 	CURLcode rc;
-	long long start;
+	double start;
 
 	b->len = 0;
 	b->truncated = false;
@@ -215,9 +215,9 @@ static int try_once(CURL *h, const struct health_spec *spec, struct body *b,
 	res->why[0] = '\0';
 	res->status = 0;
 	res->tries++;
-	start = kr_now_ms();
+	start = kr_now_ms_exact();
 	rc = C->easy_perform(h);
-	res->ms = (double)(kr_now_ms() - start);
+	res->ms = kr_now_ms_exact() - start;
 	if (C->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK)
 		res->status = 0;
 	if (rc != CURLE_OK) {
