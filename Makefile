@@ -15,7 +15,7 @@ PKGS     := libcurl libcjson
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(CSTD) $(CPPFLAGS) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # libcurl's headers are used at compile time, the library is dlopen()ed
 # by curl_dl.c only when a run makes an HTTP check.
 LIBS     = $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null) -ldl -lm
@@ -53,7 +53,8 @@ deps:
 	@sh scripts/deps.sh
 
 deps-check:
-	@KR_DEPS_EXTRA="valgrind clang libclang-rt-14-dev cppcheck clang-tools libxml2-utils librsvg2-bin" sh scripts/deps.sh
+	@KR_DEPS_EXTRA="valgrind clang libclang-rt-14-dev cppcheck clang-tools libxml2-utils librsvg2-bin \
+		dpkg-dev debhelper lintian fakeroot man-db prometheus prometheus-node-exporter ansible-core" sh scripts/deps.sh
 
 $(O)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -88,14 +89,19 @@ REAL_RUN = env KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) python3 test/re
 check-real: $(BIN) $(SIM)
 	@$(REAL_RUN) $(TESTS)
 
-# Everything CI runs: the plain suites, the real-Kahua suite, then under
-# ASan+UBSan, then the program under valgrind, a short pass of every
-# fuzzer, and the static analyzers over the program and the simulator.
+# Everything CI runs: the plain suites, the real-Kahua suite, the
+# Prometheus rules, the Ansible playbook and the Debian package
+# (mk/contrib.mk), then under ASan+UBSan, then the program under
+# valgrind, a short pass of every fuzzer, and the static analyzers over
+# the program and the simulator.
 # One line per suite with its time.
 SUITE = sh scripts/suite.sh
 check: deps-check
 	@$(SUITE) "plain (unit, integration)" $(MAKE) --no-print-directory check-fast
 	@KR_SKIP_STATUS=77 $(SUITE) real-kahua $(REAL_RUN)
+	@$(SUITE) prometheus $(PROM_RUN)
+	@$(SUITE) ansible $(ANSIBLE_RUN)
+	@$(SUITE) debian-package $(DEB_RUN)
 	@$(SUITE) asan $(MAKE) --no-print-directory check-asan
 	@$(SUITE) valgrind $(MAKE) --no-print-directory check-valgrind
 	@$(SUITE) fuzz-smoke $(MAKE) --no-print-directory fuzz-smoke

@@ -27,6 +27,25 @@ fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null || { echo "kahua-restarter: apt-get update failed" >&2; exit 1; }
+# Installed packages must start no service (prometheus, node_exporter:
+# the tests start their own on private ports): a policy-rc.d for the
+# install, unless the machine has one, and their services disabled after.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
+fi
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-	{ echo "kahua-restarter: apt-get install$missing failed" >&2; exit 1; }
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+rc=$?
+[ -z "$made_policy" ] || rm -f "$policy"
+[ "$rc" -eq 0 ] || { echo "kahua-restarter: apt-get install$missing failed" >&2; exit 1; }
+for svc in prometheus prometheus-node-exporter; do
+	case " $missing " in
+	*" $svc "*)
+		systemctl disable --quiet "$svc.service" >/dev/null 2>&1 ||
+			update-rc.d "$svc" disable >/dev/null 2>&1
+		[ ! -d /run/systemd/system ] || systemctl stop "$svc.service" >/dev/null 2>&1 ;;
+	esac
+done
+exit 0

@@ -6,13 +6,12 @@ inventory order, and stops at the first host whose run fails.
 
 Exits 77 with one line when ansible-playbook is not installed."""
 import os
-import shutil
 import subprocess
 import sys
-import traceback
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(TOP, "test", "integration"))
+sys.path.insert(0, os.path.join(TOP, "test"))
+import standalone  # noqa: E402
 import harness  # noqa: E402
 from harness import check  # noqa: E402
 
@@ -109,24 +108,5 @@ def test_unhealthy_host_stops_the_fleet(tmp):
             s.stop()
 
 
-def main():
-    if shutil.which("ansible-playbook") is None:
-        print("check: ansible playbook skipped: no ansible-playbook (apt-get install ansible-core)")
-        return 77
-    failed = 0
-    for name, fn in [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]:
-        tmp = harness.tempdir()
-        try:
-            fn(tmp)
-            print("ok   %s" % name)
-        except Exception:
-            failed += 1
-            print("FAIL %s\n%s" % (name, traceback.format_exc()))
-        finally:
-            harness.rmtree(tmp)
-    print("ansible: %d passed, %d failed" % (2 - failed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(standalone.main("ansible playbook", globals(), ("ansible-playbook",), "ansible-core"))
