@@ -14,7 +14,7 @@ pkg=kahua-restarter
 doc=/usr/share/doc/$pkg
 files="/usr/bin/$pkg /usr/share/man/man1/$pkg.1.gz
 /lib/systemd/system/$pkg@.service /lib/systemd/system/$pkg@.timer
-$doc/README.gz $doc/copyright $doc/examples/crontab.example
+$doc/README.gz $doc/kahua.md.gz $doc/copyright $doc/examples/crontab.example
 $doc/examples/prometheus/$pkg.rules.yml $doc/examples/ansible/kahua-restart.yml"
 
 if [ "$(id -u)" -ne 0 ]; then
