@@ -433,14 +433,25 @@ static bool spend(struct unpack *u, size_t n)
 	return true;
 }
 
+/*
+ * What cJSON_AddItemReferenceToObject does, without copying the key: the
+ * key is the line's own text, which lives as long as the view.
+ */
 static bool add_ref(struct unpack *u, cJSON *obj, const char *key, cJSON *target)
 {
+	cJSON *r;
+
 	if (!spend(u, 1))
 		return false;
-	if (!cJSON_AddItemReferenceToObject(obj, key, target)) {
+	if ((r = cJSON_CreateNull()) == NULL) {
 		u->nomem = true;
 		return false;
 	}
+	*r = *target;
+	r->next = r->prev = NULL;
+	r->string = NULL;
+	r->type = (target->type & ~cJSON_StringIsConst) | cJSON_IsReference;
+	cJSON_AddItemToObjectCS(obj, key, r);
 	return true;
 }
 
