@@ -81,17 +81,18 @@ static void mark(struct thin_line *v, size_t *order, size_t n, double newest, do
 	keep_one_per_bucket(v, order, m, newest, scale);
 }
 
-/* Oldest first, whatever they are, down to the last line. */
+/* Oldest first, the others before failures and healings, down to the last line. */
 static void drop_oldest(struct thin_line *v, size_t n, size_t budget)
 {
 	size_t size = thin_size(v, n);
 
-	for (size_t i = 0; i + 1 < n && size > budget; i++) {
-		if (!v[i].keep)
-			continue;
-		v[i].keep = false;
-		size -= v[i].out_len;
-	}
+	for (int pinned = 0; pinned < 2; pinned++)
+		for (size_t i = 0; i + 1 < n && size > budget; i++) {
+			if (!v[i].keep || (v[i].kind == THIN_PINNED) != pinned)
+				continue;
+			v[i].keep = false;
+			size -= v[i].out_len;
+		}
 }
 
 int thin_plan(struct thin_line *v, size_t n, size_t budget)

@@ -9,9 +9,9 @@
  * the peaks and troughs the chart draws).  Buckets are aligned to the
  * clock, not to the newest run, so thinning a thinned file again keeps
  * the same runs.  When that does not fit, the buckets double and the
- * last-day window halves until it does; when even the kept runs alone do
- * not fit, the oldest lines go, whatever they are, down to the newest
- * line, which always stays.
+ * last-day window halves until it does; when even that does not fit, the
+ * oldest lines go, failures and healings last, down to the newest line,
+ * which always stays.
  */
 #ifndef KR_HISTORY_THIN_H
 #define KR_HISTORY_THIN_H
