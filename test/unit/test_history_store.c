@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chart.h"
 #include "health.h"
 #include "history.h"
 #include "history_fmt.h"
@@ -286,6 +287,43 @@ static void test_torn_last_line_skipped_then_ended(void **state)
 	cJSON_Delete(j);
 }
 
+/* Old lines and new lines of the same runs give the same summary and chart. */
+static void test_old_and_new_lines_read_alike(void **state)
+{
+	struct fx *f = *state;
+	static const char *const args = "--hours 600 --types hello:2:20:150,leaky:1:48:900 "
+					 "--failures 3 --skips 20 --host 2048";
+	char cmd[1024], v2[160], *svg1, *svg2, *a, *b;
+	struct kr_err err = { 0 };
+	cJSON *j1, *j2;
+
+	snprintf(v2, sizeof v2, "%s/v2.jsonl", f->dir);
+	snprintf(cmd, sizeof cmd, "python3 bench/gen_history.py '%s' %s && "
+		 "python3 bench/gen_history.py '%s' %s --format 2", f->path, args, v2, args);
+	assert_int_equal(system(cmd), 0);
+	j1 = summary(f->path);
+	j2 = summary(v2);
+	cJSON_DeleteItemFromObject(j1, "file");
+	cJSON_DeleteItemFromObject(j2, "file");
+	a = cJSON_Print(j1);
+	b = cJSON_Print(j2);
+	assert_string_equal(a, b);
+	assert_true(num(j1, "runs") == 580 && num(j1, "failed_runs") == 3);
+	snprintf(cmd, sizeof cmd, "%s/1.svg", f->dir);
+	assert_int_equal(chart_svg(f->path, 0, cmd, &err), 0);
+	svg1 = slurp(cmd, NULL);
+	snprintf(cmd, sizeof cmd, "%s/2.svg", f->dir);
+	assert_int_equal(chart_svg(v2, 0, cmd, &err), 0);
+	svg2 = slurp(cmd, NULL);
+	assert_string_equal(svg1, svg2);
+	free(a);
+	free(b);
+	free(svg1);
+	free(svg2);
+	cJSON_Delete(j1);
+	cJSON_Delete(j2);
+}
+
 /* A generated history of old-format lines with a healed entry every 200 hours. */
 static void old_history(const struct fx *f, int hours, int failures)
 {
@@ -437,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_and_size),
 		cmocka_unit_test(test_lines_that_do_not_hold_together),
 		cmocka_unit_test(test_thin_plan_fits),
+		cmocka_unit_test_setup_teardown(test_old_and_new_lines_read_alike, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_last_line_skipped_then_ended, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_thins_keeps_failures_and_healed, setup,
 						teardown),
