@@ -6,13 +6,16 @@ IDENTITY = ("id", "number", "pid", "type", "start_time")
 DEFAULTS = {"command": "restart", "strategy": "rolling", "metric": "rss", "probe": "eval",
             "eval": True, "pss_fallback": False, "dry_run": False}
 WORKER_LISTS = ("workers_before", "workers_after")
+# The report's lists, which a line leaves out when empty.
+LISTS = ("workers_before", "healed", "restarts", "workers_after", "types", "http_checks")
 
 
-def _tidy(v):
+def tidy(v):
+    """What a version 2 line keeps of a report: no nulls, no empty lists."""
     if isinstance(v, dict):
-        return {k: _tidy(x) for k, x in v.items() if x is not None and x != []}
+        return {k: tidy(x) for k, x in v.items() if x is not None and x != []}
     if isinstance(v, list):
-        return [_tidy(x) for x in v]
+        return [tidy(x) for x in v]
     if isinstance(v, float) and v == v and v != int(v):
         return float("%.6g" % v)
     return v
@@ -42,7 +45,7 @@ def _table(objs):
 
 def compact(report):
     """A JSON report (dict) as a version 2 line's object."""
-    run = _tidy(report)
+    run = tidy(report)
     ids, obs = [], []
 
     def ref(w):
@@ -86,7 +89,9 @@ def _untable(t):
 
 
 def expand(line):
-    """A history line's object (either version) in the report's shape."""
+    """A history line's object (either version) in the report's shape: each
+    observation a dict of its own, as in version 1, the report's lists
+    present, empty or not; nulls stay left out (see tidy)."""
     if "v" not in line:
         return line
     if line["v"] != 2:
@@ -103,15 +108,17 @@ def expand(line):
         if k in ("v", "w", "o"):
             continue
         if k in WORKER_LISTS:
-            v = [obs[i] for i in v]
+            v = [dict(obs[i]) for i in v]
         elif isinstance(v, dict) and "c" in v and "r" in v:
             v = _untable(v)
             if k == "restarts":
                 for s in v:
                     for end in ("old", "new"):
                         if end in s:
-                            s[end] = obs[s[end]]
+                            s[end] = dict(obs[s[end]])
         run[k] = v
     for k, v in DEFAULTS.items():
         run.setdefault(k, v)
+    for k in LISTS:
+        run.setdefault(k, [])
     return run
