@@ -267,20 +267,21 @@ static cJSON *row(const cJSON *o, const cJSON *cols)
 	cJSON *r = cJSON_CreateArray(), *c;
 	int n = 0, len = 0;
 
+	if (r == NULL)
+		return NULL;
 	cJSON_ArrayForEach(c, cols) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, c->valuestring);
-
 		n++;
-		if (v != NULL)
+		if (cJSON_GetObjectItemCaseSensitive(o, c->valuestring) != NULL)
 			len = n;
 	}
 	n = 0;
 	cJSON_ArrayForEach(c, cols) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, c->valuestring);
-		cJSON *d = v ? cJSON_Duplicate(v, true) : cJSON_CreateNull();
+		cJSON *d;
 
-		if (r == NULL || n++ == len)
+		if (n++ == len)
 			break;
+		d = v ? cJSON_Duplicate(v, true) : cJSON_CreateNull();
 		if (!cJSON_AddItemToArray(r, d)) {
 			cJSON_Delete(d);
 			cJSON_Delete(r);
