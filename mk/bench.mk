@@ -7,6 +7,7 @@ BENCH_ARGS ?=
 
 bench: $(BIN) $(SIM)
 	@KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) KR_BENCH_VIA="make bench" \
+		KR_HIST_REPLAY=$(abspath $(HIST_REPLAY)) \
 		python3 bench/run.py $(BENCH_ARGS)
 
 # bench/hist_replay: a generated history appended line by line through the
