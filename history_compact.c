@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ struct lines {
 	const char *map;        /* the file's bytes */
 	const char *line;       /* the new line, the last of v */
 	size_t dropped;         /* torn or unreadable lines left out */
+	char *types[THIN_TYPES]; /* the types met first, whose peaks are kept */
+	size_t ntypes;
 };
 
 static bool any_result(const cJSON *run, const char *result)
@@ -53,6 +56,38 @@ static enum thin_kind kind_of(const cJSON *run)
 	return any_result(run, "ok") ? THIN_RESTART : THIN_PLAIN;
 }
 
+/* The slot of a type's peaks: the first THIN_TYPES types met; -1 beyond, or out of memory. */
+static int type_slot(struct lines *ls, const char *type)
+{
+	for (size_t k = 0; k < ls->ntypes; k++)
+		if (strcmp(ls->types[k], type) == 0)
+			return (int)k;
+	if (ls->ntypes == THIN_TYPES || (ls->types[ls->ntypes] = strdup(type)) == NULL)
+		return -1;
+	return (int)ls->ntypes++;
+}
+
+/* The figures the thinning picks by: each type's largest worker before, the memory available. */
+static void figures(struct lines *ls, const cJSON *run, struct thin_line *l)
+{
+	bool pss = run_uses_pss(run);
+	const cJSON *w;
+	double v;
+
+	for (int k = 0; k < THIN_TYPES; k++)
+		l->peak[k] = NAN;
+	l->avail = NAN;
+	cJSON_ArrayForEach(w, jget(run, "workers_before")) {
+		const char *type = jstring(w, "type");
+		int k = type ? type_slot(ls, type) : -1;
+
+		if (k >= 0 && worker_mem(w, pss, &v) && (isnan(l->peak[k]) || v > l->peak[k]))
+			l->peak[k] = v;
+	}
+	if (jnumber(jget(run, "host"), "mem_available_bytes", 0, HIST_MAX_BYTES, &v))
+		l->avail = v;
+}
+
 /* A version 1 line's length once rewritten; 0 when out of memory. */
 static size_t rewritten_len(const cJSON *run)
 {
@@ -64,7 +99,7 @@ static size_t rewritten_len(const cJSON *run)
 }
 
 /* Parses one line (without its newline) into l; -1 when out of memory. */
-static int classify(const char *p, size_t n, struct thin_line *l)
+static int classify(struct lines *ls, const char *p, size_t n, struct thin_line *l)
 {
 	const char *end = NULL;
 	cJSON *parsed;
@@ -91,6 +126,7 @@ static int classify(const char *p, size_t n, struct thin_line *l)
 	    jnumber(view.run, "started", -HIST_MAX_EPOCH, HIST_MAX_EPOCH, &t)) {
 		l->time = t;
 		l->kind = kind_of(view.run);
+		figures(ls, view.run, l);
 		l->rewrite = view.built == NULL;
 		l->out_len = l->rewrite ? rewritten_len(view.run) : l->len;
 	}
@@ -128,7 +164,7 @@ static int scan(struct lines *ls, size_t size, size_t len)
 		l->off = (off_t)off;
 		l->len = n + (nl != NULL);
 		/* A last line with no newline is torn: never kept. */
-		if (nl != NULL && classify(ls->map + off, n, l) < 0)
+		if (nl != NULL && classify(ls, ls->map + off, n, l) < 0)
 			return -1;
 		ls->dropped += l->kind == THIN_DROP;
 		off += l->len;
@@ -137,7 +173,7 @@ static int scan(struct lines *ls, size_t size, size_t len)
 		return -1;
 	l->off = -1;
 	l->len = l->out_len = len;
-	return classify(ls->line, len - 1, l);
+	return classify(ls, ls->line, len - 1, l);
 }
 
 /* One kept line into out: copied, or rewritten when of version 1. */
@@ -218,5 +254,7 @@ int history_compact(int fd, const char *path, const char *line, size_t len, size
 	if (map != NULL)
 		munmap(map, size);
 	free(ls.v);
+	for (size_t k = 0; k < ls.ntypes; k++)
+		free(ls.types[k]);
 	return rc;
 }

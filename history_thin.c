@@ -45,22 +45,42 @@ static double bucket(const struct thin_line *l, double newest, double scale, int
 	return floor(l->time / width);
 }
 
-/* In each run of lines of one bucket, the first restart, else the first. */
-static void keep_one_per_bucket(struct thin_line *v, const size_t *order, size_t n, double newest,
-				double scale)
+/* a is the better pick by that figure: a larger one, or one where b has none. */
+static bool better(double a, double b)
+{
+	return !isnan(a) && (isnan(b) || a > b);
+}
+
+/*
+ * In each run of lines of one bucket: for each type, the restart with its
+ * largest peak (else the first restart), and the line with the most
+ * memory available (else the first line).  On ties the earlier line, so a
+ * thinned bucket keeps its picks when thinned again.
+ */
+static void keep_per_bucket(struct thin_line *v, const size_t *order, size_t n, double newest,
+			    double scale)
 {
 	size_t i = 0;
 
 	while (i < n) {
-		struct thin_line *first = &v[order[i]], *pick = NULL;
+		struct thin_line *first = &v[order[i]], *restart[THIN_TYPES] = { NULL }, *avail = first;
 		int zone, z;
 		double b = bucket(first, newest, scale, &zone);
 		size_t j = i;
 
-		for (; j < n && bucket(&v[order[j]], newest, scale, &z) == b && z == zone; j++)
-			if (pick == NULL && v[order[j]].kind == THIN_RESTART)
-				pick = &v[order[j]];
-		(pick ? pick : first)->keep = true;
+		for (; j < n && bucket(&v[order[j]], newest, scale, &z) == b && z == zone; j++) {
+			struct thin_line *l = &v[order[j]];
+
+			for (int k = 0; k < THIN_TYPES && l->kind == THIN_RESTART; k++)
+				if (restart[k] == NULL || better(l->peak[k], restart[k]->peak[k]))
+					restart[k] = l;
+			if (better(l->avail, avail->avail))
+				avail = l;
+		}
+		for (int k = 0; k < THIN_TYPES; k++)
+			if (restart[k] != NULL)
+				restart[k]->keep = true;
+		avail->keep = true;
 		i = j;
 	}
 }
@@ -78,7 +98,7 @@ static void mark(struct thin_line *v, size_t *order, size_t n, double newest, do
 		if (!l->keep && l->kind != THIN_DROP)
 			order[m++] = order[i];
 	}
-	keep_one_per_bucket(v, order, m, newest, scale);
+	keep_per_bucket(v, order, m, newest, scale);
 }
 
 /* Oldest first, the others before failures and healings, down to the last line. */

@@ -3,10 +3,12 @@
  * a size, the oldest thinned first.
  *
  * Failed runs and runs that healed dead or broken entries are always
- * kept; every run of the last day is kept; older runs are thinned to one
- * per hour up to 30 days back and one per six hours before that, a run
- * that restarted workers preferred (its workers before and after carry
- * the peaks and troughs the chart draws).  Buckets are aligned to the
+ * kept; every run of the last day is kept; older runs are thinned per
+ * bucket of an hour up to 30 days back and of six hours before that, to
+ * the runs that restarted workers with each type's largest worker before
+ * them (the peaks, and the troughs after them, the chart draws: often one
+ * run for all types) and the run that found the most memory available
+ * (the top of the host's band).  Buckets are aligned to the
  * clock, not to the newest run, so thinning a thinned file again keeps
  * the same runs.  When that does not fit, the buckets double and the
  * last-day window halves until it does; when even that does not fit, the
@@ -20,6 +22,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define THIN_TYPES 8     /* types whose peaks are kept, as many as the chart draws */
+
 enum thin_kind {
 	THIN_DROP,              /* unreadable, torn or foreign: never kept */
 	THIN_PLAIN,             /* a run that restarted nothing */
@@ -32,6 +36,8 @@ struct thin_line {
 	size_t len;             /* its bytes, newline included */
 	size_t out_len;         /* its bytes once written (a version 1 line is rewritten) */
 	double time;            /* started, epoch seconds */
+	double peak[THIN_TYPES]; /* per type, its largest worker's memory before, NAN unknown */
+	double avail;           /* the host's MemAvailable, NAN unknown */
 	enum thin_kind kind;
 	bool rewrite;           /* a version 1 line, written anew in version 2 */
 	bool keep;              /* thin_plan's answer */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,6 +430,9 @@ static void lines_of(struct thin_line *v, size_t n, unsigned seed)
 					   .kind = r < 1 ? THIN_PINNED : r < 10 ? THIN_RESTART :
 						   r < 11 ? THIN_DROP : THIN_PLAIN };
 		v[i].len = v[i].out_len;
+		for (int k = 0; k < THIN_TYPES; k++)
+			v[i].peak[k] = v[i].kind == THIN_PLAIN || k > 2 ? NAN : (double)(rand() % 1000);
+		v[i].avail = rand() % 7 == 0 ? NAN : (double)(rand() % 1000);
 	}
 	v[n - 1].kind = THIN_RESTART;
 }
