@@ -82,7 +82,7 @@ static void sample_run(struct sample *sm, time_t started)
 	sm->types[1].running = sm->types[1].wanted = 2;
 	for (int i = 0; i < 2; i++) {
 		snprintf(sm->http[i].url, sizeof sm->http[i].url, "http://127.0.0.1:8080/%s/",
-			 sm->types[i].type);
+			 i ? "wiki" : "hello");
 		sm->http[i].res = (struct health_result){ .ok = true, .status = 200, .ms = 4.75 + i,
 							  .tries = 1 };
 	}
