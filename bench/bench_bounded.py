@@ -154,7 +154,8 @@ def run(quick=False):
                   c.ms(lo, 0), c.ms(med, 0), c.ms(mx, 0), c.ms(cpu, 0), bad)
         sec.text("`kahua-restarter history --history FILE`, %d runs each (3 for the "
                  "unbounded files) after one warm-up (page cache warm); load average "
-                 "at the start %s:" % (runs, c.loadavg()))
+                 "at the start %s (on a loaded machine the wall times measure the "
+                 "queue for a CPU; the CPU column is the work):" % (runs, c.loadavg()))
         sec.table(t)
         first = min(json.loads(lines[0])["started"], json.loads(lines[-1])["started"])
         last = json.loads(lines[-1])["started"]
