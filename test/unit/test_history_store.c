@@ -164,6 +164,15 @@ static void test_round_trip_and_size(void **state)
 	 */
 	if (len * 100 > strlen(v1) * 35)
 		fail_msg("line of %zu bytes for a report of %zu", len, strlen(v1));
+	/* Fields the report may gain pass through with no change to the format. */
+	cJSON_AddNumberToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(report, "workers_before"), 1),
+				"swept_continuations", 1234);
+	cJSON_AddStringToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(report, "restarts"), 3),
+				"recovered", "waitpid race: replacement started with (run wiki)");
+	cJSON_AddNumberToObject(cJSON_GetObjectItem(report, "host"), "psi_some_avg10", 0.25);
+	free(line);
+	line = hfmt_line(report, &len);
+	assert_non_null(line);
 	tidy(report);
 	assert_true(cJSON_Compare(read_back(line, len - 1, &view), report, true));
 	/* The settings at their defaults are left out and come back. */
