@@ -2,13 +2,15 @@
  * history.c: the history file, one compact JSON report per line, and the
  * `history` summary of it.
  *
- * Appends rely on O_APPEND: each line goes out in one write(2), so runs of
- * several sites (or a manual run racing cron) never interleave within a
- * line on a local file system.  The reader trusts nothing: a line that is
- * torn, malformed, foreign or huge is counted and skipped.
+ * A line is the run's report in the history's own format (history_fmt.h),
+ * stored under the file's lock within its size (history_store.h).  The
+ * reader trusts nothing: a line that is torn, malformed, foreign or huge
+ * is counted and skipped.
  */
 #include "history.h"
+#include "history_fmt.h"
 #include "history_read.h"
+#include "history_store.h"
 #include "jsonw.h"
 #include "report.h"
 #include "tgrid.h"
@@ -34,82 +36,26 @@
 
 /* ---- appending ---- */
 
-/* The report as one line ending in "\n"; NULL on out of memory. */
-static char *history_line(const struct run_report *r, size_t *len)
+int history_append_within(const char *path, const struct run_report *r, long long max_size,
+			  struct kr_err *err)
 {
 	bool failed = false;
 	cJSON *root = report_to_json(r, &failed);
-	char *text = root && !failed ? cJSON_PrintUnformatted(root) : NULL;
-	char *line;
+	size_t len = 0;
+	char *line = root && !failed ? hfmt_line(root, &len) : NULL;
+	int rc;
 
 	cJSON_Delete(root);
-	if (text == NULL)
-		return NULL;
-	*len = strlen(text);
-	line = realloc(text, *len + 2);
-	if (line == NULL) {
-		free(text);
-		return NULL;
-	}
-	line[(*len)++] = '\n';
-	line[*len] = '\0';
-	return line;
-}
-
-/*
- * One write(2): under O_APPEND the line lands whole after whatever is
- * there.  *written is what write returned; errno is kept on failure.
- */
-static int write_line(int fd, const char *line, size_t len, ssize_t *written)
-{
-	ssize_t n;
-	int e;
-
-	/* EINTR means nothing was written, so trying again cannot tear the line. */
-	do
-		n = write(fd, line, len);
-	while (n < 0 && errno == EINTR);
-	*written = n;
-	if (n >= 0 && (size_t)n == len)
-		return 0;
-	e = errno;
-	/* End a fragment so the next run's line is not glued onto it. */
-	if (n > 0 && write(fd, "\n", 1) < 0) {
-		/* nothing more to do: the reader skips the torn line either way */
-	}
-	errno = e;
-	return -1;
+	if (line == NULL)
+		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
+	rc = history_store(path, line, len, max_size, err);
+	free(line);
+	return rc;
 }
 
 int history_append(const char *path, const struct run_report *r, struct kr_err *err)
 {
-	size_t len;
-	char *line = history_line(r, &len);
-	ssize_t n;
-	int fd, rc, e;
-
-	if (line == NULL)
-		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0) {
-		e = errno;
-		free(line);
-		return kr_fail(err, KR_CANTCREAT, "history %s: %s", path, strerror(e));
-	}
-	rc = write_line(fd, line, len, &n);
-	e = errno;
-	free(line);
-	if (close(fd) < 0 && rc == 0) {
-		rc = -1;
-		e = errno;
-		n = -1;
-	}
-	if (rc == 0)
-		return 0;
-	if (n >= 0)
-		return kr_fail(err, KR_CANTCREAT, "history %s: short write (%zd of %zu bytes)",
-			       path, n, len);
-	return kr_fail(err, KR_CANTCREAT, "history %s: %s", path, strerror(e));
+	return history_append_within(path, r, 0, err);
 }
 
 /* ---- accumulating ---- */

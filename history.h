@@ -13,7 +13,14 @@
 #include "err.h"
 #include "model.h"
 
-/* One compact JSON line appended with a single write(2) under O_APPEND. */
+/*
+ * The run as one line (history_fmt.h) added to the file, which is thinned
+ * first when the line would take it past max_size bytes (0: no limit);
+ * history_store.h says how.  0, or -1 with err.
+ */
+int history_append_within(const char *path, const struct run_report *r, long long max_size,
+			  struct kr_err *err);
+/* The same with no limit. */
 int history_append(const char *path, const struct run_report *r, struct kr_err *err);
 
 /*

@@ -6,6 +6,8 @@
  * and shape costs at most that much memory plus one parsed line.
  */
 #include "history_read.h"
+#include "history_fmt.h"
+#include "log.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,7 +19,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define HISTORY_LINE_MAX (4 * 1024 * 1024)  /* longer lines are skipped unread */
+#define HISTORY_LINE_MAX HIST_LINE_MAX
 #define HISTORY_CHUNK 65536
 
 /* ---- fields ---- */
@@ -143,7 +145,8 @@ struct scan {
 /* One complete line: 1 passed on, 0 skipped or filtered, -1 out of memory. */
 static int add_line(struct scan *sc, char *line, size_t len)
 {
-	cJSON *run;
+	struct hfmt_view view;
+	cJSON *parsed;
 	const char *command;
 	double started;
 	int rc = 0;
@@ -154,18 +157,31 @@ static int add_line(struct scan *sc, char *line, size_t len)
 		return 0;
 	}
 	/* len + 1 takes in the NUL, which is how cJSON knows nothing follows. */
-	run = cJSON_ParseWithLengthOpts(line, len + 1, NULL, true);
-	command = jstring(run, "command");
-	if (!cJSON_IsObject(run) || command == NULL ||
-	    !jnumber(run, "started", -HIST_MAX_EPOCH, HIST_MAX_EPOCH, &started)) {
-		cJSON_Delete(run);
+	parsed = cJSON_ParseWithLengthOpts(line, len + 1, NULL, true);
+	if (!cJSON_IsObject(parsed)) {
+		cJSON_Delete(parsed);
+		sc->c->skipped++;
+		return 0;
+	}
+	switch (hfmt_expand(parsed, len, &view)) {
+	case HFMT_NOMEM:
+		return -1;
+	case HFMT_BAD:
+		sc->c->skipped++;
+		return 0;
+	case HFMT_OK:
+		break;
+	}
+	command = jstring(view.run, "command");
+	if (command == NULL || !jnumber(view.run, "started", -HIST_MAX_EPOCH, HIST_MAX_EPOCH, &started)) {
+		hfmt_view_free(&view);
 		sc->c->skipped++;
 		return 0;
 	}
 	if (started >= (double)sc->since && strcmp(command, "restart") == 0 &&
-	    !cJSON_IsTrue(jget(run, "dry_run")))
-		rc = sc->fn(sc->ctx, run, started) < 0 ? -1 : 1;
-	cJSON_Delete(run);
+	    !cJSON_IsTrue(jget(view.run, "dry_run")))
+		rc = sc->fn(sc->ctx, view.run, started) < 0 ? -1 : 1;
+	hfmt_view_free(&view);
 	return rc;
 }
 
@@ -215,6 +231,10 @@ static int read_lines(const char *path, int fd, struct scan *sc, struct kr_err *
 		sc->c->lines++;
 		if (k != LINE_OK)
 			sc->c->skipped++;   /* torn or overlong */
+		/* A run stopped mid-append; the next append or compaction mends it. */
+		if (k == LINE_TORN)
+			log_info("history %s: last line incomplete (a run stopped while writing it): skipped",
+				 path);
 	}
 	free(lr.buf);
 	free(lr.line);

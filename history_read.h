@@ -16,6 +16,7 @@
 
 #define HIST_MAX_EPOCH 1e11     /* a time beyond this is not ours */
 #define HIST_MAX_BYTES 1e18
+#define HIST_LINE_MAX (4 * 1024 * 1024)   /* longer lines are skipped unread */
 
 struct cJSON;
 

@@ -74,6 +74,7 @@ struct options {
 	bool json;
 	char *history;
 	bool no_history;
+	long long history_max_size;     /* bytes; 0: no limit */
 	char *prom;
 	bool syslog;
 	char *facility;

@@ -27,24 +27,40 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 /* fchmod because open's mode is cut by the umask (027 is common under cron). */
-static int fill_tmp(int fd, const char *text, size_t len)
+static int fill_tmp(int fd, const char *text, size_t len, mode_t mode)
 {
-	if (fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, mode) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0)
 		return -1;
 	return 0;
 }
 
-static int install(const char *path, const char *tmp, const char *what, const char *text,
-		   size_t len, struct kr_err *err)
+/* The rename made durable; a directory that cannot be synced is no reason to fail. */
+static void sync_dir(const char *path)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	free(dir);
+	if (fd < 0)
+		return;
+	if (fsync(fd) < 0) {
+		/* nothing to do: the file itself is synced */
+	}
+	close(fd);
+}
+
+static int install(const char *path, const char *tmp, const char *what, const char *text,
+		   size_t len, mode_t mode, struct kr_err *err)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	const char *step = "write";
 	int e;
 
 	if (fd < 0)
 		return kr_fail(err, KR_CANTCREAT, "%s %s: cannot create %s: %s", what, path, tmp,
 			       strerror(errno));
-	if (fill_tmp(fd, text, len) < 0) {
+	if (fill_tmp(fd, text, len, mode) < 0) {
 		e = errno;
 		close(fd);
 	} else if (close(fd) < 0) {
@@ -53,6 +69,7 @@ static int install(const char *path, const char *tmp, const char *what, const ch
 		e = errno;
 		step = "rename";
 	} else {
+		sync_dir(path);
 		return 0;
 	}
 	unlink(tmp);
@@ -62,6 +79,12 @@ static int install(const char *path, const char *tmp, const char *what, const ch
 int outfile_replace(const char *path, const char *what, const char *text, size_t len,
 		    struct kr_err *err)
 {
+	return outfile_replace_mode(path, what, text, len, 0644, err);
+}
+
+int outfile_replace_mode(const char *path, const char *what, const char *text, size_t len,
+			 mode_t mode, struct kr_err *err)
+{
 	size_t tmp_size = strlen(path) + sizeof ".tmp";
 	char *tmp = malloc(tmp_size);
 	int rc;
@@ -69,7 +92,7 @@ int outfile_replace(const char *path, const char *what, const char *text, size_t
 	if (tmp == NULL)
 		return kr_fail(err, KR_SOFTWARE, "%s %s: out of memory", what, path);
 	snprintf(tmp, tmp_size, "%s.tmp", path);
-	rc = install(path, tmp, what, text, len, err);
+	rc = install(path, tmp, what, text, len, mode, err);
 	free(tmp);
 	return rc;
 }

@@ -463,7 +463,7 @@ static void record(struct run *run)
 		return;
 	if (!run->o.no_history) {
 		path = history_path(run);
-		if (path == NULL || history_append(path, &run->r, &ferr) < 0)
+		if (path == NULL || history_append_within(path, &run->r, run->o.history_max_size, &ferr) < 0)
 			log_warn("%s", path ? ferr.msg : "history: out of memory");
 		free(path);
 	}

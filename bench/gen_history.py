@@ -23,11 +23,25 @@ figure the field is left out, as in lines written before it existed.
 (floored at 64 MB), swap in use grows by what the workers would take below
 that floor.
 
+--every MIN runs every MIN minutes instead of every hour (--failures and
+--skips then count runs).  --gate MB (with --host) plays
+--when-available-below: a run restarts only when MemAvailable is below
+MB, otherwise it is held back and its line is what the program writes
+then (no workers, outcome "skipped", skip_reason).  --format 2 writes the
+compact lines of history_fmt.h (test/integration/histfmt.py), 1 the
+report as it is.
+
 The output is the same for the same arguments.
 """
 import argparse
 import json
+import os
 import random
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test",
+                                "integration"))
+import histfmt  # noqa: E402
 
 MB = 1024 * 1024
 BASE = 47 * MB
@@ -91,6 +105,19 @@ def skipped_line(world, started, host_mb):
     return line
 
 
+def gated_line(world, started, host_mb, gate_mb):
+    """A run --when-available-below held back: the program lists no worker then."""
+    host = world.host(started, host_mb)
+    line = base_line(world, started, [], [], [], [], None)
+    line["types"] = []
+    line["outcome"] = "skipped"
+    line["duration_ms"] = 2.0
+    line["host"] = host
+    line["skip_reason"] = "MemAvailable %dM is not below %dM" % (
+        host["mem_available_bytes"] // MB, gate_mb)
+    return line
+
+
 def base_line(world, started, before, restarts, after, checks, error):
     names = list(dict.fromkeys(w["type"] for w in world.workers))
     types = [{"type": t, "running": sum(w["type"] == t for w in world.workers),
@@ -149,28 +176,40 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
     ap.add_argument("--hours", type=int, required=True)
+    ap.add_argument("--every", type=int, default=60, metavar="MIN")
     ap.add_argument("--start", type=int, default=START)
     ap.add_argument("--types", type=parse_types, default=parse_types("hello:2:20,leaky:1:48"))
     ap.add_argument("--failures", type=int, default=0)
     ap.add_argument("--skips", type=int, default=0)
     ap.add_argument("--host", type=int, default=0, metavar="MB")
+    ap.add_argument("--gate", type=int, default=0, metavar="MB")
+    ap.add_argument("--format", type=int, default=1, choices=(1, 2))
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    if not 0 <= args.failures + args.skips <= args.hours:
-        ap.error("--failures and --skips must add up to between 0 and --hours")
+    runs = args.hours * 60 // args.every
+    if not 0 <= args.failures + args.skips <= runs:
+        ap.error("--failures and --skips must add up to between 0 and the number of runs")
+    if args.gate and not args.host:
+        ap.error("--gate needs --host")
 
     rng = random.Random(args.seed)
     world = World(args.types, args.start, rng)
-    fail_hours = {(k + 1) * args.hours // (args.failures + 1) for k in range(args.failures)}
-    skip_hours = {(2 * k + 1) * args.hours // (2 * args.skips) for k in range(args.skips)}
-    skip_hours -= fail_hours
+    fail_runs = {(k + 1) * runs // (args.failures + 1) for k in range(args.failures)}
+    skip_runs = {(2 * k + 1) * runs // (2 * args.skips) for k in range(args.skips)}
+    skip_runs -= fail_runs
+    splay = min(299, args.every * 60 - 1)
     with open(args.out, "w") as out:
-        for h in range(args.hours):
-            started = args.start + h * 3600 + rng.randint(0, 299)  # cron splay
-            if h in skip_hours:
+        for h in range(runs):
+            started = args.start + h * args.every * 60 + rng.randint(0, splay)  # cron splay
+            if h in skip_runs:
                 line = skipped_line(world, started, args.host)
+            elif (args.gate and h not in fail_runs and
+                  world.host(started, args.host)["mem_available_bytes"] >= args.gate * MB):
+                line = gated_line(world, started, args.host, args.gate)
             else:
-                line = run_line(world, started, h in fail_hours, args.host)
+                line = run_line(world, started, h in fail_runs, args.host)
+            if args.format == 2:
+                line = histfmt.compact(line)
             out.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 

@@ -141,6 +141,23 @@ def history_seeds():
     odd["workers_before"][0]["type"] = "w<i>&'\"ki\u00e9"
     write(d, "markup-in-strings.jsonl", json.dumps(odd, separators=(",", ":")) + "\n")
     write(d, "foreign.jsonl", '{"command":"status","started":1764187200}\n[1,2]\nnot json\n')
+    compact_seeds(d)
+
+
+def compact_seeds(d):
+    """Version 2 lines (history_fmt.h): alone, gated, beside old lines."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = gen_history(tmp, "compact", "--hours", "3", "--failures", "1", "--host", "512",
+                           "--types", "hello:2:20:100,wiki:1:5", "--format", "2")
+        gated = gen_history(tmp, "gated", "--hours", "1", "--every", "15", "--host", "600",
+                            "--gate", "100", "--types", "hello:1:20", "--format", "2")
+        old = gen_history(tmp, "old", "--hours", "1", "--types", "wiki:1:100")
+    write(d, "compact-runs.jsonl", "".join(runs))
+    write(d, "compact-gated.jsonl", "".join(gated))
+    write(d, "mixed-versions.jsonl", old[0] + runs[0])
+    healed = dict(json.loads(runs[0]), healed={"c": ["number", "why"], "r": [[3, "gone"], [4]],
+                                               "k": {"type": "wiki", "state": "dead"}})
+    write(d, "compact-healed.jsonl", json.dumps(healed, separators=(",", ":")) + "\n")
 
 
 def main():

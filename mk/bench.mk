@@ -7,4 +7,14 @@ BENCH_ARGS ?=
 
 bench: $(BIN) $(SIM)
 	@KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) KR_BENCH_VIA="make bench" \
+		KR_HIST_REPLAY=$(abspath $(HIST_REPLAY)) \
 		python3 bench/run.py $(BENCH_ARGS)
+
+# bench/hist_replay: a generated history appended line by line through the
+# program's history store, with a size limit (bench_history.py).
+HIST_REPLAY := $(O)/bench/hist_replay
+$(HIST_REPLAY): bench/hist_replay.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+bench: $(HIST_REPLAY)

@@ -14,6 +14,8 @@ import time
 import urllib.error
 import urllib.request
 
+import histfmt
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("KR_BIN", os.path.join(TOP, "kahua-restarter"))
 SIM = os.environ.get("KR_SIM", os.path.join(TOP, "test", "kahua-sim"))
@@ -54,6 +56,11 @@ class BundleFiles:
         return os.path.join(self.root, *parts)
 
     def history(self):
+        """The history's lines in the report's shape, whatever their version."""
+        return [histfmt.expand(l) for l in self.history_lines()]
+
+    def history_lines(self):
+        """The history's lines as written."""
         p = self.path("logs", "kahua-restarter.jsonl")
         if not os.path.exists(p):
             return []

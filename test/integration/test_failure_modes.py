@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
+import histfmt
 from harness import Sim, Site, alive, check, descendants, one_line, run, wait_for
 
 FAST = ["--ctl-timeout", "2", "--kill-after", "1", "--worker-timeout", "2", "--timeout", "30"]
@@ -155,7 +156,7 @@ def test_restart_heals_dead_entry(tmp):
     h = healed[0]
     check(h["number"] == dead["wno"] and h["id"] == dead["wid"] and h["type"] == "leaky"
           and h["state"] == "dead" and h["pid"] is None and h["removed"] and h["why"], h)
-    check(site.history()[-1]["healed"] == healed, site.history()[-1])
+    check(site.history()[-1]["healed"] == histfmt.tidy(healed), site.history()[-1])
     text = open(prom).read()
     check(re.search(r'kahua_restarter_healed_entries\{site="[^"]+",type="leaky"\} 1\n', text), text)
     check(re.search(r'kahua_restarter_healed_entries\{site="[^"]+",type="hello"\} 0\n', text), text)

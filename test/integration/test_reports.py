@@ -100,6 +100,58 @@ def test_history_over_generated_year(tmp):
     check(abs(growth["hello"] - 20) < 0.2 and abs(growth["leaky"] - 48) < 0.5, growth)
 
 
+def test_history_stays_under_its_limit(tmp):
+    """A run thins a history over --history-max-size: quietly, failures kept."""
+    site, sim = start(tmp)
+    path = site.path("logs", "kahua-restarter.jsonl")
+    gen = os.path.join(TOP, "bench", "gen_history.py")
+    subprocess.run(["python3", gen, path, "--hours", "800", "--failures", "3",
+                    "--types", "hello:2:20,leaky:1:48"], check=True)
+    check(os.path.getsize(path) > 2 << 20, os.path.getsize(path))
+    res = run(["-v", "--history-max-size", "1M"], site)
+    check(res.rc == 0, res)
+    check("thinned" in res.err, res)
+    check(os.path.getsize(path) <= 1 << 20, os.path.getsize(path))
+    check(not os.path.exists(path + ".tmp"), "tmp file left")
+    lines = site.history()
+    check(sum(l["exit_status"] != 0 for l in lines) == 3, "failures lost")
+    check(len(lines[-1]["restarts"]) == 3 and lines[-1]["started"] > 1.7e9, lines[-1])
+    check(all(l.get("v") == 2 for l in site.history_lines()), "old lines not rewritten")
+    # The default limit, from the environment: quiet, the file within it.
+    res = run([], site, env={"KAHUA_RESTARTER_HISTORY_MAX_SIZE": "600K"})
+    check(res.rc == 0 and res.err == "", res)
+    check(os.path.getsize(path) <= 600 << 10, os.path.getsize(path))
+    js = run(["history", "--json"], site).json()
+    check(js["failed_runs"] == 3 and js["skipped"] == 0, js)
+
+
+def test_history_torn_tail_skipped_then_ended(tmp):
+    site, sim = start(tmp)
+    check(run([], site).rc == 0, "restart")
+    path = site.path("logs", "kahua-restarter.jsonl")
+    with open(path, "a") as f:
+        f.write('{"v":2,"command":"restart","started":17')
+    res = run(["-v", "history"], site)
+    check(res.rc == 0 and "last line incomplete" in res.err, res)
+    check(run(["history"], site).err == "", "a torn line is no error")
+    res = run([], site)
+    check(res.rc == 0 and res.err == "", res)
+    with open(path) as f:
+        raw = f.read()
+    check('"started":17\n{"v":2,' in raw and raw.endswith("\n"), raw[-300:])
+    js = run(["history", "--json"], site).json()
+    check(js["runs"] == 2 and js["skipped"] == 1, js)
+
+
+def test_unwritable_history_warns_not_fails(tmp):
+    site, sim = start(tmp)
+    res = run(["--history", tmp], site)
+    check(res.rc == 0, res)
+    line = one_line(res)
+    check("history " + tmp in line and "warning" in line, line)
+    check(sim.counts() == {"hello": 2, "leaky": 1}, sim.counts())
+
+
 def test_prometheus_textfile(tmp):
     site, sim = start(tmp)
     prom = os.path.join(tmp, "kahua.prom")
