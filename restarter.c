@@ -264,6 +264,15 @@ static int cmd_check(struct run *run)
 	return failed ? -1 : 0;
 }
 
+/* "worker N (type, pid P): why" appended to a bounded message. */
+static void add_worker_failure(char *msg, size_t size, const struct worker *w, const char *why)
+{
+	char one[KAHUA_NAME_MAX + 300];
+
+	snprintf(one, sizeof one, "worker %ld (%s, pid %d): %s", w->wno, w->type, (int)w->pid, why);
+	add_text(msg, size, one);
+}
+
 /* The live workers the targets name, as restart would choose them with no threshold. */
 static int targeted(struct run *run, struct restart_step **steps, size_t *n)
 {
@@ -281,7 +290,7 @@ static int sweep(struct run *run, size_t *failed)
 {
 	struct restart_step *steps = NULL;
 	size_t n = 0;
-	char msg[KR_ERR_MSG_MAX - 64] = "", one[KAHUA_NAME_MAX + 300];
+	char msg[KR_ERR_MSG_MAX - 64] = "";
 
 	*failed = 0;
 	if (targeted(run, &steps, &n) < 0)
@@ -289,13 +298,8 @@ static int sweep(struct run *run, size_t *failed)
 	*failed = sweep_run(&run->r, &run->site, &run->o, steps, n, call_deadline(run));
 	free(steps);
 	for (size_t i = 0; i < run->r.nsweep; i++) {
-		const struct sweep_entry *e = &run->r.sweep[i];
-
-		if (e->res.outcome == EVAL_OK)
-			continue;
-		snprintf(one, sizeof one, "worker %ld (%s, pid %d): %s", e->w.wno, e->w.type,
-			 (int)e->w.pid, e->res.why);
-		add_text(msg, sizeof msg, one);
+		if (run->r.sweep[i].res.outcome != EVAL_OK)
+			add_worker_failure(msg, sizeof msg, &run->r.sweep[i].w, run->r.sweep[i].res.why);
 	}
 	if (*failed > 0)
 		kr_fail(&run->err, KR_HEALTH, "sweep failed on %zu of %zu workers: %s", *failed,
@@ -310,6 +314,24 @@ static int cmd_sweep(struct run *run)
 	if (sweep(run, &failed) < 0)
 		return -1;
 	return failed > 0 ? -1 : 0;
+}
+
+/* Workers that gave no census: one line for all, exit 1; the others' stand. */
+static int census_failures(struct run *run)
+{
+	char msg[KR_ERR_MSG_MAX - 64] = "";
+	size_t failed = 0;
+
+	for (size_t i = 0; i < run->r.ncensus; i++) {
+		if (run->r.census[i].c.outcome == EVAL_OK)
+			continue;
+		add_worker_failure(msg, sizeof msg, &run->r.census[i].w, run->r.census[i].c.why);
+		failed++;
+	}
+	if (failed == 0)
+		return 0;
+	return kr_fail(&run->err, KR_HEALTH, "census failed on %zu of %zu workers: %s", failed,
+		       run->r.ncensus, msg);
 }
 
 static int cmd_census(struct run *run)
@@ -341,7 +363,7 @@ static int cmd_census(struct run *run)
 	free(c);
 	if (!run->o.json)
 		census_table(&run->r, run->site.timeout_mins, stdout);
-	return 0;
+	return census_failures(run);
 }
 
 static int restart_workers(struct run *run)

@@ -89,8 +89,6 @@ size_t sweep_run(struct run_report *r, const struct kahua_site *site, const stru
 		e->res = res[i];
 		if (res[i].outcome != EVAL_OK) {
 			failed++;
-			log_warn("worker %s (%s, pid %d): sweep failed: %s", ws[i].wid, ws[i].type,
-				 (int)ws[i].pid, res[i].why);
 			continue;
 		}
 		narrate(e);
