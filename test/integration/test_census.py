@@ -225,3 +225,17 @@ def test_program_sends_the_recorded_expressions(tmp):
     src = open(os.path.join(TOP, "kahua_census.c")).read()
     check(cases[0]["sent"].split("\n", 1)[1].replace("\\", "\\\\").replace('"', '\\"').split("\n")[0] in src,
           "the recorded census is not kahua_census.c's")
+
+
+def test_sweep_metrics(tmp):
+    site, sim = start(tmp)
+    views(sim, "/stale/", 3)
+    prom = os.path.join(tmp, "kr.prom")
+    res = run(["sweep", "--sweep-conts", "2m", "--prom", prom], site)
+    check(res.rc == 0 and res.err == "", res)
+    text = open(prom).read()
+    check(re.search(r'^kahua_restarter_swept_continuations\{site="[^"]*",type="stale"\} 300$', text, re.M), text)
+    check(re.search(r'^kahua_restarter_swept_continuations\{site="[^"]*",type="fresh"\} 0$', text, re.M), text)
+    used = re.findall(r'^kahua_worker_heap_used_bytes\{site="[^"]*",type="(\w+)",rank="0"\} (\d+)$', text, re.M)
+    check(sorted(t for t, _ in used) == ["fresh", "hello", "stale"], text)
+    check("wid" not in text and "worker_id" not in text, text)
