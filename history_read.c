@@ -162,7 +162,8 @@ static int add_line(struct scan *sc, char *line, size_t len)
 		sc->c->skipped++;
 		return 0;
 	}
-	if (started >= (double)sc->since && strcmp(command, "restart") == 0 &&
+	if (started >= (double)sc->since &&
+	    (strcmp(command, "restart") == 0 || strcmp(command, "sweep") == 0) &&
 	    !cJSON_IsTrue(jget(run, "dry_run")))
 		rc = sc->fn(sc->ctx, run, started) < 0 ? -1 : 1;
 	cJSON_Delete(run);

@@ -239,3 +239,25 @@ def test_sweep_metrics(tmp):
     used = re.findall(r'^kahua_worker_heap_used_bytes\{site="[^"]*",type="(\w+)",rank="0"\} (\d+)$', text, re.M)
     check(sorted(t for t, _ in used) == ["fresh", "hello", "stale"], text)
     check("wid" not in text and "worker_id" not in text, text)
+
+
+def test_history_summary_shows_swept(tmp):
+    site, sim = start(tmp)
+    views(sim, "/stale/", 2)
+    check(run(["sweep", "--sweep-conts", "2m"], site).rc == 0, "sweep")
+    views(sim, "/stale/", 1)
+    check(run(["restart", "fresh", "--sweep-conts", "2m", "--no-http-check"], site).rc == 0, "restart")
+    res = run(["history"], site)
+    check(res.rc == 0, res)
+    # The restart's sweep covered its target only.
+    check(re.search(r"^# swept: .*fresh 0 continuations in 2 worker sweeps, "
+                    r"stale 200 continuations in 1 worker sweep$", res.out, re.M), res)
+    check(re.search(r"^# 1 run from", res.out, re.M), "a sweep run is no restart run: %r" % res.out)
+    js = run(["history", "--json"], site).json()
+    t = {x["type"]: x for x in js["types"]}
+    check(t["stale"]["swept_continuations"] == 200 and t["stale"]["worker_sweeps"] == 1, t)
+    check(t["fresh"]["swept_continuations"] == 0 and t["fresh"]["worker_sweeps"] == 2, t)
+    svg = os.path.join(tmp, "h.svg")
+    check(run(["history", "--svg", svg], site).rc == 0, "svg")
+    text = open(svg).read()
+    check('class="sweeps"' in text and ">swept<" in text and "200 continuations swept" in text, text[-3000:])
