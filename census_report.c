@@ -62,6 +62,23 @@ void census_table(const struct run_report *r, long timeout_mins, FILE *out)
 		census_block(&r->census[i], out);
 }
 
+void census_age_notes(const struct run_report *r, FILE *out)
+{
+	for (size_t i = 0; i < r->ncensus; i++) {
+		const struct census_entry *e = &r->census[i];
+		const struct census_ages *a = &e->c.conts;
+
+		if (e->c.outcome != EVAL_OK) {
+			fprintf(out, "# worker %ld (%s): ages unavailable: %s\n", e->w.wno, e->w.type,
+				e->c.why);
+			continue;
+		}
+		fprintf(out, "# worker %ld (%s) continuations by age: <1m %lld, 1-10m %lld, "
+			"10m-timeout %lld, overdue %lld, permanent %lld\n", e->w.wno, e->w.type,
+			a->under_1m, a->m1_10, a->m10_timeout, a->overdue, a->permanent);
+	}
+}
+
 static cJSON *jcount(struct jb *b, cJSON *o, const char *key, long long v)
 {
 	return jnum_if(b, o, key, v >= 0, (double)v);

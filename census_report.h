@@ -20,6 +20,9 @@
  */
 void census_table(const struct run_report *r, long timeout_mins, FILE *out);
 
+/* status -v: "# worker N (type) continuations by age: ..." for each census taken. */
+void census_age_notes(const struct run_report *r, FILE *out);
+
 /* `census --json`: {"site","command","timeout_mins","workers":[...]}. */
 int census_json(const struct run_report *r, long timeout_mins, FILE *out, struct kr_err *err);
 

@@ -334,36 +334,77 @@ static int census_failures(struct run *run)
 		       run->r.ncensus, msg);
 }
 
-static int cmd_census(struct run *run)
+/* The census of ws[0..n) into the report. */
+static int census_of(struct run *run, const struct worker *ws, size_t n)
 {
-	struct restart_step *steps = NULL;
-	struct worker *ws;
-	struct census *c;
-	size_t n = 0;
+	struct census *c = calloc(n ? n : 1, sizeof *c);
 
-	if (targeted(run, &steps, &n) < 0)
-		return -1;
-	ws = calloc(n ? n : 1, sizeof *ws);
-	c = calloc(n ? n : 1, sizeof *c);
 	run->r.census = calloc(n ? n : 1, sizeof *run->r.census);
-	if (ws == NULL || c == NULL || run->r.census == NULL) {
-		free(steps);
-		free(ws);
+	if (c == NULL || run->r.census == NULL) {
 		free(c);
 		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
-		ws[i] = steps[i].old.w;
 	kahua_census_workers(&run->site, ws, n, call_deadline(run), c);
 	for (size_t i = 0; i < n; i++)
 		run->r.census[i] = (struct census_entry){ .w = ws[i], .c = c[i] };
 	run->r.ncensus = n;
+	free(c);
+	return 0;
+}
+
+static int cmd_census(struct run *run)
+{
+	struct restart_step *steps = NULL;
+	struct worker *ws;
+	size_t n = 0;
+	int rc;
+
+	if (targeted(run, &steps, &n) < 0)
+		return -1;
+	ws = calloc(n ? n : 1, sizeof *ws);
+	if (ws == NULL) {
+		free(steps);
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		ws[i] = steps[i].old.w;
+	rc = census_of(run, ws, n);
 	free(steps);
 	free(ws);
-	free(c);
+	if (rc < 0)
+		return -1;
 	if (!run->o.json)
 		census_table(&run->r, run->site.timeout_mins, stdout);
 	return census_failures(run);
+}
+
+/*
+ * status: the table; -v adds each live worker's continuations by age (a
+ * census, whose makers it leaves to the census command).
+ */
+static int cmd_status(struct run *run)
+{
+	struct worker *ws;
+	size_t n = 0;
+
+	if (run->o.json)
+		return 0;
+	if (run->o.verbose > 0 && rollout_uses_eval(&run->o)) {
+		ws = calloc(run->r.nbefore ? run->r.nbefore : 1, sizeof *ws);
+		if (ws == NULL)
+			return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+		for (size_t i = 0; i < run->r.nbefore; i++)
+			if (run->r.before[i].w.state == WORKER_LIVE)
+				ws[n++] = run->r.before[i].w;
+		if (census_of(run, ws, n) < 0) {
+			free(ws);
+			return -1;
+		}
+		free(ws);
+	}
+	report_status_table(&run->r, run->o.verbose > 0, stdout);
+	census_age_notes(&run->r, stdout);
+	return 0;
 }
 
 static int restart_workers(struct run *run)
@@ -561,9 +602,7 @@ static int run_command(struct run *run)
 		return -1;
 	switch (run->o.command) {
 	case CMD_STATUS:
-		if (!run->o.json)
-			report_status_table(&run->r, run->o.verbose > 0, stdout);
-		return 0;
+		return cmd_status(run);
 	case CMD_CHECK:
 		return cmd_check(run);
 	case CMD_RESTART:

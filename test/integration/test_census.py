@@ -261,3 +261,14 @@ def test_history_summary_shows_swept(tmp):
     check(run(["history", "--svg", svg], site).rc == 0, "svg")
     text = open(svg).read()
     check('class="sweeps"' in text and ">swept<" in text and "200 continuations swept" in text, text[-3000:])
+
+
+def test_status_verbose_shows_ages(tmp):
+    site, sim = start(tmp)
+    views(sim, "/stale/", 2)
+    res = run(["status", "-v"], site)
+    check(res.rc == 0 and res.err == "", res)
+    check(re.search(r"^# worker \d+ \(stale\) continuations by age: <1m 0, 1-10m 200, 10m-timeout 0, "
+                    r"overdue 0, permanent 1$", res.out, re.M), res)
+    plain = run(["status"], site)
+    check("by age" not in plain.out, plain)
