@@ -66,10 +66,17 @@ $(LIB): $(LIB_OBJS)
 $(BIN): $(O)/restarter.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/restarter.o $(LIB) $(LIBS)
 
-# The simulator shares only the S-expression reader with the program.
-$(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h
+# The simulator shares only the S-expression reader with the program; the
+# census and sweep expressions it recognises come from the recordings.
+SIM_RECORDED := $(O)/test/sim/recorded.h
+
+$(SIM_RECORDED): test/vectors/census-sweep.json test/sim/recorded.py
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itest/sim $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
+	python3 test/sim/recorded.py test/vectors/census-sweep.json $@
+
+$(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h $(SIM_RECORDED)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itest/sim -I$(O)/test/sim $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
 
 $(O)/test/unit/test_%: test/unit/test_%.c $(wildcard test/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
@@ -127,7 +134,7 @@ install: $(BIN)
 	install -m 0644 kahua-restarter.1 $(DESTDIR)$(MANDIR)/man1/kahua-restarter.1
 
 clean:
-	rm -f *.o libkr.a kahua-restarter test/kahua-sim $(UNIT_SRCS:.c=)
+	rm -f *.o libkr.a kahua-restarter test/kahua-sim test/sim/recorded.h $(UNIT_SRCS:.c=)
 	rm -rf build test/integration/__pycache__
 
 -include mk/*.mk

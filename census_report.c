@@ -139,20 +139,6 @@ static void json_census(struct jb *b, cJSON *o, const struct census_entry *e)
 	}
 }
 
-static int print_json(cJSON *root, bool failed, FILE *out, struct kr_err *err)
-{
-	char *text = root && !failed ? cJSON_Print(root) : NULL;
-
-	cJSON_Delete(root);
-	if (text == NULL)
-		return kr_fail(err, KR_SOFTWARE, "JSON report: out of memory");
-	fprintf(out, "%s\n", text);
-	free(text);
-	if (fflush(out) != 0)
-		return kr_fail(err, KR_CANTCREAT, "JSON report: write failed");
-	return 0;
-}
-
 int census_json(const struct run_report *r, long timeout_mins, FILE *out, struct kr_err *err)
 {
 	struct jb b = { false };
@@ -166,7 +152,7 @@ int census_json(const struct run_report *r, long timeout_mins, FILE *out, struct
 	arr = jchild(&b, root, "workers", true);
 	for (size_t i = 0; i < r->ncensus; i++)
 		json_census(&b, jitem(&b, arr), &r->census[i]);
-	return print_json(root, b.failed, out, err);
+	return jprint(root, b.failed, out, err);
 }
 
 void sweep_to_json(struct jb *b, cJSON *obj, const struct run_report *r)
@@ -207,5 +193,5 @@ int sweep_json(const struct run_report *r, FILE *out, struct kr_err *err)
 	sweep_to_json(&b, root, r);
 	jnum(&b, root, "exit_status", r->exit_status);
 	jstr(&b, root, "error", r->error[0] ? r->error : NULL);
-	return print_json(root, b.failed, out, err);
+	return jprint(root, b.failed, out, err);
 }

@@ -305,14 +305,6 @@ int report_json(const struct run_report *r, FILE *out, struct kr_err *err)
 {
 	bool failed = false;
 	cJSON *root = report_to_json(r, &failed);
-	char *text = root && !failed ? cJSON_Print(root) : NULL;
 
-	cJSON_Delete(root);
-	if (text == NULL)
-		return kr_fail(err, KR_SOFTWARE, "JSON report: out of memory");
-	fprintf(out, "%s\n", text);
-	free(text);
-	if (fflush(out) != 0)
-		return kr_fail(err, KR_CANTCREAT, "JSON report: write failed");
-	return 0;
+	return jprint(root, failed, out, err);
 }

@@ -4,8 +4,8 @@
 Starts a private site of the kahua-lab kit (KAHUA_PREFIX, else /opt/kahua),
 views the kit's wiki type once, then mints continuations in its worker
 through Kahua's own session-cont-register (an eval loop) up to each size,
-and at each size sends the program's census expression (read from
-kahua_census.c, byte for byte what the program sends) five times.  Figures: the census's own time inside the worker (it reports
+and at each size sends the census request (as recorded in
+test/vectors/census-sweep.json: the program's own) five times.  Figures: the census's own time inside the worker (it reports
 its elapsed microseconds), the round trip on the worker's socket, the
 reply's size, and a whole `kahua-restarter census` run.  Prints Markdown;
 nothing passes or fails.
@@ -25,38 +25,24 @@ import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "test", "integration"))
+import harness  # noqa: E402  (raw_exchange)
 BIN = os.environ.get("KR_BIN", os.path.join(TOP, "kahua-restarter"))
 KIT = os.environ.get("KAHUA_LAB", "/work/shared/kahua-lab")
 HDR = '(("x-kahua-eval" "#t") ("x-kahua-sgsid" "kahua-restarter"))'
 
 
-def census_expr():
-    """The census expression exactly as the program sends it (kahua_census.c)."""
-    src = open(os.path.join(TOP, "kahua_census.c")).read()
-    start = src.index("const char kahua_census_request[] =")
-    end = src.index(";", src.index("makers))))", start))
-    text = ""
-    for line in src[start:end].splitlines()[1:]:
-        line = line.strip()
-        if line.startswith('"'):
-            text += bytes(line[1:-1], "utf-8").decode("unicode_escape")
-    return text.split("\n", 1)[1]
+def census_request():
+    """The census request as recorded (test_kahua_census checks it is the
+    program's own, byte for byte)."""
+    with open(os.path.join(TOP, "test", "vectors", "census-sweep.json")) as f:
+        return [c["sent"] for c in json.load(f) if c["case"].startswith("census: a hello")][0]
 
 
-def ev(sock, body, timeout=120):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(timeout)
-    s.connect(sock)
+def ev(sock, request, timeout=120):
     t = time.monotonic()
-    s.sendall((HDR + "\n" + body).encode())
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out.decode(errors="replace"), time.monotonic() - t
+    out = harness.raw_exchange(sock, request.encode(), timeout=timeout).decode(errors="replace")
+    return out, time.monotonic() - t
 
 
 def free_port():
@@ -81,15 +67,15 @@ def main(sizes):
                                        capture_output=True, text=True).stdout)
         wiki = [w for w in st["workers_before"] if w["type"] == "wiki"][0]["id"]
         sock = os.path.join(site, "socket", wiki)
-        expr = census_expr()
+        census = census_request()
         rows = []
         for n in sizes:
-            have = int(ev(sock, "(with-module kahua.session (hash-table-num-entries (class-slot-ref <session-cont> 'key->session)))")[0].split('"')[-2])
+            have = int(ev(sock, HDR + "\n(with-module kahua.session (hash-table-num-entries (class-slot-ref <session-cont> 'key->session)))")[0].split('"')[-2])
             if n > have:
-                ev(sock, "(with-module kahua.session (dotimes (i %d) (session-cont-register (lambda () i))) #t)" % (n - have))
+                ev(sock, HDR + "\n(with-module kahua.session (dotimes (i %d) (session-cont-register (lambda () i))) #t)" % (n - have))
             inside, trip, size = [], [], 0
             for _ in range(5):
-                reply, dt = ev(sock, expr)
+                reply, dt = ev(sock, census)
                 m = re.search(r"\(census 1 (\d+) ", reply)
                 if m is None:
                     sys.exit("census answered: %r" % reply[:400])

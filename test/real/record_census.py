@@ -17,13 +17,14 @@ replies are rewritten as in the other recordings (SITE, /usr/local).
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "test", "integration"))
+import harness  # noqa: E402  (raw_exchange)
 BIN = os.path.join(TOP, "kahua-restarter")
 HDR = '(("x-kahua-eval" "#t") ("x-kahua-sgsid" "kahua-restarter"))'
 
@@ -42,19 +43,9 @@ def c_string(name, end_marker):
 
 
 def exchange(sock, sent):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(30)
-    s.connect(sock)
     t = time.monotonic()
-    s.sendall(sent.encode())
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out.decode(), time.monotonic() - t
+    out = harness.raw_exchange(sock, sent.encode(), timeout=30).decode()
+    return out, time.monotonic() - t
 
 
 def main(site, port):

@@ -15,94 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-/*
- * The census expression as a real worker was sent it (census-sweep.json);
- * the program's own copy is kahua_census.c, and test_census checks that
- * both are the recorded one.
- */
-const char held_census_expr[] =
-	"(with-module kahua.session\n"
-	" (let* ((us (lambda () (receive (s u) (sys-gettimeofday) (+ (* s 1000000) u))))\n"
-	"        (t0 (us))\n"
-	"        (now (sys-time))\n"
-	"        (to (* 60 (ref (kahua-config) 'timeout-mins)))\n"
-	"        (bucket (lambda (v ts)\n"
-	"                  (let ((a (- now ts)))\n"
-	"                    (vector-set! v 0 (+ 1 (vector-ref v 0)))\n"
-	"                    (let ((i (cond ((> a to) 4) ((< a 60) 1) ((< a 600) 2) (else 3))))\n"
-	"                      (vector-set! v i (+ 1 (vector-ref v i)))))))\n"
-	"        (cv (make-vector 6 0))\n"
-	"        (wrap (closure-code ((with-module kahua.server make-parameterized-entry-closure) '() '() '() #f list)))\n"
-	"        (env (with-module gauche.internal %closure-env->list))\n"
-	"        (g (make-hash-table 'eq?))\n"
-	"        (w (make-hash-table 'equal?)))\n"
-	"   (hash-table-for-each (class-slot-ref <session-cont> 'key->session)\n"
-	"     (lambda (k e)\n"
-	"       (let* ((c (slot-ref e 'closure))\n"
-	"              (p (slot-ref e 'permanent?))\n"
-	"              (code (if (closure? c) (closure-code c) c))\n"
-	"              (t (if (eq? code wrap) w g))\n"
-	"              (key (if (eq? code wrap) (env c) code))\n"
-	"              (cell (hash-table-get t key #f)))\n"
-	"         (if p\n"
-	"           (begin (vector-set! cv 0 (+ 1 (vector-ref cv 0))) (vector-set! cv 5 (+ 1 (vector-ref cv 5))))\n"
-	"           (bucket cv (slot-ref e 'timestamp)))\n"
-	"         (if cell\n"
-	"           (set-car! cell (+ 1 (car cell)))\n"
-	"           (hash-table-put! t key (list 1 p c k))))))\n"
-	"   (let* ((sv (make-vector 6 0))\n"
-	"          (sage (call/cc (lambda (no)\n"
-	"                  (hash-table-for-each (state-sessions)\n"
-	"                    (lambda (k s)\n"
-	"                      (if (slot-bound? s '%timestamp)\n"
-	"                        (bucket sv (slot-ref s '%timestamp))\n"
-	"                        (no #f))))\n"
-	"                  #t)))\n"
-	"          (top (take* (sort (append (hash-table-values g) (hash-table-values w))\n"
-	"                            (lambda (a b) (> (car a) (car b))))\n"
-	"                      16))\n"
-	"          (cut (lambda (s) (if (> (string-length s) 160) (string-append (substring s 0 157) \"...\") s)))\n"
-	"          (where (lambda (c)\n"
-	"                   (let ((l (and (closure? c) (source-location c))))\n"
-	"                     (if (and (pair? l) (string? (car l)) (pair? (cdr l)) (integer? (cadr l)))\n"
-	"                       (format \"~a:~a\" (sys-basename (car l)) (cadr l))\n"
-	"                       \"source line unknown\"))))\n"
-	"          (name (lambda (c) (let ((i (procedure-info c))) (if (pair? i) (car i) i))))\n"
-	"          (label (lambda (cell)\n"
-	"                   (guard (e (else \"(no label: describing this closure raised an error)\"))\n"
-	"                   (let ((c (caddr cell)))\n"
-	"                     (cut (cond ((cadr cell)\n"
-	"                                 (format \"define-entry ~a (~a)\" (cadddr cell) (where c)))\n"
-	"                                ((and (closure? c) (eq? (closure-code c) wrap))\n"
-	"                                 (let ((ks (apply append (filter list? (env c))))) (format \"entry-lambda with ~a (Kahua's wrapper, ~a); its application lambda is one frame out, which Gauche does not show to Scheme\" (if (null? ks) \"no keywords\" (string-append \"keywords\" (string-join (map x->string ks) \" \" 'prefix))) (where c))))\n"
-	"                                ((closure? c) (format \"~a~s (~a)\" (if (symbol? (name c)) (format \"~a: \" (name c)) \"\") (or (source-code c) (procedure-info c)) (where c)))\n"
-	"                                (else (format \"~s\" c))))))))\n"
-	"          (makers (map (lambda (cell) (list (car cell) (cadr cell) (label cell))) top))\n"
-	"          (gc (gc-stat))\n"
-	"          (gv (lambda (k) (let ((e (assq k gc))) (if (pair? e) (cadr e) -1)))))\n"
-	"     (list 'census 1 (- (us) t0) now to\n"
-	"           (vector->list cv)\n"
-	"           (if sage (vector->list sv 0 5) (list (vector-ref sv 0)))\n"
-	"           (list (gv :total-heap-size) (gv :free-bytes))\n"
-	"           (+ (hash-table-num-entries g) (hash-table-num-entries w))\n"
-	"           makers))))";
-
-/*
- * The sweep expression, recorded with 60 for both ages; any other whole
- * number of seconds is recognised in their place.
- */
-const char held_sweep_expr[] =
-	"(with-module kahua.session\n"
-	" (let* ((gv (lambda (gc k) (let ((e (assq k gc))) (if (pair? e) (cadr e) -1))))\n"
-	"        (heap (lambda () (let ((gc (gc-stat))) (list (gv gc :total-heap-size) (gv gc :free-bytes)))))\n"
-	"        (h0 (heap))\n"
-	"        (c (car (session-cont-sweep %lld)))\n"
-	"        (s %s))\n"
-	"   (gc)\n"
-	"   (list 'sweep 1 c s\n"
-	"         (hash-table-num-entries (class-slot-ref <session-cont> 'key->session))\n"
-	"         (hash-table-num-entries (state-sessions))\n"
-	"         h0 (heap))))";
+/* The census and sweep expressions as a real worker was sent them. */
+#include "recorded.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static long long permanent;             /* define-entry links */
@@ -261,25 +175,42 @@ static struct sx *read_expr(const char *text)
 	size_t pos = 0;
 
 	if (sx_read(text, strlen(text), &pos, &sx_default_limits, &x, NULL) != SX_OK)
-		die("eval", "bad built-in expression");
+		die("eval", "bad recorded expression");
 	return x;
 }
 
-static struct sx *census_sx;
-static pthread_once_t census_once = PTHREAD_ONCE_INIT;
+static struct sx *census_sx, *sweep_sx, *sweep_sessions_sx;
+static pthread_once_t exprs_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void census_init(void)
+static void exprs_init(void)
 {
-	census_sx = read_expr(held_census_expr);
+	census_sx = read_expr(recorded_census_expr);
+	sweep_sx = read_expr(recorded_sweep_expr);
+	sweep_sessions_sx = read_expr(recorded_sweep_sessions_expr);
 }
 
 bool held_is_census(const struct sx *body)
 {
-	pthread_once(&census_once, census_init);
+	pthread_once(&exprs_once, exprs_init);
 	return sx_equal(body, census_sx);
 }
 
-/* An age the program could have sent: a whole number of seconds. */
+/*
+ * Where the sweep expression holds its ages: the 60 of
+ * (c (car (session-cont-sweep 60))) and of (s (session-state-sweep 60)),
+ * the fourth and fifth bindings of its let*.
+ */
+static struct sx *conts_age(const struct sx *x)
+{
+	return sx_nth(sx_nth(sx_nth(sx_nth(sx_nth(sx_nth(x, 2), 1), 3), 1), 1), 1);
+}
+
+static struct sx *sessions_age(const struct sx *x)
+{
+	return sx_nth(sx_nth(sx_nth(sx_nth(sx_nth(x, 2), 1), 4), 1), 1);
+}
+
 static bool age_of(const struct sx *x, long long *out)
 {
 	if (x == NULL || x->type != SX_INT || x->u.i < 0)
@@ -288,27 +219,27 @@ static bool age_of(const struct sx *x, long long *out)
 	return true;
 }
 
+/* The recorded sweep with the body's ages in place of its 60s: the same? */
 bool held_is_sweep(const struct sx *body, long long *conts_s, long long *sessions_s)
 {
-	const struct sx *binds = sx_nth(sx_nth(body, 2), 1);
-	const struct sx *s = sx_nth(sx_nth(binds, 4), 1);
-	char sess[64] = "#f";
-	struct sx *want;
-	char *text;
+	struct sx *want, *c, *s;
 	bool same;
 
+	pthread_once(&exprs_once, exprs_init);
 	*sessions_s = -1;
-	if (!age_of(sx_nth(sx_nth(sx_nth(sx_nth(binds, 3), 1), 1), 1), conts_s) || s == NULL)
+	if (!age_of(conts_age(body), conts_s))
 		return false;
-	if (sx_is_list(s)) {
-		if (!age_of(sx_nth(s, 1), sessions_s))
-			return false;
-		snprintf(sess, sizeof sess, "(session-state-sweep %lld)", *sessions_s);
-	}
-	text = xasprintf(held_sweep_expr, *conts_s, sess);
-	want = read_expr(text);
+	want = age_of(sessions_age(body), sessions_s) ? sweep_sessions_sx : sweep_sx;
+	c = conts_age(want);
+	s = sessions_age(want);
+	pthread_mutex_lock(&sweep_mu);
+	c->u.i = *conts_s;
+	if (*sessions_s >= 0)
+		s->u.i = *sessions_s;
 	same = sx_equal(body, want);
-	sx_free(want);
-	free(text);
+	c->u.i = 60;
+	if (*sessions_s >= 0)
+		s->u.i = 60;
+	pthread_mutex_unlock(&sweep_mu);
 	return same;
 }
