@@ -68,7 +68,7 @@ $(BIN): $(O)/restarter.o $(LIB)
 
 # The simulator shares only the S-expression reader with the program; the
 # census and sweep expressions it recognises come from the recordings.
-SIM_RECORDED := $(O)/test/sim/recorded.h
+SIM_RECORDED := $(O)/test/gen/recorded.h
 
 $(SIM_RECORDED): test/vectors/census-sweep.json test/sim/recorded.py
 	@mkdir -p $(dir $@)
@@ -76,7 +76,7 @@ $(SIM_RECORDED): test/vectors/census-sweep.json test/sim/recorded.py
 
 $(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h $(SIM_RECORDED)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itest/sim -I$(O)/test/sim $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
+	$(CC) $(ALL_CFLAGS) -Itest/sim -I$(O)/test/gen $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
 
 $(O)/test/unit/test_%: test/unit/test_%.c $(wildcard test/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
@@ -134,7 +134,7 @@ install: $(BIN)
 	install -m 0644 kahua-restarter.1 $(DESTDIR)$(MANDIR)/man1/kahua-restarter.1
 
 clean:
-	rm -f *.o libkr.a kahua-restarter test/kahua-sim test/sim/recorded.h $(UNIT_SRCS:.c=)
-	rm -rf build test/integration/__pycache__
+	rm -f *.o libkr.a kahua-restarter test/kahua-sim $(UNIT_SRCS:.c=)
+	rm -rf build test/gen test/integration/__pycache__
 
 -include mk/*.mk
