@@ -307,10 +307,33 @@ static int sweep(struct run *run, size_t *failed)
 	return 0;
 }
 
+/* A dry run names the workers it would sweep and sends them nothing. */
+static int sweep_plan(struct run *run)
+{
+	struct restart_step *steps = NULL;
+	size_t n = 0;
+
+	if (targeted(run, &steps, &n) < 0)
+		return -1;
+	if (!run->o.json) {
+		printf("plan: sweep continuations unused for %.0fs", run->o.sweep_conts);
+		if (run->o.sweep_sessions > 0)
+			printf(" and state sessions idle for %.0fs", run->o.sweep_sessions);
+		printf(" in %zu workers:\n", n);
+		for (size_t i = 0; i < n; i++)
+			printf("  sweep worker %ld (%s, pid %d) %s\n", steps[i].old.w.wno,
+			       steps[i].old.w.type, (int)steps[i].old.w.pid, steps[i].old.w.wid);
+	}
+	free(steps);
+	return 0;
+}
+
 static int cmd_sweep(struct run *run)
 {
 	size_t failed;
 
+	if (run->o.dry_run)
+		return sweep_plan(run);
 	if (sweep(run, &failed) < 0)
 		return -1;
 	return failed > 0 ? -1 : 0;

@@ -261,3 +261,15 @@ def test_status_verbose_shows_ages(tmp):
                     r"overdue 0, permanent 1$", res.out, re.M), res)
     plain = run(["status"], site)
     check("by age" not in plain.out, plain)
+
+
+def test_sweep_dry_run_sweeps_nothing(tmp):
+    site, sim = start(tmp)
+    views(sim, "/stale/", 2)
+    res = run(["sweep", "stale", "--sweep-conts", "2m", "-n"], site)
+    check(res.rc == 0 and res.err == "", res)
+    check(re.match(r"plan: sweep continuations unused for 120s in 1 workers:\n  sweep worker \d+ \(stale, "
+                   r"pid \d+\) \S+\n$", res.out), res)
+    js = run(["census", "stale", "--json"], site).json()
+    check(by_type(js, "stale")["continuations"]["total"] == 201, js)
+    check(site.history() == [], site.history())
