@@ -3,8 +3,9 @@
 
     python3 bench/run.py [--quick] [--out FILE] [--only NAME[,NAME...]]
 
-NAME: status, restart, availability, history, drain, real (on a real Kahua
-when one is at hand: KAHUA_PREFIX, else /opt/kahua, /usr/local, /usr).
+NAME: status, restart, availability, history, drain, real and census (on
+a real Kahua when one is at hand: KAHUA_PREFIX, else /opt/kahua,
+/usr/local, /usr).
 KR_OLD_BIN names an earlier build measured beside this one ("old ..."
 rows).  The full run (what `make
 bench` does) writes bench/RESULTS.md; --quick makes fewer runs, skips the
@@ -22,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common as c  # noqa: E402
 import bench_avail  # noqa: E402
+import bench_census  # noqa: E402
 import bench_drain  # noqa: E402
 import bench_history  # noqa: E402
 import bench_real  # noqa: E402
@@ -30,7 +32,7 @@ import bench_status  # noqa: E402
 
 BENCHES = [("status", bench_status), ("restart", bench_restart),
            ("availability", bench_avail), ("history", bench_history),
-           ("drain", bench_drain), ("real", bench_real)]
+           ("drain", bench_drain), ("real", bench_real), ("census", bench_census)]
 
 
 def context(found):
