@@ -350,7 +350,7 @@ static void eval_session(const struct sx *hdr)
 }
 
 /* The expressions a real worker was recorded answering. */
-enum { E_COUNTS, E_COMBINED, E_GC, E_TIMEOUT, E_N, E_CENSUS, E_SWEEP };
+enum { E_COUNTS, E_COMBINED, E_GC, E_TIMEOUT, E_N, E_CENSUS };
 static const char *const expr_text[E_N] = {
 	"(with-module kahua.session (list (hash-table-num-entries (class-slot-ref <session-cont> "
 	"'key->session)) (hash-table-num-entries (state-sessions))))",
@@ -485,21 +485,20 @@ static void put_eval_error(struct sx_buf *b, const char *msg)
 static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *body)
 {
 	int kind = expr_kind(body);
-	long long v, sweep_c, sweep_s;
+	long long v = 0, sweep_c, sweep_s;
 	char *text;
 
 	eval_session(hdr);
 	if (kind < 0 && held_is_sweep(body, &sweep_c, &sweep_s)) {
 		text = held_sweep(leaked_bytes(), sweep_c, sweep_s);
-		kind = E_SWEEP;
 	} else if (kind < 0 && !eval_int(body, &v)) {
 		text = eval_error(body);
 		put_eval_error(b, text);
 		free(text);
 		return;
-	}
-	if (kind != E_SWEEP)
+	} else {
 		text = kind < 0 ? xasprintf("%lld", v) : value_text(kind);
+	}
 	put(b, "((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" ");
 	put_str(b, text);
 	put(b, ")\n");
