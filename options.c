@@ -703,18 +703,16 @@ static bool command_takes_targets(enum kr_command c)
  */
 static int check_sweep(const struct options *o, struct kr_err *err)
 {
-	static const struct { const char *flag; size_t off; } ages[] = {
-		{ "--sweep-conts", offsetof(struct options, sweep_conts) },
-		{ "--sweep-sessions", offsetof(struct options, sweep_sessions) },
+	const struct { const char *flag; double v; } ages[] = {
+		{ "--sweep-conts", o->sweep_conts },
+		{ "--sweep-sessions", o->sweep_sessions },
 	};
 
-	for (size_t i = 0; i < 2; i++) {
-		double v = *(const double *)((const char *)o + ages[i].off);
-
-		if (v != 0 && (v < OPT_SWEEP_MIN_S || v != (double)(long long)v))
+	for (size_t i = 0; i < 2; i++)
+		if (ages[i].v != 0 &&
+		    (ages[i].v < OPT_SWEEP_MIN_S || ages[i].v != (double)(long long)ages[i].v))
 			return kr_fail(err, KR_USAGE, "%s %g: must be whole seconds, at least %d (1m)",
-				       ages[i].flag, v, OPT_SWEEP_MIN_S);
-	}
+				       ages[i].flag, ages[i].v, OPT_SWEEP_MIN_S);
 	if (o->command == CMD_SWEEP && o->sweep_conts == 0)
 		return kr_fail(err, KR_USAGE, "sweep needs --sweep-conts DURATION (e.g. 10m)");
 	if (o->sweep_sessions != 0 && o->sweep_conts == 0)

@@ -151,17 +151,15 @@ char *held_sweep(unsigned long long leak, long long conts_s, long long sessions_
 {
 	time_t now = time(NULL);
 	unsigned long long t0, u0, t1, u1;
-	long long sc, ss = -1;
+	long long sc;
 	char ssw[32] = "#f";
 	char *v;
 
 	pthread_mutex_lock(&mu);
 	heap(leak, &t0, &u0);
 	sc = sweep(conts, &nconts, conts_s, now);
-	if (sessions_s >= 0) {
-		ss = sweep(sessions, &nsessions, sessions_s, now);
-		snprintf(ssw, sizeof ssw, "%lld", ss);
-	}
+	if (sessions_s >= 0)
+		snprintf(ssw, sizeof ssw, "%lld", sweep(sessions, &nsessions, sessions_s, now));
 	heap(leak, &t1, &u1);
 	v = xasprintf("(sweep 1 %lld %s %lld %lld (%llu %llu) (%llu %llu))", sc, ssw,
 		      permanent + (long long)nconts, (long long)nsessions, t0, t0 - u0, t1, t1 - u1);
