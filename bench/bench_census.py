@@ -21,6 +21,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -118,12 +119,15 @@ def run(quick=False, sizes=None):
     site = (os.path.join(c.harness.tempdir(), "site"), free_port())
     env = dict(os.environ, KAHUA_PREFIX=prefix)
     load0 = c.loadavg()
-    subprocess.run([KIT + "/start.sh", site[0], str(site[1])], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Terminated from outside: still stop the Kahua site started here.
+    old_term = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
+        subprocess.run([KIT + "/start.sh", site[0], str(site[1])], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rows = measure(site, sizes)
     finally:
         subprocess.run([KIT + "/stop.sh", site[0]], env=env, stdout=subprocess.DEVNULL)
+        signal.signal(signal.SIGTERM, old_term)
     sec.text(__doc__.split("\n\n")[1].replace("\n", " ")
              + " The minted continuations are `(lambda () i)` closures made by an eval: one "
              "maker, like the wiki's one a/cont lambda; the census's work per entry does not "
@@ -137,6 +141,12 @@ def run(quick=False, sizes=None):
         t.add(r[0], "%.1f" % r[1], "%.1f" % r[2], "%.1f" % r[3], "%.1f" % r[4], r[5],
               "%.0f" % r[6], "%.1f" % r[7], "%.1f" % r[8])
     sec.table(t)
+    big = rows[-1]
+    sec.text("At %d continuations the census (best run) took %.1f times what reading every "
+             "timestamp takes and %.2f times Kahua's own sweep walk, which Kahua runs at every "
+             "continuation lookup: the census's cost is the walk over the table, which it cannot "
+             "avoid. The goal of at most 100 ms at 100,000 is not met on this machine." % (big[0], big[1] / big[7] if big[7] else 0,
+                                big[1] / big[8] if big[8] else 0))
     sec.facts = {"rows": rows}
     return sec
 
