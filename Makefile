@@ -25,11 +25,11 @@ HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
 LIB_SRCS := err.c log.c clock.c file.c fmt.c jsonw.c names.c outfile.c sexp.c \
-	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_log.c procinfo.c procnet.c \
+	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_census.c kahua_log.c procinfo.c procnet.c \
 	    model.c options.c \
-	    select.c lock.c drain.c rollout.c heal.c \
+	    select.c lock.c drain.c rollout.c heal.c sweep.c \
 	    curl_dl.c health.c sitecheck.c \
-	    report.c history_fmt.c history_read.c history_thin.c history_compact.c history_store.c history.c prom.c tgrid.c chart.c chart_axes.c chart_draw.c
+	    report.c census_report.c history_fmt.c history_read.c history_thin.c history_compact.c history_store.c history.c prom.c tgrid.c chart.c chart_axes.c chart_draw.c
 LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 LIB      := $(O)/libkr.a
 BIN      := $(O)/kahua-restarter
@@ -67,10 +67,17 @@ $(LIB): $(LIB_OBJS)
 $(BIN): $(O)/restarter.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/restarter.o $(LIB) $(LIBS)
 
-# The simulator shares only the S-expression reader with the program.
-$(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h
+# The simulator shares only the S-expression reader with the program; the
+# census and sweep expressions it recognises come from the recordings.
+SIM_RECORDED := $(O)/test/gen/recorded.h
+
+$(SIM_RECORDED): test/vectors/census-sweep.json test/sim/recorded.py
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itest/sim $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
+	python3 test/sim/recorded.py test/vectors/census-sweep.json $@
+
+$(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h $(SIM_RECORDED)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itest/sim -I$(O)/test/gen $(ALL_LDFLAGS) -o $@ $(SIM_SRCS) sexp.c -lpthread
 
 $(O)/test/unit/test_%: test/unit/test_%.c $(wildcard test/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
@@ -134,6 +141,6 @@ install: $(BIN)
 
 clean:
 	rm -f *.o libkr.a kahua-restarter test/kahua-sim $(UNIT_SRCS:.c=)
-	rm -rf build test/integration/__pycache__
+	rm -rf build test/gen test/integration/__pycache__
 
 -include mk/*.mk

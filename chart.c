@@ -206,10 +206,32 @@ static int add_events(struct chart_data *d, const cJSON *run, double t, size_t s
 	return 0;
 }
 
+/* Continuations a run's sweep discarded (sweep runs, restart --sweep-conts). */
+static void add_sweep(struct chart_data *d, const cJSON *run, size_t slot)
+{
+	const cJSON *w, *sweep = jget(run, "sweep");
+	double n, sum = 0;
+
+	if (sweep == NULL)
+		return;
+	cJSON_ArrayForEach(w, jget(sweep, "workers"))
+		if (jnumber(w, "swept_continuations", 0, MAX_COUNT, &n))
+			sum += n;
+	tgrid_put(&d->g, slot, d->swept, sum);
+	d->have_sweeps = true;
+	d->swept_total += (long long)sum;
+}
+
 static int on_run(void *ctx, const cJSON *run, double t)
 {
 	struct chart_data *d = ctx;
 	size_t slot = tgrid_place(&d->g, t);
+	const char *command = jstring(run, "command");
+
+	add_sweep(d, run, slot);
+	/* A sweep run restarts nothing: it is a tick in the strip, not a run. */
+	if (command != NULL && strcmp(command, "sweep") == 0)
+		return 0;
 
 	if (d->runs == 0 || t < d->first)
 		d->first = t;
@@ -230,11 +252,12 @@ static int data_init(struct chart_data *d)
 	d->restarts = tgrid_channel(&d->g, TG_SUM);
 	d->fails = tgrid_channel(&d->g, TG_SUM);
 	d->skips = tgrid_channel(&d->g, TG_SUM);
+	d->swept = tgrid_channel(&d->g, TG_SUM);
 	d->avail_hi = tgrid_channel(&d->g, TG_MAX);
 	d->avail_lo = tgrid_channel(&d->g, TG_MIN);
 	d->swap_hi = tgrid_channel(&d->g, TG_MAX);
 	d->swap_lo = tgrid_channel(&d->g, TG_MIN);
-	return d->swap_lo < 0 || d->restarts < 0 || d->fails < 0 || d->skips < 0 ||
+	return d->swap_lo < 0 || d->swept < 0 || d->restarts < 0 || d->fails < 0 || d->skips < 0 ||
 	       d->avail_hi < 0 || d->avail_lo < 0 || d->swap_hi < 0 ? -1 : 0;
 }
 

@@ -33,6 +33,9 @@ struct chart_data {
 	size_t ntypes;
 	bool more_types;        /* types beyond CHART_TYPES were not drawn */
 	int restarts, fails, skips;             /* channels: runs per slot (sum) */
+	int swept;              /* channel: continuations swept per slot (sum) */
+	bool have_sweeps;
+	long long swept_total;
 	int avail_hi, avail_lo, swap_hi, swap_lo;
 	bool have_mem, have_conts, have_avail, have_swap, any_pss, any_rss;
 	char *site;             /* of the latest run, NULL when none named one */

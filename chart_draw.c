@@ -18,6 +18,7 @@
 #define MEM_H 300.0
 #define SMALL_H 170.0
 #define PANEL_GAP 52.0          /* between panels: the next panel's title */
+#define SWEPT_COLOUR "#2a7a3a"
 #define STRIP_H 62.0            /* the event rows under the panels */
 #define FAIL_COLOUR "#D55E00"
 #define TITLE_TEXT 120          /* characters of a string shown in a title */
@@ -393,6 +394,10 @@ static void event_strip(const struct canvas *c, double y)
 	fail_row(c, y + 16);
 	row_name(c->f, y + 32, "skipped", "#888");
 	tick_row(c, d->skips, y + 32, "class=\"skips\" stroke=\"#888\" stroke-opacity=\"0.5\"");
+	if (!d->have_sweeps)
+		return;
+	row_name(c->f, y + 48, "swept", SWEPT_COLOUR);
+	tick_row(c, d->swept, y + 48, "class=\"sweeps\" stroke=\"" SWEPT_COLOUR "\" stroke-width=\"0.8\"");
 }
 
 /* ---- header and legend ---- */
@@ -475,6 +480,10 @@ static void header(const struct canvas *c)
 	put_text(c->f, zone, 16);
 	fprintf(c->f, " \xC2\xB7 %s run%s: %s with restarts, %s failed, %s skipped", runs,
 		d->runs == 1 ? "" : "s", rs, fl, sk);
+	if (d->have_sweeps) {
+		fmt_count(d->swept_total, sk, sizeof sk);
+		fprintf(c->f, " \xC2\xB7 %s continuations swept", sk);
+	}
 	if (d->g.width > 1800) {
 		fmt_age((long long)d->g.width, width, sizeof width);
 		fprintf(c->f, " \xC2\xB7 one point per %s: the highest before and the lowest "

@@ -6,7 +6,7 @@
 
 const struct kr_exit_info kr_exit_table[] = {
 	{ KR_OK, "ok", "success; the selected workers were restarted and the site answers" },
-	{ KR_HEALTH, "unhealthy", "a replacement worker or the site failed its health check; the rollout stopped there" },
+	{ KR_HEALTH, "unhealthy", "a replacement worker or the site failed its health check; the rollout stopped there; or a worker's sweep or census failed" },
 	{ KR_USAGE, "usage", "bad command line, no site given, or a target that matches no running worker" },
 	{ KR_DATAERR, "dataerr", "an input file (such as the history file) could not be read" },
 	{ KR_UNAVAILABLE, "unavailable", "the supervisor is unreachable, hangs, or refused or failed a command" },

@@ -76,6 +76,8 @@ struct type_stat {
 	long long growth_n;
 	double conts_sum;       /* continuations/hour, likewise */
 	long long conts_n;
+	long long swept;        /* continuations swept (sweep, restart --sweep-conts) */
+	long long sweeps;       /* workers of the type swept */
 	struct failure fail;
 	int spark;              /* channel of its peaks in summary.peaks, -1 none */
 	double run_peak;        /* largest worker in the run numbered peak_run */
@@ -310,6 +312,27 @@ static int blame_run(struct summary *s, const cJSON *restarts, double started, c
 	return 0;
 }
 
+/* What the run's sweep discarded, per type; a failed sweep of a worker counts nothing. */
+static int add_sweep(struct summary *s, const cJSON *run)
+{
+	const cJSON *w;
+	double n;
+
+	cJSON_ArrayForEach(w, jget(jget(run, "sweep"), "workers")) {
+		const char *type = jstring(w, "type"), *outcome = jstring(w, "outcome");
+		struct type_stat *t;
+
+		if (type == NULL || outcome == NULL || strcmp(outcome, "ok") != 0 ||
+		    !jnumber(w, "swept_continuations", 0, 1e15, &n))
+			continue;
+		if ((t = type_get(s, type)) == NULL)
+			return -1;
+		t->swept += (long long)n;
+		t->sweeps++;
+	}
+	return 0;
+}
+
 static int add_run(struct summary *s, const cJSON *run, double started)
 {
 	const char *metric = jstring(run, "metric"), *why = jstring(run, "error");
@@ -322,7 +345,7 @@ static int add_run(struct summary *s, const cJSON *run, double started)
 		s->first = started;
 	if (s->runs == 1 || started > s->last)
 		s->last = started;
-	if (count_before(s, run) < 0 || note_peaks(s, run, pss, started) < 0)
+	if (count_before(s, run) < 0 || note_peaks(s, run, pss, started) < 0 || add_sweep(s, run) < 0)
 		return -1;
 	if (jnumber(run, "exit_status", -1e9, 1e9, &status) && status != 0) {
 		s->failed_runs++;
@@ -487,6 +510,24 @@ static void text_row(FILE *out, const struct summary *s, const struct type_stat 
 	fputc('\n', out);
 }
 
+/* "# swept: TYPE N continuations in K sweeps, ..." when any run swept. */
+static void swept_line(const struct summary *s, FILE *out)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->t[i].sweeps == 0)
+			continue;
+		fputs(any ? ", " : "# swept: ", out);
+		put_clean(out, s->t[i].name);
+		fprintf(out, " %lld continuation%s in %lld worker sweep%s", s->t[i].swept,
+			s->t[i].swept == 1 ? "" : "s", s->t[i].sweeps, s->t[i].sweeps == 1 ? "" : "s");
+		any = true;
+	}
+	if (any)
+		fputc('\n', out);
+}
+
 static void text_summary(const struct summary *s, time_t since, FILE *out)
 {
 	int width = type_width(s);
@@ -516,6 +557,7 @@ static void text_summary(const struct summary *s, time_t since, FILE *out)
 	if (s->skipped > 0)
 		fprintf(out, "; %lld line%s skipped", s->skipped, s->skipped == 1 ? "" : "s");
 	fputc('\n', out);
+	swept_line(s, out);
 }
 
 static void json_failure(struct jb *b, cJSON *parent, const char *key, const struct failure *f)
@@ -546,6 +588,8 @@ static void json_type(struct jb *b, cJSON *o, const struct type_stat *t)
 		t->growth_n ? t->growth_sum / (double)t->growth_n : 0);
 	jnum_if(b, o, "continuations_per_hour", t->conts_n > 0,
 		t->conts_n ? t->conts_sum / (double)t->conts_n : 0);
+	jnum(b, o, "swept_continuations", (double)t->swept);
+	jnum(b, o, "worker_sweeps", (double)t->sweeps);
 	json_failure(b, o, "last_failure", &t->fail);
 }
 
@@ -602,10 +646,15 @@ static int on_run(void *ctx, const cJSON *run, double started)
 	struct summary *s = ctx;
 	const char *outcome = jstring(run, "outcome");
 
+	const char *command = jstring(run, "command");
+
 	if (outcome != NULL && strcmp(outcome, "skipped") == 0) {
 		s->gated++;
 		return 0;
 	}
+	/* A sweep run restarts nothing: only what it swept counts. */
+	if (command != NULL && strcmp(command, "sweep") == 0)
+		return add_sweep(s, run);
 	return add_run(s, run, started);
 }
 

@@ -178,7 +178,8 @@ static int add_line(struct scan *sc, char *line, size_t len)
 		sc->c->skipped++;
 		return 0;
 	}
-	if (started >= (double)sc->since && strcmp(command, "restart") == 0 &&
+	if (started >= (double)sc->since &&
+	    (strcmp(command, "restart") == 0 || strcmp(command, "sweep") == 0) &&
 	    !cJSON_IsTrue(jget(view.run, "dry_run")))
 		rc = sc->fn(sc->ctx, view.run, started) < 0 ? -1 : 1;
 	hfmt_view_free(&view);

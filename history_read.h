@@ -30,7 +30,7 @@ typedef int history_run_fn(void *ctx, const struct cJSON *run, double started);
 
 /*
  * Streams path (a missing file reads as empty) and calls fn for every
- * restart run, dry runs left out, started at since or later (0: all), in
+ * restart and sweep run (fn tells them apart by "command"), dry runs left out, started at since or later (0: all), in
  * file order.  0, or -1 with err: KR_DATAERR when the file cannot be read,
  * KR_SOFTWARE when fn or the reader runs out of memory.
  */

@@ -1,5 +1,7 @@
 #include "jsonw.h"
 
+#include <stdlib.h>
+
 static cJSON *added(struct jb *b, cJSON *x)
 {
 	b->failed |= x == NULL;
@@ -42,4 +44,18 @@ cJSON *jitem(struct jb *b, cJSON *array)
 		return NULL;
 	}
 	return x;
+}
+
+int jprint(cJSON *root, bool failed, FILE *out, struct kr_err *err)
+{
+	char *text = root && !failed ? cJSON_Print(root) : NULL;
+
+	cJSON_Delete(root);
+	if (text == NULL)
+		return kr_fail(err, KR_SOFTWARE, "JSON report: out of memory");
+	fprintf(out, "%s\n", text);
+	free(text);
+	if (fflush(out) != 0)
+		return kr_fail(err, KR_CANTCREAT, "JSON report: write failed");
+	return 0;
 }

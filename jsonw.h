@@ -7,8 +7,11 @@
 #define KR_JSONW_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
+
+#include "err.h"
 
 struct jb {
 	bool failed;            /* some add ran out of memory */
@@ -24,5 +27,12 @@ cJSON *jnum_if(struct jb *b, cJSON *obj, const char *key, bool have, double v);
 cJSON *jchild(struct jb *b, cJSON *parent, const char *key, bool array);
 /* A new object appended to array (NULL when array is). */
 cJSON *jitem(struct jb *b, cJSON *array);
+
+/*
+ * Print root (then delete it) as one JSON document on out; failed: a
+ * member could not be added.  KR_SOFTWARE when out of memory,
+ * KR_CANTCREAT when out cannot be written.
+ */
+int jprint(cJSON *root, bool failed, FILE *out, struct kr_err *err);
 
 #endif

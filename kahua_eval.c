@@ -31,8 +31,6 @@ const char kahua_eval_request[] =
 	" (gc-stat)))";
 
 #define EVAL_CHUNK 4096
-/* An answer is ~150 bytes, an ERROR with its stack trace a few KB. */
-#define EVAL_REPLY_MAX (64 * 1024)
 
 __attribute__((format(printf, 3, 4)))
 static void verdict(struct eval_result *res, enum eval_outcome outcome, const char *fmt, ...)
@@ -63,18 +61,28 @@ static bool count(const struct sx *x, long long *out)
 	return true;
 }
 
-/* (:total-heap-size N) among gc-stat's entries; -1 without one. */
-static long long total_heap(const struct sx *gc)
+/* (KEY N) among gc-stat's entries; -1 without one. */
+static long long gc_entry(const struct sx *gc, const char *key)
 {
 	long long v;
 
 	for (size_t i = 0; i < sx_len(gc); i++) {
 		const struct sx *e = sx_nth(gc, i);
 
-		if (sx_is_symbol(sx_nth(e, 0), ":total-heap-size") && count(sx_nth(e, 1), &v))
+		if (sx_is_symbol(sx_nth(e, 0), key) && count(sx_nth(e, 1), &v))
 			return v;
 	}
 	return -1;
+}
+
+/* The heap and, with :free-bytes, the part in use (total less free). */
+static void heap_of(const struct sx *gc, struct eval_result *res)
+{
+	long long free_bytes = gc_entry(gc, ":free-bytes");
+
+	res->heap = gc_entry(gc, ":total-heap-size");
+	if (res->heap >= 0 && free_bytes >= 0 && free_bytes <= res->heap)
+		res->heap_used = res->heap - free_bytes;
 }
 
 /*
@@ -94,9 +102,9 @@ static void parse_value(const struct sx *text, struct eval_result *res)
 		if (count(sx_nth(v, 0), &conts) && count(sx_nth(v, 1), &sessions)) {
 			res->conts = conts;
 			res->sessions = sessions;
-			res->heap = total_heap(sx_nth(v, 2));
+			heap_of(sx_nth(v, 2), res);
 		} else {
-			res->heap = total_heap(v);
+			heap_of(v, res);
 		}
 	}
 	sx_free(v);
@@ -109,32 +117,53 @@ static void parse_value(const struct sx *text, struct eval_result *res)
 		shown);
 }
 
-void kahua_eval_parse(const char *buf, size_t len, struct eval_result *res)
+enum eval_outcome kahua_eval_text(const char *buf, size_t len, struct sx **body,
+				  const struct sx **text, char *why, size_t size)
 {
-	struct sx *hdr = NULL, *body = NULL;
+	struct sx *hdr = NULL;
 	const char *status;
 	size_t pos = 0;
 	char line[120];
+	enum eval_outcome rc = EVAL_UNREADABLE;
 
-	*res = (struct eval_result){ .conts = -1, .sessions = -1, .heap = -1 };
+	*body = NULL;
+	*text = NULL;
 	if (sx_read(buf, len, &pos, &sx_default_limits, &hdr, NULL) != SX_OK ||
-	    sx_read(buf, len, &pos, &sx_default_limits, &body, NULL) != SX_OK) {
-		verdict(res, EVAL_UNREADABLE, "eval reply unreadable (%zu bytes)", len);
+	    sx_read(buf, len, &pos, &sx_default_limits, body, NULL) != SX_OK) {
+		snprintf(why, size, "eval reply unreadable (%zu bytes)", len);
 	} else if ((status = sx_text(sx_nth(sx_alist_get(hdr, "x-kahua-status"), 1))) == NULL) {
-		verdict(res, EVAL_UNREADABLE, "eval reply has no x-kahua-status");
+		snprintf(why, size, "eval reply has no x-kahua-status");
 	} else if (strcmp(status, "ERROR") == 0) {
-		first_line(sx_is_string(body) ? sx_text(body) : "(no message)", line, sizeof line);
-		verdict(res, EVAL_UNREADABLE, "eval answered ERROR: %s", line);
+		first_line(sx_is_string(*body) ? sx_text(*body) : "(no message)", line, sizeof line);
+		snprintf(why, size, "eval answered ERROR: %s", line);
 	} else if (strcmp(status, "OK") != 0) {
 		first_line(status, line, sizeof line);
-		verdict(res, EVAL_UNREADABLE, "eval answered status \"%.40s\"", line);
-	} else if (!sx_is_string(sx_nth(body, 2))) {
-		verdict(res, EVAL_UNREADABLE, "eval reply body is not (STDERR STDOUT VALUE)");
+		snprintf(why, size, "eval answered status \"%.40s\"", line);
+	} else if (!sx_is_string(sx_nth(*body, 2))) {
+		snprintf(why, size, "eval reply body is not (STDERR STDOUT VALUE)");
 	} else {
-		parse_value(sx_nth(body, 2), res);
+		*text = sx_nth(*body, 2);
+		rc = EVAL_OK;
 	}
 	sx_free(hdr);
+	return rc;
+}
+
+void kahua_eval_parse(const char *buf, size_t len, struct eval_result *res)
+{
+	struct sx *body;
+	const struct sx *text;
+
+	*res = (struct eval_result){ .conts = -1, .sessions = -1, .heap = -1, .heap_used = -1 };
+	res->outcome = kahua_eval_text(buf, len, &body, &text, res->why, sizeof res->why);
+	if (res->outcome == EVAL_OK)
+		parse_value(text, res);
 	sx_free(body);
+}
+
+void kahua_eval_first_line(const char *s, char *out, size_t size)
+{
+	first_line(s, out, size);
 }
 
 struct conn {
@@ -147,61 +176,69 @@ static int done(struct conn *c)
 {
 	close(c->fd);
 	c->fd = -1;
-	sx_buf_free(&c->reply);
 	return 1;
 }
 
-/* One step of one connection on poll's word; 1 when it is over. */
-static int step(struct conn *c, struct eval_result *res)
+__attribute__((format(printf, 3, 4)))
+static int fail(struct conn *c, struct eval_reply *r, const char *fmt, ...)
 {
-	size_t reqlen = sizeof kahua_eval_request - 1;
+	va_list ap;
+
+	r->outcome = EVAL_NO_ANSWER;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	va_end(ap);
+	sx_buf_free(&c->reply);
+	return done(c);
+}
+
+/* One step of one connection on poll's word; 1 when it is over. */
+static int step(struct conn *c, const char *req, size_t reqlen, struct eval_reply *r)
+{
 	ssize_t n;
 
 	if (c->sent < reqlen) {
-		n = send(c->fd, kahua_eval_request + c->sent, reqlen - c->sent, MSG_NOSIGNAL);
+		n = send(c->fd, req + c->sent, reqlen - c->sent, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			return 0;
-		if (n < 0) {
-			verdict(res, EVAL_NO_ANSWER, "eval: send: %s", strerror(errno));
-			return done(c);
-		}
+		if (n < 0)
+			return fail(c, r, "eval: send: %s", strerror(errno));
 		c->sent += (size_t)n;
 		return 0;
 	}
-	if (sx_buf_reserve(&c->reply, EVAL_CHUNK) < 0) {
-		verdict(res, EVAL_UNREADABLE, "eval: out of memory");
-		return done(c);
-	}
+	if (sx_buf_reserve(&c->reply, EVAL_CHUNK) < 0)
+		return fail(c, r, "eval: out of memory");
 	n = recv(c->fd, c->reply.s + c->reply.len, EVAL_CHUNK, 0);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
-	if (n < 0 && !(errno == ECONNRESET && kahua_reply_complete(c->reply.s, c->reply.len))) {
-		verdict(res, EVAL_NO_ANSWER, "eval: recv: %s", strerror(errno));
-		return done(c);
-	}
+	if (n < 0 && !(errno == ECONNRESET && kahua_reply_complete(c->reply.s, c->reply.len)))
+		return fail(c, r, "eval: recv: %s", strerror(errno));
 	if (n > 0) {
 		c->reply.len += (size_t)n;
 		c->reply.s[c->reply.len] = '\0';
 		if (c->reply.len > EVAL_REPLY_MAX) {
-			verdict(res, EVAL_UNREADABLE, "eval reply larger than %d bytes", EVAL_REPLY_MAX);
-			return done(c);
+			fail(c, r, "eval reply larger than %d bytes", EVAL_REPLY_MAX);
+			r->outcome = EVAL_UNREADABLE;
+			return 1;
 		}
 		if (c->reply.s[c->reply.len - 1] != '\n' ||
 		    !kahua_reply_complete(c->reply.s, c->reply.len))
 			return 0;
 	}
 	if (c->reply.len == 0)
-		verdict(res, EVAL_NO_ANSWER, "closed without answering");
-	else
-		kahua_eval_parse(c->reply.s, c->reply.len, res);
+		return fail(c, r, "closed without answering");
+	r->outcome = EVAL_OK;
+	r->buf = c->reply.s;
+	r->len = c->reply.len;
+	c->reply = (struct sx_buf){ 0 };
 	return done(c);
 }
 
 /* Poll every open connection until all are over or the deadline passes. */
-static void run(struct conn *c, size_t n, size_t open, long long deadline_ms,
-		struct pollfd *p, size_t *idx, struct eval_result *res)
+static void run(struct conn *c, size_t n, size_t open, const char *req, long long deadline_ms,
+		struct pollfd *p, size_t *idx, struct eval_reply *out)
 {
-	size_t reqlen = sizeof kahua_eval_request - 1;
+	size_t reqlen = strlen(req);
 
 	while (open > 0) {
 		size_t np = 0;
@@ -217,19 +254,18 @@ static void run(struct conn *c, size_t n, size_t open, long long deadline_ms,
 		ready = poll(p, np, kr_poll_ms(deadline_ms));
 		if (ready < 0 && errno == EINTR)
 			continue;
-		for (size_t j = 0; ready <= 0 && j < np; j++) {
-			verdict(&res[idx[j]], EVAL_NO_ANSWER, ready == 0 ?
-				"no answer to the eval within the time limit" : "eval: poll failed");
-			open -= (size_t)done(&c[idx[j]]);
-		}
+		for (size_t j = 0; ready <= 0 && j < np; j++)
+			open -= (size_t)fail(&c[idx[j]], &out[idx[j]], "%s", ready == 0 ?
+					     "no answer to the eval within the time limit" :
+					     "eval: poll failed");
 		for (size_t j = 0; ready > 0 && j < np; j++)
 			if (p[j].revents != 0)
-				open -= (size_t)step(&c[idx[j]], &res[idx[j]]);
+				open -= (size_t)step(&c[idx[j]], req, reqlen, &out[idx[j]]);
 	}
 }
 
-void kahua_eval_workers(const struct kahua_site *site, const struct worker *ws,
-			size_t n, long long deadline_ms, struct eval_result *res)
+void kahua_eval_exchange(const struct kahua_site *site, const struct worker *ws, size_t n,
+			 const char *request, long long deadline_ms, struct eval_reply *out)
 {
 	struct conn *c = calloc(n ? n : 1, sizeof *c);
 	struct pollfd *p = calloc(n ? n : 1, sizeof *p);
@@ -239,21 +275,52 @@ void kahua_eval_workers(const struct kahua_site *site, const struct worker *ws,
 	for (size_t i = 0; i < n; i++) {
 		struct kr_err err = { 0 };
 
-		res[i] = (struct eval_result){ .outcome = EVAL_NO_ANSWER, .conts = -1,
-					       .sessions = -1, .heap = -1 };
+		out[i] = (struct eval_reply){ .outcome = EVAL_NO_ANSWER };
 		if (c == NULL || p == NULL || idx == NULL) {
-			verdict(&res[i], EVAL_NO_ANSWER, "eval: out of memory");
+			snprintf(out[i].why, sizeof out[i].why, "eval: out of memory");
 			continue;
 		}
 		c[i].fd = kahua_connect(site, ws[i].wid, deadline_ms, &err);
 		if (c[i].fd < 0)
-			verdict(&res[i], EVAL_NO_ANSWER, "%.190s", err.msg);
+			snprintf(out[i].why, sizeof out[i].why, "%.190s", err.msg);
 		else
 			open++;
 	}
 	if (open > 0)
-		run(c, n, open, deadline_ms, p, idx, res);
+		run(c, n, open, request, deadline_ms, p, idx, out);
 	free(c);
 	free(p);
 	free(idx);
+}
+
+void kahua_eval_reply_free(struct eval_reply *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].buf);
+		r[i].buf = NULL;
+	}
+}
+
+void kahua_eval_workers(const struct kahua_site *site, const struct worker *ws,
+			size_t n, long long deadline_ms, struct eval_result *res)
+{
+	struct eval_reply *r = calloc(n ? n : 1, sizeof *r);
+
+	for (size_t i = 0; i < n; i++) {
+		res[i] = (struct eval_result){ .outcome = EVAL_NO_ANSWER, .conts = -1,
+					       .sessions = -1, .heap = -1, .heap_used = -1 };
+		if (r == NULL)
+			verdict(&res[i], EVAL_NO_ANSWER, "eval: out of memory");
+	}
+	if (r == NULL)
+		return;
+	kahua_eval_exchange(site, ws, n, kahua_eval_request, deadline_ms, r);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].buf != NULL)
+			kahua_eval_parse(r[i].buf, r[i].len, &res[i]);
+		else
+			verdict(&res[i], r[i].outcome, "%s", r[i].why);
+	}
+	kahua_eval_reply_free(r, n);
+	free(r);
 }

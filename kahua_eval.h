@@ -34,6 +34,7 @@ struct eval_result {
 	long long conts;        /* continuations; -1 unknown */
 	long long sessions;     /* state sessions; -1 unknown */
 	long long heap;         /* GC total heap bytes; -1 unknown */
+	long long heap_used;    /* the heap less gc-stat's :free-bytes; -1 unknown */
 	char why[200];          /* when not EVAL_OK: why, in a few words */
 };
 
@@ -43,6 +44,44 @@ struct eval_result {
  * count-only expression; EVAL_UNREADABLE otherwise, with why.
  */
 void kahua_eval_parse(const char *buf, size_t len, struct eval_result *res);
+
+/*
+ * The value text of an eval reply (the third string of its body): *body
+ * receives the reply's body (sx_free it, also on failure) and *text points
+ * into it.  EVAL_OK, or EVAL_UNREADABLE with why: an ERROR answer quotes
+ * its message's first line.
+ */
+enum eval_outcome kahua_eval_text(const char *buf, size_t len, struct sx **body,
+				  const struct sx **text, char *why, size_t size);
+
+/* The first line of a worker's text, control characters shown as '?'. */
+void kahua_eval_first_line(const char *s, char *out, size_t size);
+
+/*
+ * One worker's raw answer to an eval: buf (malloc'd, NUL-terminated) holds
+ * a complete reply when outcome is EVAL_OK; otherwise buf is NULL and why
+ * says what happened (EVAL_NO_ANSWER, or EVAL_UNREADABLE for a reply over
+ * the size limit).
+ */
+struct eval_reply {
+	enum eval_outcome outcome;
+	char *buf;
+	size_t len;
+	char why[200];
+};
+
+/* The largest eval reply read; a census answer is a few KB. */
+#define EVAL_REPLY_MAX (64 * 1024)
+
+/*
+ * Send request (a fixed text: header and body, no trailing newline) to
+ * each of ws[0..n) at once, one connection per worker, all bounded by
+ * deadline_ms; out[i] is filled for ws[i] whatever happens.  Free the
+ * buffers with kahua_eval_reply_free.
+ */
+void kahua_eval_exchange(const struct kahua_site *site, const struct worker *ws, size_t n,
+			 const char *request, long long deadline_ms, struct eval_reply *out);
+void kahua_eval_reply_free(struct eval_reply *r, size_t n);
 
 /*
  * Ask each of ws[0..n) at once, one connection per worker, all bounded by

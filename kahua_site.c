@@ -105,6 +105,21 @@ static int conf_dir(const char *root, const char *value, const char *dflt,
 	return 0;
 }
 
+/* :timeout-mins, Kahua's age limit of continuations and state sessions. */
+static int conf_timeout(const struct sx *plist, const char *path, long *out, struct kr_err *err)
+{
+	const struct sx *v = sx_plist_get(plist, ":timeout-mins");
+
+	*out = KAHUA_TIMEOUT_MINS_DEFAULT;
+	if (v == NULL)
+		return 0;
+	if (v->type != SX_INT || v->u.i <= 0 || v->u.i > 10L * 365 * 24 * 60)
+		return kr_fail(err, KR_CONFIG, "%s: :timeout-mins must be a positive whole number of minutes",
+			       path);
+	*out = (long)v->u.i;
+	return 0;
+}
+
 static int conf_apply(const struct sx *conf, const char *root, const char *path,
 		      struct kahua_site *site, struct kr_err *err)
 {
@@ -117,6 +132,8 @@ static int conf_apply(const struct sx *conf, const char *root, const char *path,
 		return -1;
 	if (sockbase != NULL && strncmp(sockbase, "unix:", 5) == 0)
 		sockbase += 5;
+	if (conf_timeout(conf, path, &site->timeout_mins, err) < 0)
+		return -1;
 	ar = sx_plist_get(conf, ":auto-restart");
 	site->auto_restart = ar != NULL && !(ar->type == SX_BOOL && !ar->u.b);
 	if (conf_dir(root, sockbase, "socket", &site->sockdir, err) < 0 ||

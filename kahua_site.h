@@ -15,6 +15,7 @@
 #include "err.h"
 
 #define KAHUA_NAME_MAX 128                  /* worker type names */
+#define KAHUA_TIMEOUT_MINS_DEFAULT 60       /* Kahua's own default */
 
 struct kahua_site {
 	char *root;             /* absolute path of the bundle */
@@ -23,6 +24,7 @@ struct kahua_site {
 	char *rundir;           /* :run-directory, default run */
 	char *logdir;           /* :log-directory, default logs */
 	bool auto_restart;      /* :auto-restart */
+	long timeout_mins;      /* :timeout-mins: continuations older are expired */
 };
 
 struct kahua_type {

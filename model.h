@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "kahua_ctl.h"
+#include "kahua_census.h"
 #include "kahua_eval.h"
 #include "procinfo.h"
 
@@ -56,6 +57,18 @@ struct healed_entry {
 	char refused[KR_ERR_MSG_MAX / 2]; /* why the supervisor kept it, or empty */
 };
 
+/* A worker swept in place (sweep, or restart with --sweep-conts). */
+struct sweep_entry {
+	struct worker w;
+	struct sweep_result res;        /* outcome EVAL_OK: swept; else failed, why */
+};
+
+/* A worker's census, beside the worker it was taken of. */
+struct census_entry {
+	struct worker w;
+	struct census c;
+};
+
 struct type_count {
 	char type[KAHUA_NAME_MAX];
 	long running;           /* after the run */
@@ -90,6 +103,12 @@ struct run_report {
 	bool eval;              /* eval asked of workers (not --no-eval) */
 	struct host_mem host;   /* at the start of the run; -1 unknown */
 	char skipped[256];      /* why a gated run restarted nothing, or empty */
+	long long sweep_conts_s;        /* the sweep's ages; 0: no sweep, -1 sessions not swept */
+	long long sweep_sessions_s;
+	struct sweep_entry *sweep;
+	size_t nsweep;
+	struct census_entry *census;
+	size_t ncensus;
 
 	int exit_status;
 	char error[KR_ERR_MSG_MAX]; /* the one error line, empty on success */

@@ -62,6 +62,8 @@ static const struct optdef optdefs[] = {
 	{ "memory", 0, K_METRIC, F(memory), "rss", "METRIC", "memory metric: rss or pss" },
 	{ "max-restarts", 0, K_INT, F(max_restarts), "0", "N", "restart at most N workers per run (0: no limit)" },
 	{ "max-conts", 0, K_INT, F(max_conts), "0", "N", "restart only workers holding at least N continuations (0: no threshold)" },
+	{ "sweep-conts", 0, K_SECONDS, F(sweep_conts), "0", "DURATION", "sweep: discard continuations unused for DURATION (at least 60s, below :timeout-mins); restart sweeps first (0: off)" },
+	{ "sweep-sessions", 0, K_SECONDS, F(sweep_sessions), "0", "DURATION", "sweep: also discard state sessions idle for DURATION; they hold logins (0: off)" },
 	{ "no-top-up", 0, K_BOOL, F(no_top_up), NULL, NULL, "remove dead and broken entries but do not reload to top types up" },
 	{ "when-available-below", 0, K_SIZE, F(when_available_below), "0", "SIZE", "restart only while the host's MemAvailable is below SIZE (0: always)" },
 	{ "when-swap-above", 0, K_SIZE, F(when_swap_above), "0", "SIZE", "restart only while the host's swap in use is above SIZE (0: always)" },
@@ -194,7 +196,7 @@ int parse_facility(const char *s, int *out)
 static const char *const strategies[] = { "rolling", "surge", "all" };
 static const char *const metrics[] = { "rss", "pss" };
 static const char *const probes[] = { "eval", "http" };
-static const char *const commands[] = { "restart", "status", "check", "history" };
+static const char *const commands[] = { "restart", "status", "check", "history", "census", "sweep" };
 
 const char *strategy_name(int s)
 {
@@ -213,7 +215,7 @@ const char *probe_name(int p)
 
 const char *command_name(enum kr_command c)
 {
-	return (int)c >= 0 && c < 4 ? commands[c] : "?";
+	return (int)c >= 0 && c < 6 ? commands[c] : "?";
 }
 
 static int pick(const char *s, const char *const *names, int n)
@@ -577,11 +579,14 @@ struct cli {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kahua-restarter [options] [restart [TARGET...] | status | check | history]\n"
+		"usage: kahua-restarter [options] [restart [TARGET...] | status | check | history |\n"
+		"                                  census [TARGET...] | sweep [TARGET...]]\n"
 		"\n"
 		"Restarts the workers of a Kahua site through its supervisor's control\n"
 		"socket, one at a time, and proves the site still answers.\n"
 		"TARGET is *, a worker type, a worker number or a worker id (default *).\n"
+		"census: each worker's continuations by age and by the code that made them.\n"
+		"sweep: discard continuations unused for --sweep-conts in place, then (gc).\n"
 		"\noptions:\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct optdef *d = &optdefs[i];
@@ -687,6 +692,35 @@ static int parse_argv(int argc, char **argv, struct cli *c, struct kr_err *err)
 	return 0;
 }
 
+static bool command_takes_targets(enum kr_command c)
+{
+	return c == CMD_RESTART || c == CMD_CENSUS || c == CMD_SWEEP;
+}
+
+/*
+ * Sweep ages: whole seconds, at least OPT_SWEEP_MIN_S (younger continuations
+ * are a reader's open page); the site's :timeout-mins bound is checked
+ * once the site is read (restarter.c).
+ */
+static int check_sweep(const struct options *o, struct kr_err *err)
+{
+	const struct { const char *flag; double v; } ages[] = {
+		{ "--sweep-conts", o->sweep_conts },
+		{ "--sweep-sessions", o->sweep_sessions },
+	};
+
+	for (size_t i = 0; i < 2; i++)
+		if (ages[i].v != 0 &&
+		    (ages[i].v < OPT_SWEEP_MIN_S || ages[i].v != (double)(long long)ages[i].v))
+			return kr_fail(err, KR_USAGE, "%s %g: must be whole seconds, at least %d (1m)",
+				       ages[i].flag, ages[i].v, OPT_SWEEP_MIN_S);
+	if (o->command == CMD_SWEEP && o->sweep_conts == 0)
+		return kr_fail(err, KR_USAGE, "sweep needs --sweep-conts DURATION (e.g. 10m)");
+	if (o->sweep_sessions != 0 && o->sweep_conts == 0)
+		return kr_fail(err, KR_USAGE, "--sweep-sessions needs --sweep-conts too");
+	return 0;
+}
+
 static int parse_command(struct options *o, int argc, char **argv, int first,
 			 struct kr_err *err)
 {
@@ -695,12 +729,13 @@ static int parse_command(struct options *o, int argc, char **argv, int first,
 	o->command = CMD_RESTART;
 	if (first >= argc)
 		return 0;
-	cmd = pick(argv[first], commands, 4);
+	cmd = pick(argv[first], commands, 6);
 	if (cmd < 0)
-		return kr_fail(err, KR_USAGE, "unknown command \"%s\" (restart, status, check or history)",
+		return kr_fail(err, KR_USAGE,
+			       "unknown command \"%s\" (restart, status, check, history, census or sweep)",
 			       argv[first]);
 	o->command = (enum kr_command)cmd;
-	if (o->command != CMD_RESTART && first + 1 < argc)
+	if (!command_takes_targets(o->command) && first + 1 < argc)
 		return kr_fail(err, KR_USAGE, "%s takes no arguments, got \"%s\"",
 			       argv[first], argv[first + 1]);
 	for (int i = first + 1; i < argc; i++)
@@ -761,6 +796,8 @@ int options_load(struct options *o, int argc, char **argv, struct kr_err *err)
 	for (size_t i = 0; rc == 0 && i < c.n; i++)
 		rc = apply(o, c.v[i].idx, c.v[i].value, SRC_CMDLINE, "option", err);
 	cli_free(&c);
+	if (rc == 0)
+		rc = check_sweep(o, err);
 	return rc;
 }
 

@@ -16,7 +16,7 @@
 
 #include "err.h"
 
-enum kr_command { CMD_RESTART, CMD_STATUS, CMD_CHECK, CMD_HISTORY };
+enum kr_command { CMD_RESTART, CMD_STATUS, CMD_CHECK, CMD_HISTORY, CMD_CENSUS, CMD_SWEEP };
 enum kr_strategy { STRATEGY_ROLLING, STRATEGY_SURGE, STRATEGY_ALL };
 enum kr_metric { METRIC_RSS, METRIC_PSS };
 enum kr_probe { PROBE_EVAL, PROBE_HTTP };
@@ -24,6 +24,8 @@ enum kr_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_CMDLINE };
 
 #define OPT_MAX_STATUSES 16
 #define OPT_MAX_SETTINGS 64
+/* The youngest age a sweep may discard: younger continuations are a reader's open page. */
+#define OPT_SWEEP_MIN_S 60
 
 struct str_list {
 	char **v;
@@ -62,6 +64,8 @@ struct options {
 	int memory;                     /* enum kr_metric */
 	long long max_restarts;         /* 0: no limit */
 	long long max_conts;            /* continuations; 0: no threshold */
+	double sweep_conts;             /* seconds; 0: no sweep */
+	double sweep_sessions;          /* seconds; 0: state sessions not swept */
 	bool no_top_up;
 	long long when_available_below; /* bytes of MemAvailable; 0: no gate */
 	long long when_swap_above;      /* bytes of swap in use; 0: no gate */

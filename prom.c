@@ -108,6 +108,16 @@ static long healed_of(const struct run_report *r, const char *type)
 	return n;
 }
 
+static long long swept_of(const struct run_report *r, const char *type)
+{
+	long long n = 0;
+
+	for (size_t i = 0; i < r->nsweep; i++)
+		if (r->sweep[i].res.outcome == EVAL_OK && strcmp(r->sweep[i].w.type, type) == 0)
+			n += r->sweep[i].res.swept_conts;
+	return n;
+}
+
 static void run_metrics(struct prom *p, const struct run_report *r)
 {
 	family(p, P "last_run_timestamp_seconds", "Start of the latest run, seconds since the epoch.");
@@ -138,6 +148,12 @@ static void type_metrics(struct prom *p, const struct run_report *r, const char 
 	       "Restarts that failed in the latest run (a per-run gauge, not a counter).");
 	for (size_t i = 0; i < n; i++)
 		sample(p, steps_of(r, types[i], STEP_FAILED), "type", types[i], (const char *)NULL);
+	if (r->sweep_conts_s > 0) {
+		family(p, P "swept_continuations",
+		       "Continuations the latest run swept, by type (a per-run gauge, not a counter).");
+		for (size_t i = 0; i < n; i++)
+			sample(p, (double)swept_of(r, types[i]), "type", types[i], (const char *)NULL);
+	}
 	family(p, P "healed_entries",
 	       "Dead or broken worker entries the latest run removed (a per-run gauge, not a counter).");
 	for (size_t i = 0; i < n; i++)
@@ -207,6 +223,9 @@ static void held_metrics(struct prom *p, const struct run_report *r)
 	held_metric(p, v, n, "kahua_worker_heap_bytes",
 		    "A worker's GC heap (gc-stat :total-heap-size), by type and rank.",
 		    offsetof(struct eval_result, heap));
+	held_metric(p, v, n, "kahua_worker_heap_used_bytes",
+		    "A worker's GC heap in use (total heap less gc-stat :free-bytes), by type and rank.",
+		    offsetof(struct eval_result, heap_used));
 }
 
 /* Checked again later in the run (rolling checks a URL after each worker)? */

@@ -2,6 +2,7 @@
  * report.c: the status table and the JSON report of a run.
  */
 #include "report.h"
+#include "census_report.h"
 #include "health.h"
 #include "jsonw.h"
 
@@ -133,6 +134,7 @@ static void json_worker(struct jb *b, cJSON *o, const struct worker_obs *w)
 	jmem(b, o, "continuations", held(w, w->ev.conts));
 	jmem(b, o, "state_sessions", held(w, w->ev.sessions));
 	jmem(b, o, "heap_bytes", held(w, w->ev.heap));
+	jmem(b, o, "heap_used_bytes", held(w, w->ev.heap_used));
 	jstr(b, o, "eval_error", w->ev.outcome == EVAL_UNREADABLE || w->ev.outcome == EVAL_NO_ANSWER ?
 				 w->ev.why : NULL);
 }
@@ -284,6 +286,8 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	jbool(&b, root, "eval", r->eval);
 	json_host(&b, root, &r->host);
 	json_workers(&b, root, "workers_before", r->before, r->nbefore);
+	if (r->sweep_conts_s > 0)
+		sweep_to_json(&b, jchild(&b, root, "sweep", false), r);
 	json_healed(&b, root, r);
 	json_steps(&b, root, r, pss);
 	json_workers(&b, root, "workers_after", r->after, r->nafter);
@@ -301,14 +305,6 @@ int report_json(const struct run_report *r, FILE *out, struct kr_err *err)
 {
 	bool failed = false;
 	cJSON *root = report_to_json(r, &failed);
-	char *text = root && !failed ? cJSON_Print(root) : NULL;
 
-	cJSON_Delete(root);
-	if (text == NULL)
-		return kr_fail(err, KR_SOFTWARE, "JSON report: out of memory");
-	fprintf(out, "%s\n", text);
-	free(text);
-	if (fflush(out) != 0)
-		return kr_fail(err, KR_CANTCREAT, "JSON report: write failed");
-	return 0;
+	return jprint(root, failed, out, err);
 }

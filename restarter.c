@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "census_report.h"
 #include "chart.h"
 #include "err.h"
 #include "heal.h"
@@ -33,6 +34,7 @@
 #include "rollout.h"
 #include "select.h"
 #include "sitecheck.h"
+#include "sweep.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -262,7 +264,173 @@ static int cmd_check(struct run *run)
 	return failed ? -1 : 0;
 }
 
-static int cmd_restart(struct run *run)
+/* "worker N (type, pid P): why" appended to a bounded message. */
+static void add_worker_failure(char *msg, size_t size, const struct worker *w, const char *why)
+{
+	char one[KAHUA_NAME_MAX + 300];
+
+	snprintf(one, sizeof one, "worker %ld (%s, pid %d): %s", w->wno, w->type, (int)w->pid, why);
+	add_text(msg, size, one);
+}
+
+/* The live workers the targets name, as restart would choose them with no threshold. */
+static int targeted(struct run *run, struct restart_step **steps, size_t *n)
+{
+	struct select_policy none = { 0 };
+
+	return select_plan(run->r.before, run->r.nbefore, &run->o.targets, &none, steps, n,
+			   &run->err);
+}
+
+/*
+ * Sweep the targeted workers.  A failed sweep is one line for all of
+ * them and exit 1 at the end; nobody is restarted or killed for it.
+ */
+static int sweep(struct run *run, size_t *failed)
+{
+	struct restart_step *steps = NULL;
+	size_t n = 0;
+	char msg[KR_ERR_MSG_MAX - 64] = "";
+
+	*failed = 0;
+	if (targeted(run, &steps, &n) < 0)
+		return -1;
+	*failed = sweep_run(&run->r, &run->site, &run->o, steps, n, call_deadline(run));
+	free(steps);
+	for (size_t i = 0; i < run->r.nsweep; i++) {
+		if (run->r.sweep[i].res.outcome != EVAL_OK)
+			add_worker_failure(msg, sizeof msg, &run->r.sweep[i].w, run->r.sweep[i].res.why);
+	}
+	if (*failed > 0)
+		kr_fail(&run->err, KR_HEALTH, "sweep failed on %zu of %zu workers: %s", *failed,
+			run->r.nsweep, msg);
+	return 0;
+}
+
+/* A dry run names the workers it would sweep and sends them nothing. */
+static int sweep_plan(struct run *run)
+{
+	struct restart_step *steps = NULL;
+	size_t n = 0;
+
+	if (targeted(run, &steps, &n) < 0)
+		return -1;
+	if (!run->o.json) {
+		printf("plan: sweep continuations unused for %.0fs", run->o.sweep_conts);
+		if (run->o.sweep_sessions > 0)
+			printf(" and state sessions idle for %.0fs", run->o.sweep_sessions);
+		printf(" in %zu workers:\n", n);
+		for (size_t i = 0; i < n; i++)
+			printf("  sweep worker %ld (%s, pid %d) %s\n", steps[i].old.w.wno,
+			       steps[i].old.w.type, (int)steps[i].old.w.pid, steps[i].old.w.wid);
+	}
+	free(steps);
+	return 0;
+}
+
+static int cmd_sweep(struct run *run)
+{
+	size_t failed;
+
+	if (run->o.dry_run)
+		return sweep_plan(run);
+	if (sweep(run, &failed) < 0)
+		return -1;
+	return failed > 0 ? -1 : 0;
+}
+
+/* Workers that gave no census: one line for all, exit 1; the others' stand. */
+static int census_failures(struct run *run)
+{
+	char msg[KR_ERR_MSG_MAX - 64] = "";
+	size_t failed = 0;
+
+	for (size_t i = 0; i < run->r.ncensus; i++) {
+		if (run->r.census[i].c.outcome == EVAL_OK)
+			continue;
+		add_worker_failure(msg, sizeof msg, &run->r.census[i].w, run->r.census[i].c.why);
+		failed++;
+	}
+	if (failed == 0)
+		return 0;
+	return kr_fail(&run->err, KR_HEALTH, "census failed on %zu of %zu workers: %s", failed,
+		       run->r.ncensus, msg);
+}
+
+/* The census of ws[0..n) into the report. */
+static int census_of(struct run *run, const struct worker *ws, size_t n)
+{
+	struct census *c = calloc(n ? n : 1, sizeof *c);
+
+	run->r.census = calloc(n ? n : 1, sizeof *run->r.census);
+	if (c == NULL || run->r.census == NULL) {
+		free(c);
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	}
+	kahua_census_workers(&run->site, ws, n, call_deadline(run), c);
+	for (size_t i = 0; i < n; i++)
+		run->r.census[i] = (struct census_entry){ .w = ws[i], .c = c[i] };
+	run->r.ncensus = n;
+	free(c);
+	return 0;
+}
+
+static int cmd_census(struct run *run)
+{
+	struct restart_step *steps = NULL;
+	struct worker *ws;
+	size_t n = 0;
+	int rc;
+
+	if (targeted(run, &steps, &n) < 0)
+		return -1;
+	ws = calloc(n ? n : 1, sizeof *ws);
+	if (ws == NULL) {
+		free(steps);
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		ws[i] = steps[i].old.w;
+	rc = census_of(run, ws, n);
+	free(steps);
+	free(ws);
+	if (rc < 0)
+		return -1;
+	if (!run->o.json)
+		census_table(&run->r, run->site.timeout_mins, stdout);
+	return census_failures(run);
+}
+
+/*
+ * status: the table; -v adds each live worker's continuations by age (a
+ * census, whose makers it leaves to the census command).
+ */
+static int cmd_status(struct run *run)
+{
+	struct worker *ws;
+	size_t n = 0;
+
+	if (run->o.json)
+		return 0;
+	if (run->o.verbose > 0 && rollout_uses_eval(&run->o)) {
+		ws = calloc(run->r.nbefore ? run->r.nbefore : 1, sizeof *ws);
+		if (ws == NULL)
+			return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+		for (size_t i = 0; i < run->r.nbefore; i++)
+			if (run->r.before[i].w.state == WORKER_LIVE)
+				ws[n++] = run->r.before[i].w;
+		if (census_of(run, ws, n) < 0) {
+			free(ws);
+			return -1;
+		}
+		free(ws);
+	}
+	report_status_table(&run->r, run->o.verbose > 0, stdout);
+	census_age_notes(&run->r, stdout);
+	return 0;
+}
+
+static int restart_workers(struct run *run)
 {
 	struct select_policy pol = {
 		.min_mem = run->o.min_rss,
@@ -302,6 +470,30 @@ static int cmd_restart(struct run *run)
 	if (done == 0 || run->o.strategy != STRATEGY_ALL)
 		return 0;
 	return sitecheck_listed(&run->sc, &run->ro.current, &run->err);
+}
+
+/*
+ * Swept first: the thresholds then judge what the workers still hold.  A
+ * failed sweep does not stop the restarts; it is the run's error unless
+ * the restarts fail too.
+ */
+static int cmd_restart(struct run *run)
+{
+	struct kr_err swept;
+	size_t failed = 0;
+
+	if (run->o.sweep_conts > 0 && !run->o.dry_run) {
+		if (sweep(run, &failed) < 0)
+			return -1;
+		swept = run->err;
+		kr_err_clear(&run->err);
+	}
+	if (restart_workers(run) < 0)
+		return -1;
+	if (failed == 0)
+		return 0;
+	run->err = swept;
+	return -1;
 }
 
 /* Final ls for the report; a failure here does not change the outcome. */
@@ -423,7 +615,7 @@ static int run_command(struct run *run)
 
 	if (run->o.command == CMD_HISTORY)
 		return cmd_history(run);
-	if (open_site(run) < 0)
+	if (open_site(run) < 0 || sweep_check(&run->o, &run->site, &run->err) < 0)
 		return -1;
 	if (host_gates(run, &go) < 0 || !go)
 		return go ? -1 : 0;
@@ -433,15 +625,17 @@ static int run_command(struct run *run)
 		return -1;
 	switch (run->o.command) {
 	case CMD_STATUS:
-		if (!run->o.json)
-			report_status_table(&run->r, run->o.verbose > 0, stdout);
-		return 0;
+		return cmd_status(run);
 	case CMD_CHECK:
 		return cmd_check(run);
 	case CMD_RESTART:
 		if (cmd_restart(run) < 0)
 			return -1;
 		return 0;
+	case CMD_CENSUS:
+		return cmd_census(run);
+	case CMD_SWEEP:
+		return cmd_sweep(run);
 	case CMD_HISTORY:
 		break;
 	}
@@ -459,7 +653,8 @@ static void record(struct run *run)
 	char *path;
 
 	if (run->o.dry_run || run->site.root == NULL ||
-	    (run->o.command != CMD_RESTART && run->o.command != CMD_CHECK))
+	    (run->o.command != CMD_RESTART && run->o.command != CMD_CHECK &&
+	     run->o.command != CMD_SWEEP))
 		return;
 	if (!run->o.no_history) {
 		path = history_path(run);
@@ -470,6 +665,19 @@ static void record(struct run *run)
 	/* A skipped run saw no worker: the metrics of the last real run stand. */
 	if (run->o.prom != NULL && run->r.skipped[0] == '\0' && prom_write(run->o.prom, &run->r, &ferr) < 0)
 		log_warn("%s", ferr.msg);
+}
+
+/* The one JSON document of the command. */
+static int json_out(struct run *run)
+{
+	switch (run->o.command) {
+	case CMD_CENSUS:
+		return census_json(&run->r, run->site.timeout_mins, stdout, &run->err);
+	case CMD_SWEEP:
+		return sweep_json(&run->r, stdout, &run->err);
+	default:
+		return report_json(&run->r, stdout, &run->err);
+	}
 }
 
 static void finish(struct run *run, int rc)
@@ -485,8 +693,7 @@ static void finish(struct run *run, int rc)
 	if (run->o.command == CMD_RESTART && !run->o.dry_run && run->r.nbefore > 0 &&
 	    !(rc < 0 && run->err.cause == KR_CAUSE_TIMEOUT))
 		observe_after(run);
-	if (run->o.json && run->o.command != CMD_HISTORY &&
-	    report_json(&run->r, stdout, &run->err) < 0) {
+	if (run->o.json && run->o.command != CMD_HISTORY && json_out(run) < 0) {
 		log_error("%s", run->err.msg);
 		if (run->r.exit_status == KR_OK)
 			run->r.exit_status = run->err.status;
@@ -511,6 +718,8 @@ static void run_free(struct run *run)
 	free(run->r.http);
 	free(run->r.types);
 	free(run->r.healed);
+	free(run->r.sweep);
+	free(run->r.census);
 	free(run->app);
 	kahua_site_free(&run->site);
 	options_free(&run->o);

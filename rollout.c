@@ -137,7 +137,7 @@ void rollout_observe(struct worker_obs *o, const struct worker *w, bool pss)
 	o->rss = live ? proc_rss(w->pid) : -1;
 	o->pss = live && pss ? proc_pss(w->pid) : -1;
 	o->age = (long long)time(NULL) - w->start_time;
-	o->ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
+	o->ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1, .heap_used = -1 };
 }
 
 bool rollout_uses_eval(const struct options *o)
@@ -302,7 +302,7 @@ int rollout_probe(const struct rollout *ro, const struct worker *w, struct kr_er
 {
 	struct worker_obs o = { .w = *w };
 
-	o.ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1 };
+	o.ev = (struct eval_result){ .outcome = EVAL_OFF, .conts = -1, .sessions = -1, .heap = -1, .heap_used = -1 };
 	return rollout_probe_obs(ro, &o, kr_earlier(ro->deadline_ms,
 						    kr_now_ms() + kr_ms(ro->o->worker_timeout)), err);
 }

@@ -4,8 +4,8 @@
     python3 bench/run.py [--quick] [--out FILE] [--only NAME[,NAME...]]
 
 NAME: status, restart, availability, history, drain, bounded (the history
-under its size limit), real (on a real Kahua
-when one is at hand: KAHUA_PREFIX, else /opt/kahua, /usr/local, /usr).
+under its size limit), real and census (on a real Kahua when one is at
+hand: KAHUA_PREFIX, else /opt/kahua, /usr/local, /usr).
 KR_OLD_BIN names an earlier build measured beside this one ("old ..."
 rows).  The full run (what `make
 bench` does) writes bench/RESULTS.md; --quick makes fewer runs, skips the
@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as c  # noqa: E402
 import bench_avail  # noqa: E402
 import bench_bounded  # noqa: E402
+import bench_census  # noqa: E402
 import bench_drain  # noqa: E402
 import bench_history  # noqa: E402
 import bench_real  # noqa: E402
@@ -32,7 +33,8 @@ import bench_status  # noqa: E402
 
 BENCHES = [("status", bench_status), ("restart", bench_restart),
            ("availability", bench_avail), ("history", bench_history),
-           ("drain", bench_drain), ("real", bench_real), ("bounded", bench_bounded)]
+           ("drain", bench_drain), ("real", bench_real), ("bounded", bench_bounded),
+           ("census", bench_census)]
 
 
 def context(found):

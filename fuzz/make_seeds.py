@@ -94,6 +94,18 @@ def eval_seeds():
     write(d, "error-control-chars", '(("x-kahua-status" "ERROR"))\n"*** \\x1b;[2J\\nStack"\n')
 
 
+def census_seeds():
+    """Every recorded census and sweep reply of a real Kahua, and a few shapes around them."""
+    d = clean("census")
+    with open(os.path.join(TOP, "test", "vectors", "census-sweep.json")) as f:
+        for i, v in enumerate(json.load(f)):
+            write(d, "received-%02d-%s" % (i, slug(v["case"])), v["received"])
+    ok = '(("x-kahua-status" "OK"))\n("" "" "%s")\n'
+    write(d, "no-session-ages", ok % "(census 1 2 3 4 (1 0 0 0 0 1) (7) (10 1) 1 ((1 #t \\\"e\\\")))")
+    write(d, "label-control-chars", ok % "(census 1 2 3 4 (1 0 0 0 0 1) (7) (10 1) 1 ((1 #t \\\"\\x1b;[2J\\\")))")
+    write(d, "sweep-free-over-heap", ok % "(sweep 1 3 #f 1 2 (10 11) (10 1))")
+
+
 def conf_seeds():
     d = clean("conf")
     site = os.path.join(TOP, "test", "demo-site")
@@ -163,6 +175,7 @@ def compact_seeds(d):
 def main():
     socket_seeds()
     eval_seeds()
+    census_seeds()
     conf_seeds()
     config_seeds()
     history_seeds()

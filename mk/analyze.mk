@@ -35,7 +35,7 @@ $(ANALYZE_DIR)/%.txt: %.c $(HEADERS)
 	$(call analyze_one,$(ALL_CFLAGS))
 
 analyze-sim: $(addprefix $(ANALYZE_DIR)/,$(ANALYZE_SIM:.c=.txt))
-	cppcheck $(CPPCHECK_ARGS) -I. -Itest/sim $(ANALYZE_SIM)
+	cppcheck $(CPPCHECK_ARGS) -I. -Itest/sim -I$(O)/test/gen $(ANALYZE_SIM)
 
-$(ANALYZE_DIR)/test/sim/%.txt: test/sim/%.c test/sim/sim.h sexp.h
-	$(call analyze_one,$(ALL_CFLAGS) -Itest/sim)
+$(ANALYZE_DIR)/test/sim/%.txt: test/sim/%.c test/sim/sim.h sexp.h $(SIM_RECORDED)
+	$(call analyze_one,$(ALL_CFLAGS) -Itest/sim -I$(O)/test/gen)

@@ -11,7 +11,7 @@
 
 FUZZ_CC            ?= clang
 FUZZ_DIR           ?= build/fuzz
-FUZZ_TARGETS       ?= sexp reply eval conf config history
+FUZZ_TARGETS       ?= sexp reply eval census conf config history
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_JOBS          ?= 2

@@ -339,4 +339,17 @@ _Noreturn void worker_main(int argc, char **argv);
 
 _Noreturn void httpd_main(int argc, char **argv);
 
+/* ------------------------------------------------------------ held.c */
+
+/* What a worker holds: continuations and state sessions with their times. */
+void held_init(long entries, long cont_age_s);
+void held_view(long conts);             /* a page: one state session, conts continuations */
+void held_session(void);
+void held_counts(long long *conts, long long *sessions);
+char *held_gc_stat(unsigned long long leak);
+bool held_is_census(const struct sx *body);
+bool held_is_sweep(const struct sx *body, long long *conts_s, long long *sessions_s);
+char *held_census(unsigned long long leak, long timeout_mins, const char *type);
+char *held_sweep(unsigned long long leak, long long conts_s, long long sessions_s);
+
 #endif

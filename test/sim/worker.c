@@ -12,6 +12,8 @@
  *
  * Arguments understood (from app-servers or from the supervisor's
  * faults): --leak-mb N, --conts-per-view N, --entries N,
+ * --cont-age-s N (new continuations are N seconds old: their timestamps
+ * are backdated, for the census's ages and the sweep),
  * --eval-reply error|garbage|silent, --ignore-term, --die-at-start,
  * --start-delay MS,
  * --request-ms MS (time spent on each page request; the last one given
@@ -49,7 +51,7 @@ struct wopts {
 	const char *type_file;
 	char type[128];
 	const char *eval_reply;         /* NULL, "error", "garbage" or "silent" */
-	long delay_ms, slow_ms, leak_mb, request_ms, conts_per_view, entries;
+	long delay_ms, slow_ms, leak_mb, request_ms, conts_per_view, entries, cont_age_s;
 	bool ignore_term, die_at_start;
 };
 
@@ -118,7 +120,8 @@ static void parse(int argc, char **argv, struct wopts *o)
 			 strcmp(a, "--worker-delay") == 0 || strcmp(a, "--slow-start") == 0 ||
 			 strcmp(a, "--leak-mb") == 0 || strcmp(a, "--start-delay") == 0 ||
 			 strcmp(a, "--conts-per-view") == 0 || strcmp(a, "--eval-reply") == 0 ||
-			 strcmp(a, "--entries") == 0 || strcmp(a, "--request-ms") == 0) {
+			 strcmp(a, "--entries") == 0 || strcmp(a, "--request-ms") == 0 ||
+			 strcmp(a, "--cont-age-s") == 0) {
 			need_value(i, argc, a);
 			const char *v = argv[++i];
 
@@ -130,6 +133,8 @@ static void parse(int argc, char **argv, struct wopts *o)
 				o->conts_per_view = number(a, v);
 			else if (strcmp(a, "--entries") == 0)
 				o->entries = number(a, v);
+			else if (strcmp(a, "--cont-age-s") == 0)
+				o->cont_age_s = number(a, v);
 			else if (strcmp(a, "--sockdir") == 0)
 				o->sockdir = v;
 			else if (strcmp(a, "--worker-delay") == 0)
@@ -312,23 +317,17 @@ static bool eval_int(const struct sx *x, long long *v)
 	return true;
 }
 
-/* What the worker holds, as Kahua's session tables would count it. */
-static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
-static long long held_conts;            /* from the start, one per entry */
-static long long held_sessions;
+/* What the worker holds: held.c. */
 static long conts_per_view;
 static long timeout_mins = 60;
 #define SGSIDS_MAX 16
 static char *sgsids[SGSIDS_MAX];        /* state sessions named by eval requests */
+static pthread_mutex_t sgsid_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* A page: a new state session (no cookie), and the type's continuations. */
 static void page_view(bool not_found)
 {
-	pthread_mutex_lock(&held_mu);
-	held_sessions++;
-	if (!not_found)
-		held_conts += conts_per_view;
-	pthread_mutex_unlock(&held_mu);
+	held_view(not_found ? 0 : conts_per_view);
 }
 
 /* An eval's state session: the one its sgsid names (made once), else a new one. */
@@ -337,21 +336,21 @@ static void eval_session(const struct sx *hdr)
 	const struct sx *id = sx_nth(sx_alist_get(hdr, "x-kahua-sgsid"), 1);
 	size_t i = 0;
 
-	pthread_mutex_lock(&held_mu);
+	pthread_mutex_lock(&sgsid_mu);
 	while (sx_is_string(id) && i < SGSIDS_MAX && sgsids[i] != NULL &&
 	       strcmp(sgsids[i], sx_text(id)) != 0)
 		i++;
 	if (!sx_is_string(id) || i == SGSIDS_MAX) {
-		held_sessions++;
+		held_session();
 	} else if (sgsids[i] == NULL) {
 		sgsids[i] = xstrdup(sx_text(id));
-		held_sessions++;
+		held_session();
 	}
-	pthread_mutex_unlock(&held_mu);
+	pthread_mutex_unlock(&sgsid_mu);
 }
 
 /* The expressions a real worker was recorded answering. */
-enum { E_COUNTS, E_COMBINED, E_GC, E_TIMEOUT, E_N };
+enum { E_COUNTS, E_COMBINED, E_GC, E_TIMEOUT, E_N, E_CENSUS };
 static const char *const expr_text[E_N] = {
 	"(with-module kahua.session (list (hash-table-num-entries (class-slot-ref <session-cont> "
 	"'key->session)) (hash-table-num-entries (state-sessions))))",
@@ -380,28 +379,27 @@ static int expr_kind(const struct sx *body)
 	for (int i = 0; i < E_N; i++)
 		if (sx_equal(body, expr[i]))
 			return i;
-	return -1;
+	return held_is_census(body) ? E_CENSUS : -1;
 }
 
 /*
- * gc-stat's answer.  The heap is modelled on a real worker's: about 32 MB
- * fresh (recorded 25-33 MB), plus what the application keeps: the leak,
- * and 8 KiB per continuation (the lab's wiki closures).  The allocator's
- * own figures would vary with the malloc in use (ASan's reports none).
+ * gc-stat's answer (held.c models the heap): about 32 MB fresh (recorded
+ * 25-33 MB), plus what the application keeps: the leak, and 8 KiB per
+ * continuation (the lab's wiki closures).
  */
-static char *gc_stat_text(void)
+static unsigned long long leaked_bytes(void)
 {
-	unsigned long long heap = 32ULL << 20, conts;
+	unsigned long long b;
 
 	pthread_mutex_lock(&leak_mu);
-	heap += (unsigned long long)nleaked * (unsigned long long)leak_mb << 20;
+	b = (unsigned long long)nleaked * (unsigned long long)leak_mb << 20;
 	pthread_mutex_unlock(&leak_mu);
-	pthread_mutex_lock(&held_mu);
-	conts = (unsigned long long)held_conts;
-	pthread_mutex_unlock(&held_mu);
-	heap += conts * 8192;
-	return xasprintf("((:total-heap-size %llu) (:free-bytes %llu) (:bytes-since-gc 0)"
-			 " (:total-bytes %llu))", heap, heap / 10, heap * 2);
+	return b;
+}
+
+static char *gc_stat_text(void)
+{
+	return held_gc_stat(leaked_bytes());
 }
 
 static char *value_text(int kind)
@@ -411,13 +409,12 @@ static char *value_text(int kind)
 
 	if (kind == E_TIMEOUT)
 		return xasprintf("%ld", timeout_mins);
+	if (kind == E_CENSUS)
+		return held_census(leaked_bytes(), timeout_mins, opts.type);
 	gc = gc_stat_text();
 	if (kind == E_GC)
 		return gc;
-	pthread_mutex_lock(&held_mu);
-	conts = held_conts;
-	sessions = held_sessions;
-	pthread_mutex_unlock(&held_mu);
+	held_counts(&conts, &sessions);
 	v = kind == E_COUNTS ? xasprintf("(%lld %lld)", conts, sessions) :
 	    xasprintf("(%lld %lld %s)", conts, sessions, gc);
 	free(gc);
@@ -488,17 +485,20 @@ static void put_eval_error(struct sx_buf *b, const char *msg)
 static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *body)
 {
 	int kind = expr_kind(body);
-	long long v;
+	long long v = 0, sweep_c, sweep_s;
 	char *text;
 
 	eval_session(hdr);
-	if (kind < 0 && !eval_int(body, &v)) {
+	if (kind < 0 && held_is_sweep(body, &sweep_c, &sweep_s)) {
+		text = held_sweep(leaked_bytes(), sweep_c, sweep_s);
+	} else if (kind < 0 && !eval_int(body, &v)) {
 		text = eval_error(body);
 		put_eval_error(b, text);
 		free(text);
 		return;
+	} else {
+		text = kind < 0 ? xasprintf("%lld", v) : value_text(kind);
 	}
-	text = kind < 0 ? xasprintf("%lld", v) : value_text(kind);
 	put(b, "((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" ");
 	put_str(b, text);
 	put(b, ")\n");
@@ -745,7 +745,7 @@ _Noreturn void worker_main(int argc, char **argv)
 		exit(3);
 	leak_mb = opts.leak_mb;
 	conts_per_view = opts.conts_per_view;
-	held_conts = opts.entries;
+	held_init(opts.entries, opts.cont_age_s);
 	load_timeout_mins(opts.site);
 	setup_signals(opts.ignore_term);
 	sleep_ms(opts.delay_ms + opts.slow_ms);

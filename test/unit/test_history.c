@@ -664,8 +664,8 @@ static void test_summary_gated_runs_and_continuations(void **state)
 	cJSON *j;
 
 	sample_report(&a, "rss", 1000);
-	a.steps[0].old.ev = (struct eval_result){ EVAL_OK, 2001, 21, 76365824, "" };
-	a.steps[0].new.ev = (struct eval_result){ EVAL_OK, 1, 1, 25075712, "" };
+	a.steps[0].old.ev = (struct eval_result){ EVAL_OK, 2001, 21, 76365824, -1, "" };
+	a.steps[0].new.ev = (struct eval_result){ EVAL_OK, 1, 1, 25075712, -1, "" };
 	a.r.host = (struct host_mem){ 3 * 1024 * MB, 0 };
 	sample_report(&gated, "rss", 2000);
 	gated.r.nbefore = gated.r.nafter = gated.r.nsteps = 0;

@@ -43,7 +43,7 @@ static struct worker_obs held(const char *wid, const char *type, enum eval_outco
 {
 	struct worker_obs o = pobs(wid, type, 50 * MB, -1);
 
-	o.ev = (struct eval_result){ outcome, conts, sessions, heap, "" };
+	o.ev = (struct eval_result){ outcome, conts, sessions, heap, -1, "" };
 	return o;
 }
 

@@ -13,10 +13,10 @@
 #define MB (1024LL * 1024)
 
 static struct worker_obs obs[4] = {
-	{ { "a:1", 0, "hello", 100, 0, WORKER_LIVE, "" }, 50 * MB, 40 * MB, 7200, { EVAL_OK, 8101, 82, -1, "" } },
-	{ { "a:2", 1, "hello", 101, 0, WORKER_LIVE, "" }, 900 * MB, 300 * MB, 600, { EVAL_OK, 120, 3, 1, "" } },
-	{ { "a:3", 2, "leaky", 102, 0, WORKER_LIVE, "" }, 600 * MB, 800 * MB, 60, { EVAL_UNREADABLE, -1, -1, -1, "x" } },
-	{ { "a:4", 3, "leaky", 103, 0, WORKER_LIVE, "" }, 700 * MB, -1, 30000, { EVAL_OK, 2000, 20, 1, "" } },
+	{ { "a:1", 0, "hello", 100, 0, WORKER_LIVE, "" }, 50 * MB, 40 * MB, 7200, { EVAL_OK, 8101, 82, -1, -1, "" } },
+	{ { "a:2", 1, "hello", 101, 0, WORKER_LIVE, "" }, 900 * MB, 300 * MB, 600, { EVAL_OK, 120, 3, 1, -1, "" } },
+	{ { "a:3", 2, "leaky", 102, 0, WORKER_LIVE, "" }, 600 * MB, 800 * MB, 60, { EVAL_UNREADABLE, -1, -1, -1, -1, "x" } },
+	{ { "a:4", 3, "leaky", 103, 0, WORKER_LIVE, "" }, 700 * MB, -1, 30000, { EVAL_OK, 2000, 20, 1, -1, "" } },
 };
 
 static void plan(const char **targets, size_t ntargets, struct select_policy pol,

@@ -30,14 +30,14 @@ static cJSON *vectors_load_path(const char *path)
 	return root;
 }
 
-static cJSON *vectors_load(void)
+__attribute__((unused)) static cJSON *vectors_load(void)
 {
 	return vectors_load_path(getenv("KR_VECTORS") ? getenv("KR_VECTORS")
 						      : "test/vectors/control-socket.json");
 }
 
 /* The failure modes of a real Kahua: dead and broken entries, the restart race. */
-static cJSON *failure_vectors_load(void)
+__attribute__((unused)) static cJSON *failure_vectors_load(void)
 {
 	return vectors_load_path(getenv("KR_FAILURE_VECTORS") ? getenv("KR_FAILURE_VECTORS")
 							      : "test/vectors/failure-modes.json");
