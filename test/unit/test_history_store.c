@@ -63,9 +63,9 @@ static void sample_run(struct sample *sm, time_t started)
 		snprintf(nid, sizeof nid, "1%d2cd:y%d9k3", i, i);
 		old = obs(wid, i, types[i], (300 + 37 * i) * MB + 4096 * i, (200 + 31 * i) * MB, 3600 + i);
 		old.ev = (struct eval_result){ EVAL_OK, 20000 + 1234 * i, 300 + 7 * i,
-					       (200 + 13 * i) * MB + 512 * i, "" };
+					       (200 + 13 * i) * MB + 512 * i, -1, "" };
 		new = obs(nid, 10 + i, types[i], 47 * MB + 8192 * i, 30 * MB + 4096 * i, 0);
-		new.ev = (struct eval_result){ EVAL_OK, 1, 1, 30 * MB + 1024 * i, "" };
+		new.ev = (struct eval_result){ EVAL_OK, 1, 1, 30 * MB + 1024 * i, -1, "" };
 		sm->before[i] = old;
 		step(&sm->steps[i], old, new, STEP_OK, "");
 		sm->steps[i].restart_ms = 612.25 + 17 * i;
@@ -148,7 +148,7 @@ static void test_round_trip_and_size(void **state)
 	sm.healed[0].removed = true;
 	sm.r.healed = sm.healed;
 	sm.r.nhealed = 1;
-	sm.before[2].ev = (struct eval_result){ EVAL_NO_ANSWER, -1, -1, -1, "no answer in 2 s" };
+	sm.before[2].ev = (struct eval_result){ EVAL_NO_ANSWER, -1, -1, -1, -1, "no answer in 2 s" };
 	sm.steps[2].old = sm.before[2];
 	report = report_to_json(&sm.r, &failed);
 	assert_false(failed);
