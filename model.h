@@ -19,6 +19,7 @@
 #include "kahua_ctl.h"
 #include "kahua_eval.h"
 #include "procinfo.h"
+#include "psi.h"
 
 struct worker_obs {
 	struct worker w;
@@ -89,6 +90,7 @@ struct run_report {
 	const char *probe;      /* "eval" or "http" */
 	bool eval;              /* eval asked of workers (not --no-eval) */
 	struct host_mem host;   /* at the start of the run; -1 unknown */
+	struct psi psi;         /* the host's memory pressure then; .have false unknown */
 	char skipped[256];      /* why a gated run restarted nothing, or empty */
 
 	int exit_status;

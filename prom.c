@@ -234,6 +234,23 @@ static void http_metrics(struct prom *p, const struct run_report *r)
 			sample(p, r->http[i].res.ms / 1000.0, "url", r->http[i].url, (const char *)NULL);
 }
 
+/* The host's memory pressure (PSI) as ratios, the unit Prometheus prefers. */
+static void psi_metrics(struct prom *p, const struct run_report *r)
+{
+	static const char *const windows[] = { "10s", "60s", "300s" };
+	const struct psi_line *lines[] = { &r->psi.some, &r->psi.full };
+	static const char *const kinds[] = { "some", "full" };
+
+	family(p, P "host_memory_pressure_ratio",
+	       "Share of time tasks on the host waited for memory (PSI; some: any task, full: all), over the window.");
+	for (size_t k = 0; k < 2; k++) {
+		const double avg[] = { lines[k]->avg10, lines[k]->avg60, lines[k]->avg300 };
+
+		for (size_t w = 0; w < 3 && lines[k]->have; w++)
+			sample(p, avg[w] / 100.0, "kind", kinds[k], "window", windows[w], (const char *)NULL);
+	}
+}
+
 /* The whole text in memory, so a formatting failure never reaches the file. */
 static int render(const struct run_report *r, char **text, size_t *len)
 {
@@ -251,6 +268,7 @@ static int render(const struct run_report *r, char **text, size_t *len)
 	worker_metrics(&p, r);
 	held_metrics(&p, r);
 	http_metrics(&p, r);
+	psi_metrics(&p, r);
 	name_set_free(&types);
 	rc = ferror(p.f) ? -1 : 0;
 	if (fclose(p.f) != 0)

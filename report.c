@@ -231,6 +231,22 @@ static void json_host(struct jb *b, cJSON *root, const struct host_mem *h)
 		return;
 	jmem(b, o, "mem_available_bytes", h->available);
 	jmem(b, o, "swap_used_bytes", h->swap_used);
+	jmem(b, o, "mem_total_bytes", h->total);
+}
+
+/* PSI memory averages in percent, null when the kernel gave none. */
+static void json_psi(struct jb *b, cJSON *root, const struct psi *p)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "host");
+
+	if (o == NULL)
+		return;
+	jnum_if(b, o, "psi_some_avg10", p->some.have, p->some.avg10);
+	jnum_if(b, o, "psi_some_avg60", p->some.have, p->some.avg60);
+	jnum_if(b, o, "psi_some_avg300", p->some.have, p->some.avg300);
+	jnum_if(b, o, "psi_full_avg10", p->full.have, p->full.avg10);
+	jnum_if(b, o, "psi_full_avg60", p->full.have, p->full.avg60);
+	jnum_if(b, o, "psi_full_avg300", p->full.have, p->full.avg300);
 }
 
 /* A run the memory gates kept from restarting is "skipped", not "ok". */
@@ -283,6 +299,7 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	jstr(&b, root, "probe", r->probe);
 	jbool(&b, root, "eval", r->eval);
 	json_host(&b, root, &r->host);
+	json_psi(&b, root, &r->psi);
 	json_workers(&b, root, "workers_before", r->before, r->nbefore);
 	json_healed(&b, root, r);
 	json_steps(&b, root, r, pss);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "options.h"
 #include "procinfo.h"
+#include "psi.h"
 #include "history.h"
 #include "model.h"
 #include "prom.h"
@@ -387,22 +388,55 @@ static int take_lock(struct run *run)
 	return run->lock_fd < 0 ? -1 : 0;
 }
 
+/* The pressure gate's figures: the host's, read already, or its cgroup's. */
+static int gate_pressure(struct run *run, struct psi *p)
+{
+	char path[1400];
+
+	memset(p, 0, sizeof *p);
+	if (run->o.when_pressure.pct <= 0)
+		return 0;
+	if (run->o.pressure_cgroup == NULL && run->r.psi.some.have) {
+		*p = run->r.psi;
+		return 0;
+	}
+	if (run->o.pressure_cgroup == NULL)
+		path[0] = '\0';
+	else if (psi_cgroup_path(run->o.pressure_cgroup, path, sizeof path, &run->err) < 0)
+		return -1;
+	if (psi_read(path[0] ? path : PSI_HOST_FILE, p, &run->err) < 0)
+		return kr_refail(&run->err, run->err.status, "%s; needed by --when-memory-pressure-above",
+				 run->err.msg);
+	return 0;
+}
+
 /*
- * The host's memory, kept in every report; then, for a restart, the
- * memory gates.  *go false: the host is at ease and the run restarts
- * nothing (it still leaves its line in the history).
+ * The host's memory and memory pressure, kept in every report; then, for
+ * a restart, the memory gates.  *go false: the host is at ease and the
+ * run restarts nothing (it still leaves its line in the history).
  */
 static int host_gates(struct run *run, bool *go)
 {
+	struct host_gates g = {
+		.avail_below = run->o.when_available_below,
+		.swap_above = run->o.when_swap_above,
+		.pressure_above = run->o.when_pressure.pct,
+		.window = run->o.when_pressure.window,
+		.pressure_of = run->o.pressure_cgroup,
+	};
 	char why[sizeof run->r.skipped];
+	struct kr_err perr;
+	struct psi p;
 
 	*go = true;
 	if (proc_meminfo(&run->r.host) < 0)
 		log_info("/proc/meminfo: %s", strerror(errno));
+	if (psi_read(PSI_HOST_FILE, &run->r.psi, &perr) < 0)
+		log_info("%s", perr.msg);
 	if (run->o.command != CMD_RESTART)
 		return 0;
-	if (select_gate(&run->r.host, run->o.when_available_below, run->o.when_swap_above, go,
-			why, sizeof why, &run->err) < 0)
+	if (gate_pressure(run, &p) < 0 ||
+	    select_gate(&g, &run->r.host, &p, go, why, sizeof why, &run->err) < 0)
 		return -1;
 	if (*go) {
 		if (why[0] != '\0')
@@ -543,7 +577,7 @@ int main(int argc, char **argv)
 	run.r.dry_run = run.o.dry_run;
 	run.r.eval = rollout_uses_eval(&run.o);
 	run.r.probe = probe_name(run.r.eval ? run.o.probe : PROBE_HTTP);
-	run.r.host = (struct host_mem){ -1, -1 };
+	run.r.host = (struct host_mem){ -1, -1, -1 };
 	run.r.started = time(NULL);
 	run.ro.o = &run.o;
 	run.ro.stop = &stop_signal;
