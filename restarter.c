@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "chart.h"
+#include "forecast.h"
 #include "err.h"
 #include "heal.h"
 #include "health.h"
@@ -353,6 +354,52 @@ static char *history_path(const struct run *run)
 	return p;
 }
 
+/*
+ * The forecast of check and status: the history's growth rates against
+ * the host's memory now.  An unreadable history is an error only when
+ * --warn-within needs the forecast.
+ */
+static int run_forecast(struct run *run)
+{
+	time_t since = run->o.since > 0 ? time(NULL) - (time_t)run->o.since : 0;
+	char *path = history_path(run);
+	struct type_growth *g;
+	struct kr_err ferr;
+	size_t ng;
+	int rc;
+
+	if (path == NULL)
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	rc = history_growth(path, since, &g, &ng, &ferr);
+	free(path);
+	if (rc < 0 && run->o.command == CMD_CHECK && run->o.warn_within > 0) {
+		run->err = ferr;
+		return -1;
+	}
+	if (rc < 0) {
+		log_info("%s: no forecast", ferr.msg);
+		return 0;
+	}
+	rc = forecast_compute(&run->r, g, ng, run->o.forecast_floor);
+	history_growth_free(g, ng);
+	run->r.forecast.since = run->o.since;
+	return rc < 0 ? kr_fail(&run->err, KR_SOFTWARE, "out of memory") : 0;
+}
+
+/* check --warn-within: memory runs out too soon.  The first failure keeps the error line. */
+static int warn_forecast(struct run *run, bool failed)
+{
+	char msg[KR_ERR_MSG_MAX];
+
+	if (!forecast_within(&run->r.forecast, run->o.warn_within, msg, sizeof msg))
+		return failed ? -1 : 0;
+	if (failed) {
+		log_warn("%s", msg);
+		return -1;
+	}
+	return kr_fail(&run->err, KR_HEALTH, "%s", msg);
+}
+
 static int cmd_history(struct run *run)
 {
 	time_t since = run->o.since > 0 ? time(NULL) - (time_t)run->o.since : 0;
@@ -465,13 +512,20 @@ static int run_command(struct run *run)
 		return -1;
 	if (list_workers(run) < 0)
 		return -1;
+	if ((run->o.command == CMD_CHECK || run->o.verbose > 0 || run->o.json) &&
+	    run->o.command != CMD_RESTART && run_forecast(run) < 0)
+		return -1;
+	if (run->o.verbose > 0 && !run->o.json && run->o.command == CMD_CHECK)
+		forecast_print(&run->r.forecast, stdout);
 	switch (run->o.command) {
 	case CMD_STATUS:
 		if (!run->o.json)
 			report_status_table(&run->r, run->o.verbose > 0, stdout);
+		if (run->o.verbose > 0 && !run->o.json)
+			forecast_print(&run->r.forecast, stdout);
 		return 0;
 	case CMD_CHECK:
-		return cmd_check(run);
+		return warn_forecast(run, cmd_check(run) < 0);
 	case CMD_RESTART:
 		if (cmd_restart(run) < 0)
 			return -1;
@@ -545,6 +599,7 @@ static void run_free(struct run *run)
 	free(run->r.http);
 	free(run->r.types);
 	free(run->r.healed);
+	forecast_free(&run->r.forecast);
 	free(run->app);
 	kahua_site_free(&run->site);
 	options_free(&run->o);

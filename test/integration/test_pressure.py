@@ -2,8 +2,10 @@
 
 import os
 import re
+import subprocess
+import sys
 
-from harness import check, run, start
+from harness import TOP, check, run, start
 
 HOST_PSI = "/proc/pressure/memory"
 
@@ -101,3 +103,101 @@ def test_host_pressure_in_reports(tmp):
             check(re.search(r'^kahua_restarter_host_memory_pressure_ratio\{site="[^"]*",kind="%s",window="%ss"\} '
                             r'[0-9.e-]+$' % (k, w), text, re.M), text)
     check(site.history()[-1]["host"]["psi_some_avg10"] is not None, site.history()[-1])
+
+
+# ---- the forecast ----
+
+def meminfo():
+    got = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            got[k] = int(v.split()[0]) * 1024
+    return got
+
+
+def gen_history(site, types, hours=24):
+    subprocess.check_call([sys.executable, os.path.join(TOP, "bench", "gen_history.py"),
+                           site.path("logs", "kahua-restarter.jsonl"), "--hours", str(hours),
+                           "--types", types])
+
+
+def leak_for(hours):
+    """A leaky rate (MB/h, one worker) that brings this host to the floor in about hours."""
+    m = meminfo()
+    room = m["MemAvailable"] - m["MemTotal"] // 10
+    check(room > 256 << 20, "too little memory on this host for the forecast tests: %s" % m)
+    return room / hours / (1 << 20)
+
+
+def test_warn_within_names_the_fastest_type(tmp):
+    site, sim = start(tmp)
+    # hello does not grow; leaky grows enough to reach the floor in about 10 h.
+    gen_history(site, "hello:2:0,leaky:1:%.1f" % leak_for(10))
+    res = run(["check", "--warn-within", "20h"], site)
+    check(res.rc == 1 and res.out == "" and res.err.count("\n") == 1, res)
+    check(re.match(r"^kahua-restarter: forecast: MemAvailable \S+ reaches the floor \S+ in \d+h\d\dm "
+                   r"\(within 20h00m\) at \+[0-9.]+M/h; fastest-growing type leaky \(1 worker, "
+                   r"\+[0-9.]+M/h\)$", res.err.strip()), res)
+    # A window shorter than the forecast: quiet, status 0.
+    res = run(["check", "--warn-within", "5h"], site)
+    check(res.rc == 0 and res.out == "" and res.err == "", res)
+    # Without --warn-within, check never fails on the forecast.
+    res = run(["check"], site)
+    check(res.rc == 0 and res.out == "" and res.err == "", res)
+    # JSON and Prometheus carry it; the check's history line too.
+    prom = os.path.join(tmp, "m.prom")
+    rep = run(["check", "--json", "--prom", prom], site).json()
+    fc = rep["forecast"]
+    check(fc["state"] == "growing" and fc["fastest_type"] == "leaky" and fc["floor_default"], fc)
+    check(5 * 3600 < fc["seconds"] < 20 * 3600, fc)
+    types = {t["type"]: t for t in fc["types"]}
+    check(types["hello"]["workers"] == 2 and types["hello"]["growth_bytes_per_hour"] < 1 << 20, types)
+    check(types["hello"]["seconds"] is None and types["leaky"]["seconds"] == fc["seconds"], types)
+    text = open(prom).read()
+    m = re.search(r'^kahua_restarter_forecast_seconds\{site="[^"]*"\} ([0-9.e+]+)$', text, re.M)
+    check(m and abs(float(m.group(1)) - fc["seconds"]) < 0.2 * fc["seconds"], text)
+    check(re.search(r'^kahua_restarter_type_forecast_seconds\{site="[^"]*",type="hello"\} \+Inf$',
+                    text, re.M), text)
+    check(site.history()[-1]["forecast"]["fastest_type"] == "leaky", site.history()[-1])
+    # A floor above MemAvailable: below it now, whatever the window.
+    res = run(["check", "--warn-within", "1s", "--forecast-floor", "1000T"], site)
+    check(res.rc == 1 and "is below the floor 1000T now; fastest-growing type leaky" in res.err, res)
+
+
+def test_forecast_shown_by_status_and_check_verbose(tmp):
+    site, sim = start(tmp)
+    gen_history(site, "hello:2:0,leaky:1:%.1f" % leak_for(10))
+    res = run(["status", "-v"], site)
+    check(res.rc == 0, res)
+    lines = res.out.splitlines()
+    i = [k for k, l in enumerate(lines) if l.startswith("# forecast:")]
+    check(len(i) == 1 and lines[0].split()[:3] == ["WNO", "PID", "TYPE"], res)
+    check(re.match(r"^# forecast: MemAvailable \S+, floor \S+ \(10% of MemTotal\): host reaches the "
+                   r"floor in \d+h\d\dm at \+[0-9.]+M/h$", lines[i[0]]), res)
+    check(re.match(r"^#   hello +2 workers  not growing$", lines[i[0] + 1]), res)
+    check(re.match(r"^#   leaky +1 worker   reaches the floor in \d+h\d\dm at \+[0-9.]+M/h$",
+                   lines[i[0] + 2]), res)
+    # Plain status stays as it was: no forecast.
+    res = run(["status"], site)
+    check(res.rc == 0 and "forecast" not in res.out, res)
+    res = run(["check", "-v"], site)
+    check(res.rc == 0 and "# forecast: MemAvailable" in res.out, res)
+    # --since narrows the rates to recent runs: none in the last minute.
+    res = run(["status", "-v", "--since", "1m"], site)
+    check("host no growth figure in the history" in res.out, res)
+
+
+def test_forecast_not_growing(tmp):
+    site, sim = start(tmp)
+    gen_history(site, "hello:2:0,leaky:1:0")
+    res = run(["check", "--warn-within", "3650d"], site)
+    check(res.rc == 0 and res.out == "" and res.err == "", res)
+    res = run(["check", "-v", "--warn-within", "3650d"], site)
+    check(res.rc == 0 and re.search(r"host not growing\n", res.out), res)
+    rep = run(["check", "--json"], site).json()
+    check(rep["forecast"]["state"] == "not growing" and rep["forecast"]["seconds"] is None, rep)
+    # No history at all: nothing to forecast from, and nothing to warn of.
+    os.unlink(site.path("logs", "kahua-restarter.jsonl"))
+    rep = run(["check", "--json", "--no-history", "--warn-within", "3650d"], site)
+    check(rep.rc == 0 and rep.json()["forecast"]["state"] == "no history", rep)
