@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 from harness import TOP, check, run, start
 
@@ -201,3 +202,103 @@ def test_forecast_not_growing(tmp):
     os.unlink(site.path("logs", "kahua-restarter.jsonl"))
     rep = run(["check", "--json", "--no-history", "--warn-within", "3650d"], site)
     check(rep.rc == 0 and rep.json()["forecast"]["state"] == "no history", rep)
+
+
+# ---- real memory pressure ----
+
+HOG = r"""
+import sys, time
+# Allocate and drop more anonymous memory than memory.high allows, again and
+# again: each charge above memory.high is throttled, and the kernel counts
+# the throttling as a memory stall of this group.
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    b = bytearray(48 << 20)
+    for i in range(0, len(b), 4096):
+        b[i] = 1
+    del b
+"""
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            if post.split()[:1] == ["cgroup2"]:
+                return pre.split()[4].encode().decode("unicode_escape")
+    return None
+
+
+def memory_cgroup_or_why():
+    """A writable cgroup2 mount whose children get the memory controller, or why not."""
+    if os.geteuid() != 0:
+        return None, "not root"
+    mount = cgroup2_mount()
+    if mount is None:
+        return None, "no cgroup2 file system mounted"
+    try:
+        sub = open(os.path.join(mount, "cgroup.subtree_control")).read().split()
+    except OSError as e:
+        return None, "%s/cgroup.subtree_control: %s" % (mount, e.strerror)
+    if "memory" not in sub:
+        return None, ("the cgroup2 mount %s gives its children no memory controller (subtree_control: %r); "
+                      "on a hybrid host memory is a v1 controller" % (mount, " ".join(sub)))
+    if not os.access(mount, os.W_OK):
+        return None, "%s is not writable" % mount
+    return mount, None
+
+
+def psi_some(path, key="avg10"):
+    with open(path) as f:
+        return float(dict(w.split("=") for w in f.readline().split()[1:])[key])
+
+
+def test_gate_opens_under_real_pressure(tmp):
+    mount, why = memory_cgroup_or_why()
+    if mount is None:
+        print("skipped: cannot make memory pressure safely here: %s" % why)
+        return
+    group = "kahua-restarter-test-%d" % os.getpid()
+    path = os.path.join(mount, group)
+    os.mkdir(path)
+    hog = None
+    try:
+        with open(os.path.join(path, "memory.high"), "w") as f:
+            f.write("%d" % (16 << 20))
+        with open(os.path.join(path, "memory.max"), "w") as f:
+            f.write("%d" % (256 << 20))
+        # The hog is started outside, then moved in before it allocates.
+        hog = subprocess.Popen([sys.executable, "-c", "import sys,time; sys.stdin.readline();" + HOG, "60"],
+                               stdin=subprocess.PIPE, text=True)
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write("%d" % hog.pid)
+        hog.stdin.write("go\n")
+        hog.stdin.flush()
+        pressure = os.path.join(path, "memory.pressure")
+        deadline = time.time() + 30
+        while psi_some(pressure) < 1 and time.time() < deadline:
+            time.sleep(0.5)
+        got = psi_some(pressure)
+        check(got >= 1, "no memory pressure in %s after 30 s of throttling: %s" % (path, got))
+        site, sim = start(tmp)
+        before = sim.ls()
+        # The group's pressure opens the gate; the idle host's would not have.
+        res = run(["-v", "--when-memory-pressure-above", "0.5/10s", "--pressure-cgroup", group], site)
+        check(res.rc == 0 and re.search(r"memory gate met: memory pressure of %s some avg10 "
+                                        r"\d+\.\d\d%% is above 0\.5%%" % group, res.err), res)
+        last = site.history()[-1]
+        check(last["outcome"] == "ok" and len(last["restarts"]) == len(before), last)
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
+        # The group can go once its last process has left.
+        deadline = time.time() + 10
+        while True:
+            try:
+                os.rmdir(path)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
