@@ -320,7 +320,9 @@ def test_host_memory_on_every_run(tmp):
     m = meminfo()
     for line in site.history():
         h = line["host"]
-        check(set(h) == {"mem_available_bytes", "swap_used_bytes"}, h)
+        check(set(h) == {"mem_available_bytes", "swap_used_bytes", "mem_total_bytes"} |
+              {"psi_%s_avg%s" % (k, w) for k in ("some", "full") for w in (10, 60, 300)}, h)
+        check(h["mem_total_bytes"] == m["MemTotal"], (h, m))
         # The same host, moments apart: within a quarter of what it has.
         check(abs(h["mem_available_bytes"] - m["MemAvailable"]) < m["MemTotal"] / 4, (h, m))
         check(h["swap_used_bytes"] == m["SwapTotal"] - m["SwapFree"] or m["SwapTotal"] > 0, h)
