@@ -546,32 +546,31 @@ struct panels {
 	struct panel mem, conts, host, psi;
 };
 
+/* A small panel at *y when the history has its figures; none (h 0) otherwise. */
+static struct panel small_panel(struct canvas *c, double *y, bool have)
+{
+	struct panel p = { .top = *y, .h = have ? SMALL_H : 0 };
+
+	if (have) {
+		segment(c, *y, SMALL_H);
+		*y += SMALL_H + PANEL_GAP;
+	}
+	return p;
+}
+
 static void layout(struct canvas *c, struct panels *ps, double legend_end)
 {
 	const struct chart_data *d = c->d;
-	struct panel *mem = &ps->mem, *conts = &ps->conts, *host = &ps->host, *psi = &ps->psi;
 	double y = legend_end + 46;
 
 	c->nseg = 0;
-	*mem = (struct panel){ .top = y, .h = MEM_H };
+	ps->mem = (struct panel){ .top = y, .h = MEM_H };
 	segment(c, y, MEM_H);
 	y += MEM_H + PANEL_GAP;
-	*conts = (struct panel){ .top = y, .h = d->have_conts ? SMALL_H : 0 };
-	if (d->have_conts) {
-		segment(c, y, SMALL_H);
-		y += SMALL_H + PANEL_GAP;
-	}
-	*host = (struct panel){ .top = y, .h = d->have_avail || d->have_swap ? SMALL_H : 0 };
-	if (host->h > 0) {
-		segment(c, y, SMALL_H);
-		y += SMALL_H + PANEL_GAP;
-	}
-	*psi = (struct panel){ .top = y, .h = d->have_psi ? SMALL_H : 0 };
-	if (psi->h > 0) {
-		segment(c, y, SMALL_H);
-		y += SMALL_H + PANEL_GAP;
-	}
-	c->top = mem->top;
+	ps->conts = small_panel(c, &y, d->have_conts);
+	ps->host = small_panel(c, &y, d->have_avail || d->have_swap);
+	ps->psi = small_panel(c, &y, d->have_psi);
+	c->top = ps->mem.top;
 	c->bottom = y - PANEL_GAP;
 	segment(c, c->bottom, STRIP_H);
 }

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from harness import TOP, check, run, start
+from harness import TOP, check, check_gated, meminfo, run, start
 
 HOST_PSI = "/proc/pressure/memory"
 
@@ -30,11 +30,7 @@ def test_idle_host_pressure_gate_skips(tmp):
         return
     site, sim = start(tmp)
     before = sim.ls()
-    res = run(["--when-memory-pressure-above", "5"], site)
-    check(res.rc == 0 and res.out == "" and res.err == "", res)
-    check(sim.ls() == before, "a gated run restarted workers")
-    last = site.history()[-1]
-    check(last["outcome"] == "skipped" and last["exit_status"] == 0, last)
+    last = check_gated(run(["--when-memory-pressure-above", "5"], site), site, sim, before)
     # The figure read is in the line: the reason and the host block.
     m = re.match(r"^memory pressure some avg60 (\d+\.\d\d)% is not above 5%$", last["skip_reason"])
     check(m, last)
@@ -107,15 +103,6 @@ def test_host_pressure_in_reports(tmp):
 
 
 # ---- the forecast ----
-
-def meminfo():
-    got = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            k, v = line.split(":", 1)
-            got[k] = int(v.split()[0]) * 1024
-    return got
-
 
 def gen_history(site, types, hours=24):
     subprocess.check_call([sys.executable, os.path.join(TOP, "bench", "gen_history.py"),

@@ -93,19 +93,23 @@ static void test_continuations_most_first(void **state)
 	plan(NULL, 0, (struct select_policy){ .max_conts = 9000 }, NULL, 0);
 }
 
-static void gate_case(struct host_mem h, long long below, long long above, bool want_go,
-		      const char *want_why)
+static void gates_case(struct host_gates g, struct host_mem h, struct psi p, bool want_go,
+		       const char *want_why)
 {
 	struct kr_err err = { 0 };
 	char why[256];
 	bool go = !want_go;
 
-	struct host_gates g = { .avail_below = below, .swap_above = above };
-	struct psi p = { 0 };
-
 	assert_int_equal(select_gate(&g, &h, &p, &go, why, sizeof why, &err), 0);
 	assert_true(go == want_go);
 	assert_string_equal(why, want_why);
+}
+
+static void gate_case(struct host_mem h, long long below, long long above, bool want_go,
+		      const char *want_why)
+{
+	gates_case((struct host_gates){ .avail_below = below, .swap_above = above }, h,
+		   (struct psi){ 0 }, want_go, want_why);
 }
 
 static void test_memory_gates(void **state)
@@ -139,14 +143,7 @@ static void test_memory_gates(void **state)
 
 static void pressure_case(struct host_gates g, struct psi p, bool want_go, const char *want_why)
 {
-	struct host_mem h = { 3072 * MB, 0, 4096 * MB };
-	struct kr_err err = { 0 };
-	char why[256];
-	bool go = !want_go;
-
-	assert_int_equal(select_gate(&g, &h, &p, &go, why, sizeof why, &err), 0);
-	assert_true(go == want_go);
-	assert_string_equal(why, want_why);
+	gates_case(g, (struct host_mem){ 3072 * MB, 0, 4096 * MB }, p, want_go, want_why);
 }
 
 /* The pressure gate alone, with each window, and with the other gates. */
