@@ -186,12 +186,14 @@ static void test_no_history(void **state)
 	forecast_from(&n, f->path, 0);
 	assert_int_equal(n.r.forecast.state, FORECAST_NO_HISTORY);
 	assert_false(forecast_within(&n.r.forecast, 1e9, msg, sizeof msg));
+	forecast_free(&n.r.forecast);
 	/* Unknown memory: no forecast either. */
 	now_report(&n, -1, 8 * GIB);
 	gen(f->path, "--hours 4");
 	forecast_from(&n, f->path, 0);
 	assert_int_equal(n.r.forecast.state, FORECAST_UNKNOWN);
 	assert_false(forecast_within(&n.r.forecast, 1e9, msg, sizeof msg));
+	forecast_free(&n.r.forecast);
 	now_report(&n, 4 * GIB, -1);
 	forecast_from(&n, f->path, 0);
 	assert_int_equal(n.r.forecast.state, FORECAST_UNKNOWN);
