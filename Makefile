@@ -25,11 +25,11 @@ HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
 LIB_SRCS := err.c log.c clock.c file.c fmt.c jsonw.c names.c outfile.c sexp.c \
-	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_census.c kahua_log.c procinfo.c procnet.c \
+	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_census.c kahua_log.c procinfo.c procnet.c psi.c \
 	    model.c options.c \
 	    select.c lock.c drain.c rollout.c heal.c sweep.c \
 	    curl_dl.c health.c sitecheck.c \
-	    report.c census_report.c history_fmt.c history_read.c history_thin.c history_compact.c history_store.c history.c prom.c tgrid.c chart.c chart_axes.c chart_draw.c
+	    report.c census_report.c history_fmt.c history_read.c history_thin.c history_compact.c history_store.c history.c forecast.c prom.c tgrid.c chart.c chart_axes.c chart_draw.c
 LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 LIB      := $(O)/libkr.a
 BIN      := $(O)/kahua-restarter

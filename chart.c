@@ -140,6 +140,11 @@ static void add_host(struct chart_data *d, const cJSON *run, size_t slot)
 		tgrid_put(&d->g, slot, d->swap_lo, v);
 		d->have_swap = true;
 	}
+	if (jnumber(host, "psi_some_avg60", 0, 100, &v)) {
+		tgrid_put(&d->g, slot, d->psi_hi, v);
+		tgrid_put(&d->g, slot, d->psi_lo, v);
+		d->have_psi = true;
+	}
 }
 
 static bool any_restart(const cJSON *run)
@@ -257,8 +262,10 @@ static int data_init(struct chart_data *d)
 	d->avail_lo = tgrid_channel(&d->g, TG_MIN);
 	d->swap_hi = tgrid_channel(&d->g, TG_MAX);
 	d->swap_lo = tgrid_channel(&d->g, TG_MIN);
-	return d->swap_lo < 0 || d->swept < 0 || d->restarts < 0 || d->fails < 0 || d->skips < 0 ||
-	       d->avail_hi < 0 || d->avail_lo < 0 || d->swap_hi < 0 ? -1 : 0;
+	d->psi_hi = tgrid_channel(&d->g, TG_MAX);
+	d->psi_lo = tgrid_channel(&d->g, TG_MIN);
+	return d->psi_hi < 0 || d->psi_lo < 0 || d->swap_lo < 0 || d->swept < 0 || d->restarts < 0 ||
+	       d->fails < 0 || d->skips < 0 || d->avail_hi < 0 || d->avail_lo < 0 || d->swap_hi < 0 ? -1 : 0;
 }
 
 static void data_free(struct chart_data *d)

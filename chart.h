@@ -5,7 +5,8 @@
  * Per worker type the memory of its largest worker before each run (the
  * peak) and after it (the trough), which draws the saw-tooth of a leak
  * and its restarts; continuations the same way when the history has them;
- * the host's available memory and swap in use when it has them; restarts,
+ * the host's available memory, swap in use and memory pressure (PSI)
+ * when it has them; restarts,
  * failed runs and skipped runs marked on the time axis.  Times are the
  * local time, with the zone named.  The file is streamed once; runs are
  * thinned into at most CHART_SLOTS time slots, so a year of hourly runs

@@ -23,7 +23,7 @@ struct canvas {
 	double t0, t1;          /* the time axis */
 	double gap;             /* a longer pause between runs breaks a line */
 	double top, bottom;     /* of all panels */
-	double seg[4][2];       /* top and bottom of each panel and the event rows */
+	double seg[5][2];       /* top and bottom of each panel and the event rows */
 	size_t nseg;
 	bool thinned;           /* some slot holds more than one run */
 };

@@ -37,7 +37,9 @@ struct chart_data {
 	bool have_sweeps;
 	long long swept_total;
 	int avail_hi, avail_lo, swap_hi, swap_lo;
+	int psi_hi, psi_lo;     /* the host's memory pressure, PSI some avg60 in percent */
 	bool have_mem, have_conts, have_avail, have_swap, any_pss, any_rss;
+	bool have_psi;
 	char *site;             /* of the latest run, NULL when none named one */
 	long long runs, restarted, failed, skipped;
 	double first, last;

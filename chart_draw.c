@@ -30,6 +30,7 @@ static const char *const palette[CHART_TYPES] = {
 /* The host's lines, in colours no type takes. */
 #define AVAIL_COLOUR "#222222"
 #define SWAP_COLOUR "#882255"
+#define PSI_COLOUR "#117733"
 
 /* ---- panels ---- */
 
@@ -272,6 +273,14 @@ static void host_series(const struct canvas *c, const struct panel *p)
 		series(c, p, d->swap_hi, d->swap_lo, SWAP_COLOUR, " stroke-dasharray=\"6 3\"", "swap");
 }
 
+static void psi_panel(const struct canvas *c, struct panel *p)
+{
+	p->s = make_scale(channel_max(c->d, c->d->psi_hi), false);
+	p->s.suffix = "%";
+	panel_frame(c, p, "The host\xE2\x80\x99s memory pressure at the start of each run: share of time "
+		    "tasks waited for memory (PSI some, 60 s average)");
+}
+
 /* ---- events ---- */
 
 /* The kept failure that falls in slot i, if any. */
@@ -447,6 +456,8 @@ static double legend(const struct canvas *c, double y)
 		legend_item(&lg, 'l', AVAIL_COLOUR, "host: available", false);
 	if (d->have_swap)
 		legend_item(&lg, 'd', SWAP_COLOUR, "host: swap used", false);
+	if (d->have_psi)
+		legend_item(&lg, 'l', PSI_COLOUR, "host: memory pressure", false);
 	legend_item(&lg, 't', "#333", "restart", false);
 	legend_item(&lg, 'x', FAIL_COLOUR, "failed run", false);
 	if (d->skipped > 0)
@@ -539,27 +550,36 @@ static void segment(struct canvas *c, double top, double h)
 	c->nseg++;
 }
 
-static void layout(struct canvas *c, struct panel *mem, struct panel *conts,
-		   struct panel *host, double legend_end)
+/* The panels, top to bottom: memory, continuations, host memory, host pressure. */
+struct panels {
+	struct panel mem, conts, host, psi;
+};
+
+/* A small panel at *y when the history has its figures; none (h 0) otherwise. */
+static struct panel small_panel(struct canvas *c, double *y, bool have)
+{
+	struct panel p = { .top = *y, .h = have ? SMALL_H : 0 };
+
+	if (have) {
+		segment(c, *y, SMALL_H);
+		*y += SMALL_H + PANEL_GAP;
+	}
+	return p;
+}
+
+static void layout(struct canvas *c, struct panels *ps, double legend_end)
 {
 	const struct chart_data *d = c->d;
 	double y = legend_end + 46;
 
 	c->nseg = 0;
-	*mem = (struct panel){ .top = y, .h = MEM_H };
+	ps->mem = (struct panel){ .top = y, .h = MEM_H };
 	segment(c, y, MEM_H);
 	y += MEM_H + PANEL_GAP;
-	*conts = (struct panel){ .top = y, .h = d->have_conts ? SMALL_H : 0 };
-	if (d->have_conts) {
-		segment(c, y, SMALL_H);
-		y += SMALL_H + PANEL_GAP;
-	}
-	*host = (struct panel){ .top = y, .h = d->have_avail || d->have_swap ? SMALL_H : 0 };
-	if (host->h > 0) {
-		segment(c, y, SMALL_H);
-		y += SMALL_H + PANEL_GAP;
-	}
-	c->top = mem->top;
+	ps->conts = small_panel(c, &y, d->have_conts);
+	ps->host = small_panel(c, &y, d->have_avail || d->have_swap);
+	ps->psi = small_panel(c, &y, d->have_psi);
+	c->top = ps->mem.top;
 	c->bottom = y - PANEL_GAP;
 	segment(c, c->bottom, STRIP_H);
 }
@@ -590,30 +610,34 @@ static void begin(FILE *f, double h)
 
 static void draw_runs(struct canvas *c, double legend_end)
 {
-	struct panel mem, conts, host;
+	struct panels ps;
 
-	layout(c, &mem, &conts, &host, legend_end);
-	type_panel(c, &mem, false);
-	if (conts.h > 0)
-		type_panel(c, &conts, true);
-	if (host.h > 0)
-		host_panel(c, &host);
+	layout(c, &ps, legend_end);
+	type_panel(c, &ps.mem, false);
+	if (ps.conts.h > 0)
+		type_panel(c, &ps.conts, true);
+	if (ps.host.h > 0)
+		host_panel(c, &ps.host);
+	if (ps.psi.h > 0)
+		psi_panel(c, &ps.psi);
 	time_axis(c, c->bottom + STRIP_H);
 	fail_lines(c);
 	if (!c->d->have_mem)
-		no_runs(c->f, mem.top + mem.h / 2);
-	type_series(c, &mem, false);
-	if (conts.h > 0)
-		type_series(c, &conts, true);
-	if (host.h > 0)
-		host_series(c, &host);
+		no_runs(c->f, ps.mem.top + ps.mem.h / 2);
+	type_series(c, &ps.mem, false);
+	if (ps.conts.h > 0)
+		type_series(c, &ps.conts, true);
+	if (ps.host.h > 0)
+		host_series(c, &ps.host);
+	if (ps.psi.h > 0)
+		series(c, &ps.psi, c->d->psi_hi, c->d->psi_lo, PSI_COLOUR, "", "psi");
 	event_strip(c, c->bottom + 10);
 }
 
 int chart_draw(const struct chart_data *d, FILE *out)
 {
 	struct canvas c = { .f = out, .d = d, .t0 = 0, .t1 = 1, .gap = INFINITY };
-	struct panel mem, conts, host;
+	struct panels ps;
 	double legend_end = 76, h;
 
 	if (d->runs > 0) {
@@ -632,7 +656,7 @@ int chart_draw(const struct chart_data *d, FILE *out)
 		fclose(null);
 		c.f = out;
 	}
-	layout(&c, &mem, &conts, &host, legend_end);
+	layout(&c, &ps, legend_end);
 	h = d->runs > 0 ? c.bottom + STRIP_H + 62 : 140;
 	begin(out, h);
 	header(&c);

@@ -1,6 +1,7 @@
 /*
  * chart_draw.h: the chart's picture: title, panels (memory per type, then
- * continuations and the host's memory when the history has them), the
+ * continuations, the host's memory and its memory pressure when the
+ * history has them), the
  * restart and failure marks, and the legend, as one SVG document.
  */
 #ifndef KR_CHART_DRAW_H

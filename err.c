@@ -6,7 +6,7 @@
 
 const struct kr_exit_info kr_exit_table[] = {
 	{ KR_OK, "ok", "success; the selected workers were restarted and the site answers" },
-	{ KR_HEALTH, "unhealthy", "a replacement worker or the site failed its health check; the rollout stopped there; or a worker's sweep or census failed" },
+	{ KR_HEALTH, "unhealthy", "a replacement worker or the site failed its health check; the rollout stopped there; or a worker's sweep or census failed; or check --warn-within: the forecast reaches its floor within the window" },
 	{ KR_USAGE, "usage", "bad command line, no site given, or a target that matches no running worker" },
 	{ KR_DATAERR, "dataerr", "an input file (such as the history file) could not be read" },
 	{ KR_UNAVAILABLE, "unavailable", "the supervisor is unreachable, hangs, or refused or failed a command" },
@@ -14,7 +14,7 @@ const struct kr_exit_info kr_exit_table[] = {
 	{ KR_OSERR, "oserr", "a system call failed" },
 	{ KR_CANTCREAT, "cantcreat", "a report, metrics or history file could not be written" },
 	{ KR_TEMPFAIL, "locked", "another kahua-restarter run holds the site's lock" },
-	{ KR_CONFIG, "config", "kahua.conf, app-servers or the JSON config file is missing or malformed" },
+	{ KR_CONFIG, "config", "kahua.conf, app-servers or the JSON config file is missing or malformed, or a setting needs what this host lacks (PSI, a cgroup v2 group)" },
 	{ KR_SIGNAL_BASE, "signal", "128 + N: stopped by signal N after leaving every worker type whole" },
 	{ 0, NULL, NULL }
 };

@@ -658,22 +658,68 @@ static int on_run(void *ctx, const cJSON *run, double started)
 	return add_run(s, run, started);
 }
 
+/* The file's runs since since_epoch summed up in *s (summary_free it either way). */
+static int summary_read(const char *path, time_t since_epoch, struct summary *s,
+			struct kr_err *err)
+{
+	struct history_counts c = { 0 };
+	int rc;
+
+	if (tgrid_init(&s->peaks, SPARK_SLOTS) < 0)
+		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
+	rc = history_scan(path, since_epoch, on_run, s, &c, err);
+	s->lines = c.lines;
+	s->skipped += c.skipped;
+	return rc;
+}
+
 int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 		    struct kr_err *err)
 {
 	struct summary s = { 0 };
-	struct history_counts c = { 0 };
-	int rc;
+	int rc = summary_read(path, since_epoch, &s, err);
 
-	if (tgrid_init(&s.peaks, SPARK_SLOTS) < 0) {
-		summary_free(&s);
-		return kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
-	}
-	rc = history_scan(path, since_epoch, on_run, &s, &c, err);
-	s.lines = c.lines;
-	s.skipped += c.skipped;
 	if (rc == 0)
 		rc = print_summary(&s, path, since_epoch, json, out, err);
 	summary_free(&s);
 	return rc;
+}
+
+/* The summary's per-type growth handed over, names and all. */
+static int take_growth(struct summary *s, struct type_growth **v, size_t *n)
+{
+	*v = calloc(s->n ? s->n : 1, sizeof **v);
+	*n = 0;
+	if (*v == NULL)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		struct type_growth *g = &(*v)[(*n)++];
+
+		g->type = s->t[i].name;
+		s->t[i].name = NULL;
+		g->restarts = s->t[i].growth_n;
+		g->mb_per_hour = g->restarts ? s->t[i].growth_sum / (double)g->restarts : 0;
+	}
+	return 0;
+}
+
+int history_growth(const char *path, time_t since_epoch, struct type_growth **v, size_t *n,
+		   struct kr_err *err)
+{
+	struct summary s = { 0 };
+	int rc = summary_read(path, since_epoch, &s, err);
+
+	*v = NULL;
+	*n = 0;
+	if (rc == 0 && take_growth(&s, v, n) < 0)
+		rc = kr_fail(err, KR_SOFTWARE, "history %s: out of memory", path);
+	summary_free(&s);
+	return rc;
+}
+
+void history_growth_free(struct type_growth *v, size_t n)
+{
+	for (size_t i = 0; i < n && v != NULL; i++)
+		free(v[i].type);
+	free(v);
 }

@@ -31,4 +31,20 @@ int history_append(const char *path, const struct run_report *r, struct kr_err *
 int history_summary(const char *path, time_t since_epoch, bool json, FILE *out,
 		    struct kr_err *err);
 
+/* One worker type's growth per worker, as the `history` summary shows it. */
+struct type_growth {
+	char *type;
+	double mb_per_hour;     /* MiB per hour, the mean over its restarts */
+	long long restarts;     /* restarts that mean is of; 0: no figure */
+};
+
+/*
+ * The growth figure of every type in the runs newer than since_epoch (0:
+ * all), computed exactly as history_summary computes GROWTH/H.  *v
+ * (history_growth_free) holds *n types, with or without a figure.
+ */
+int history_growth(const char *path, time_t since_epoch, struct type_growth **v, size_t *n,
+		   struct kr_err *err);
+void history_growth_free(struct type_growth *v, size_t n);
+
 #endif

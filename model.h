@@ -20,6 +20,7 @@
 #include "kahua_census.h"
 #include "kahua_eval.h"
 #include "procinfo.h"
+#include "psi.h"
 
 struct worker_obs {
 	struct worker w;
@@ -76,6 +77,38 @@ struct type_count {
 	bool topped_up;
 };
 
+/* One running type's share of the forecast (forecast.h). */
+struct forecast_type {
+	char type[KAHUA_NAME_MAX];
+	long workers;           /* live now */
+	bool have_rate;         /* the history gives the type a growth figure */
+	double bytes_per_hour;  /* of all its live workers; <= 0: not growing */
+	double seconds;         /* until MemAvailable reaches the floor at that rate; -1 never */
+};
+
+enum forecast_state {
+	FORECAST_OFF,           /* not asked for */
+	FORECAST_UNKNOWN,       /* MemAvailable (or MemTotal for the floor) unknown */
+	FORECAST_NO_HISTORY,    /* no running type has a growth figure yet */
+	FORECAST_NOT_GROWING,   /* every figure is flat or falling */
+	FORECAST_BELOW,         /* MemAvailable is below the floor already */
+	FORECAST_GROWING
+};
+
+/* When the host's MemAvailable would fall below a floor at the workers' growth. */
+struct forecast {
+	enum forecast_state state;
+	long long available;    /* bytes now */
+	long long floor;        /* bytes */
+	bool floor_default;     /* 10% of MemTotal, not --forecast-floor */
+	double since;           /* seconds of history the rates come from; 0: all */
+	double bytes_per_hour;  /* all running types together */
+	double seconds;         /* until the floor; -1 when not growing or unknown */
+	long fastest;           /* index in t of the fastest-growing type; -1 none */
+	struct forecast_type *t;
+	size_t n;
+};
+
 struct run_report {
 	const char *site;
 	const char *command;
@@ -102,6 +135,7 @@ struct run_report {
 	const char *probe;      /* "eval" or "http" */
 	bool eval;              /* eval asked of workers (not --no-eval) */
 	struct host_mem host;   /* at the start of the run; -1 unknown */
+	struct psi psi;         /* the host's memory pressure then; .have false unknown */
 	char skipped[256];      /* why a gated run restarted nothing, or empty */
 	long long sweep_conts_s;        /* the sweep's ages; 0: no sweep, -1 sessions not swept */
 	long long sweep_sessions_s;
@@ -109,6 +143,7 @@ struct run_report {
 	size_t nsweep;
 	struct census_entry *census;
 	size_t ncensus;
+	struct forecast forecast;       /* check and status -v; state FORECAST_OFF otherwise */
 
 	int exit_status;
 	char error[KR_ERR_MSG_MAX]; /* the one error line, empty on success */

@@ -23,7 +23,7 @@
 #define CONFIG_MAX (256 * 1024)
 
 enum opt_kind { K_BOOL, K_COUNT, K_INT, K_SECONDS, K_SIZE, K_STRING, K_LIST,
-		K_STATUSES, K_STRATEGY, K_METRIC, K_PROBE, K_FACILITY };
+		K_STATUSES, K_STRATEGY, K_METRIC, K_PROBE, K_FACILITY, K_PRESSURE };
 
 struct optdef {
 	const char *name;       /* long flag and JSON key */
@@ -67,6 +67,10 @@ static const struct optdef optdefs[] = {
 	{ "no-top-up", 0, K_BOOL, F(no_top_up), NULL, NULL, "remove dead and broken entries but do not reload to top types up" },
 	{ "when-available-below", 0, K_SIZE, F(when_available_below), "0", "SIZE", "restart only while the host's MemAvailable is below SIZE (0: always)" },
 	{ "when-swap-above", 0, K_SIZE, F(when_swap_above), "0", "SIZE", "restart only while the host's swap in use is above SIZE (0: always)" },
+	{ "when-memory-pressure-above", 0, K_PRESSURE, F(when_pressure), "0", "PCT[/WINDOW]", "restart only while memory pressure (PSI some: % of time tasks waited for memory, over WINDOW 10s, 60s or 300s, default 60s) is above PCT (0: always)" },
+	{ "pressure-cgroup", 0, K_STRING, F(pressure_cgroup), NULL, "PATH", "read the pressure gate from this cgroup v2 group's memory.pressure (PATH below the cgroup2 mount) instead of the host's" },
+	{ "forecast-floor", 0, K_SIZE, F(forecast_floor), "0", "SIZE", "check, status -v: forecast when MemAvailable falls below SIZE (0: 10% of MemTotal)" },
+	{ "warn-within", 0, K_SECONDS, F(warn_within), "0", "DURATION", "check: exit 1 when the forecast reaches the floor within DURATION (0: never)" },
 	{ "splay", 0, K_SECONDS, F(splay), "0", "SECS", "sleep a random time up to SECS first" },
 	{ "wait-lock", 0, K_SECONDS, F(wait_lock), "0", "SECS", "wait up to SECS for another run's lock" },
 	{ "dry-run", 'n', K_BOOL, F(dry_run), NULL, NULL, "print the plan; send the supervisor nothing but ls" },
@@ -172,6 +176,25 @@ static int parse_count(const char *s, long long *out)
 	if (end == s || *end != '\0' || errno != 0 || v < 0 || v > 1000000)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* "5", "5/60s", "0.5/10s": a percent, then one of PSI's three windows. */
+int parse_pressure(const char *s, struct pressure_opt *out)
+{
+	char *end;
+	double pct, window = 60;
+
+	if (read_amount(s, &pct, &end) < 0 || pct > 100)
+		return -1;
+	if (*end == '%')
+		end++;
+	if (*end == '/' && parse_seconds(end + 1, &window) < 0)
+		return -1;
+	if ((*end != '/' && *end != '\0') || (window != 10 && window != 60 && window != 300))
+		return -1;
+	out->pct = pct;
+	out->window = (int)window;
 	return 0;
 }
 
@@ -293,6 +316,7 @@ static const char *kind_expects(enum opt_kind k)
 	case K_METRIC: return "rss or pss";
 	case K_PROBE: return "eval or http";
 	case K_FACILITY: return "a syslog facility such as daemon or local0";
+	case K_PRESSURE: return "a percent and window such as 5, 5/10s, 20/60s or 10/300s";
 	}
 	return "?";
 }
@@ -341,6 +365,8 @@ static int set_value(struct options *o, size_t idx, const char *s, enum kr_sourc
 		if (parse_facility(s, &v) < 0)
 			return -1;
 		return replace_string((char **)f, s);
+	case K_PRESSURE:
+		return parse_pressure(s, (struct pressure_opt *)f);
 	}
 	return 0;
 }
@@ -856,6 +882,10 @@ static void print_value(const struct options *o, const struct optdef *d, FILE *o
 	case K_STRATEGY: fprintf(out, "%s", strategy_name(*(const int *)f)); break;
 	case K_METRIC: fprintf(out, "%s", metric_name(*(const int *)f)); break;
 	case K_PROBE: fprintf(out, "%s", probe_name(*(const int *)f)); break;
+	case K_PRESSURE:
+		fprintf(out, "%g/%ds", ((const struct pressure_opt *)f)->pct,
+			((const struct pressure_opt *)f)->window);
+		break;
 	}
 }
 

@@ -32,6 +32,12 @@ struct str_list {
 	size_t n;
 };
 
+/* --when-memory-pressure-above PCT[/WINDOW] */
+struct pressure_opt {
+	double pct;             /* percent of PSI "some"; 0: no gate */
+	int window;             /* seconds averaged over: 10, 60 or 300 */
+};
+
 struct options {
 	enum kr_command command;
 	struct str_list targets;        /* restart targets; empty means "*" */
@@ -69,6 +75,10 @@ struct options {
 	bool no_top_up;
 	long long when_available_below; /* bytes of MemAvailable; 0: no gate */
 	long long when_swap_above;      /* bytes of swap in use; 0: no gate */
+	struct pressure_opt when_pressure;
+	char *pressure_cgroup;          /* cgroup v2 group for the pressure gate; NULL: host */
+	long long forecast_floor;       /* bytes of MemAvailable; 0: 10% of MemTotal */
+	double warn_within;             /* check: forecast shorter than this exits 1; 0: off */
 
 	double splay;
 	double wait_lock;
@@ -111,6 +121,7 @@ void options_print(const struct options *o, FILE *out);
 int parse_seconds(const char *s, double *out);
 int parse_size(const char *s, long long *out);
 int parse_facility(const char *s, int *out);
+int parse_pressure(const char *s, struct pressure_opt *out);
 
 const char *strategy_name(int s);
 const char *metric_name(int m);

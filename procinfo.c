@@ -119,6 +119,7 @@ void proc_meminfo_parse(const char *text, struct host_mem *m)
 	long long total = meminfo_kb(text, "SwapTotal:"), free = meminfo_kb(text, "SwapFree:");
 
 	m->available = meminfo_kb(text, "MemAvailable:");
+	m->total = meminfo_kb(text, "MemTotal:");
 	m->swap_used = total >= 0 && free >= 0 && free <= total ? total - free : -1;
 }
 
@@ -129,7 +130,7 @@ int proc_meminfo(struct host_mem *m)
 	ssize_t n;
 	int e;
 
-	m->available = m->swap_used = -1;
+	m->available = m->swap_used = m->total = -1;
 	if (fd < 0)
 		return -1;
 	n = read_full(fd, buf, sizeof buf - 1);

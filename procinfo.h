@@ -89,12 +89,13 @@ int proc_signals(pid_t pid, struct proc_sigs *s);
 
 /*
  * The host's memory from /proc/meminfo, in bytes, -1 where a line is
- * missing: MemAvailable (Linux 3.14 and later) and swap in use (SwapTotal
- * less SwapFree).
+ * missing: MemAvailable (Linux 3.14 and later), swap in use (SwapTotal
+ * less SwapFree) and MemTotal.
  */
 struct host_mem {
 	long long available;
 	long long swap_used;
+	long long total;
 };
 /* 0, or -1 with errno when /proc/meminfo cannot be read. */
 int proc_meminfo(struct host_mem *m);

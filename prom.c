@@ -15,6 +15,7 @@
 #include "names.h"
 #include "outfile.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -72,7 +73,10 @@ static void sample(struct prom *p, double value, ...)
 	}
 	va_end(ap);
 	/* %.15g prints integers up to 10^15 exactly and 0.25 as 0.25. */
-	fprintf(p->f, "\"} %.15g\n", value);
+	if (isinf(value))
+		fputs("\"} +Inf\n", p->f);
+	else
+		fprintf(p->f, "\"} %.15g\n", value);
 }
 
 /* The worker types of the run: those counted after it, then any only restarted or healed. */
@@ -253,6 +257,45 @@ static void http_metrics(struct prom *p, const struct run_report *r)
 			sample(p, r->http[i].res.ms / 1000.0, "url", r->http[i].url, (const char *)NULL);
 }
 
+/* The host's memory pressure (PSI) as ratios, the unit Prometheus prefers. */
+static void psi_metrics(struct prom *p, const struct run_report *r)
+{
+	static const char *const windows[] = { "10s", "60s", "300s" };
+	const struct psi_line *lines[] = { &r->psi.some, &r->psi.full };
+	static const char *const kinds[] = { "some", "full" };
+
+	family(p, P "host_memory_pressure_ratio",
+	       "Share of time tasks on the host waited for memory (PSI; some: any task, full: all), over the window.");
+	for (size_t k = 0; k < 2; k++) {
+		const double avg[] = { lines[k]->avg10, lines[k]->avg60, lines[k]->avg300 };
+
+		for (size_t w = 0; w < 3 && lines[k]->have; w++)
+			sample(p, avg[w] / 100.0, "kind", kinds[k], "window", windows[w], (const char *)NULL);
+	}
+}
+
+/* Seconds until the floor, +Inf when not growing; no sample without a figure. */
+static double forecast_value(double seconds)
+{
+	return seconds >= 0 ? seconds : INFINITY;
+}
+
+static void forecast_metrics(struct prom *p, const struct run_report *r)
+{
+	const struct forecast *f = &r->forecast;
+
+	if (f->state == FORECAST_OFF || f->state == FORECAST_UNKNOWN || f->state == FORECAST_NO_HISTORY)
+		return;
+	family(p, P "forecast_seconds",
+	       "Seconds until the host's MemAvailable falls below the forecast floor at the running workers' growth (+Inf: not growing).");
+	sample(p, forecast_value(f->seconds), (const char *)NULL);
+	family(p, P "type_forecast_seconds",
+	       "The same at one type's growth alone (+Inf: not growing); absent for a type the history gives no growth figure.");
+	for (size_t i = 0; i < f->n; i++)
+		if (f->t[i].have_rate)
+			sample(p, forecast_value(f->t[i].seconds), "type", f->t[i].type, (const char *)NULL);
+}
+
 /* The whole text in memory, so a formatting failure never reaches the file. */
 static int render(const struct run_report *r, char **text, size_t *len)
 {
@@ -270,6 +313,8 @@ static int render(const struct run_report *r, char **text, size_t *len)
 	worker_metrics(&p, r);
 	held_metrics(&p, r);
 	http_metrics(&p, r);
+	psi_metrics(&p, r);
+	forecast_metrics(&p, r);
 	name_set_free(&types);
 	rc = ferror(p.f) ? -1 : 0;
 	if (fclose(p.f) != 0)

@@ -233,6 +233,63 @@ static void json_host(struct jb *b, cJSON *root, const struct host_mem *h)
 		return;
 	jmem(b, o, "mem_available_bytes", h->available);
 	jmem(b, o, "swap_used_bytes", h->swap_used);
+	jmem(b, o, "mem_total_bytes", h->total);
+}
+
+/* PSI memory averages in percent, null when the kernel gave none. */
+static void json_psi(struct jb *b, cJSON *root, const struct psi *p)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "host");
+
+	if (o == NULL)
+		return;
+	jnum_if(b, o, "psi_some_avg10", p->some.have, p->some.avg10);
+	jnum_if(b, o, "psi_some_avg60", p->some.have, p->some.avg60);
+	jnum_if(b, o, "psi_some_avg300", p->some.have, p->some.avg300);
+	jnum_if(b, o, "psi_full_avg10", p->full.have, p->full.avg10);
+	jnum_if(b, o, "psi_full_avg60", p->full.have, p->full.avg60);
+	jnum_if(b, o, "psi_full_avg300", p->full.have, p->full.avg300);
+}
+
+static const char *forecast_state_name(enum forecast_state s)
+{
+	static const char *const names[] = { "off", "unknown", "no history", "not growing",
+					     "below floor", "growing" };
+
+	return names[s];
+}
+
+/* The forecast of check and status: null when the run made none. */
+static void json_forecast(struct jb *b, cJSON *root, const struct forecast *f)
+{
+	cJSON *o, *arr;
+
+	if (f->state == FORECAST_OFF) {
+		jstr(b, root, "forecast", NULL);
+		return;
+	}
+	if ((o = jchild(b, root, "forecast", false)) == NULL)
+		return;
+	jstr(b, o, "state", forecast_state_name(f->state));
+	jmem(b, o, "mem_available_bytes", f->available);
+	jmem(b, o, "floor_bytes", f->floor);
+	jbool(b, o, "floor_default", f->floor_default);
+	jnum(b, o, "since_s", f->since);
+	jnum(b, o, "growth_bytes_per_hour", f->bytes_per_hour);
+	jnum_if(b, o, "seconds", f->seconds >= 0, f->seconds);
+	jstr(b, o, "fastest_type", f->fastest >= 0 ? f->t[f->fastest].type : NULL);
+	arr = jchild(b, o, "types", true);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct forecast_type *t = &f->t[i];
+		cJSON *e = jitem(b, arr);
+
+		if (e == NULL)
+			continue;
+		jstr(b, e, "type", t->type);
+		jnum(b, e, "workers", (double)t->workers);
+		jnum_if(b, e, "growth_bytes_per_hour", t->have_rate, t->bytes_per_hour);
+		jnum_if(b, e, "seconds", t->seconds >= 0 && f->state != FORECAST_UNKNOWN, t->seconds);
+	}
 }
 
 /* A run the memory gates kept from restarting is "skipped", not "ok". */
@@ -285,6 +342,7 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	jstr(&b, root, "probe", r->probe);
 	jbool(&b, root, "eval", r->eval);
 	json_host(&b, root, &r->host);
+	json_psi(&b, root, &r->psi);
 	json_workers(&b, root, "workers_before", r->before, r->nbefore);
 	if (r->sweep_conts_s > 0)
 		sweep_to_json(&b, jchild(&b, root, "sweep", false), r);
@@ -293,6 +351,7 @@ cJSON *report_to_json(const struct run_report *r, bool *failed)
 	json_workers(&b, root, "workers_after", r->after, r->nafter);
 	json_types(&b, root, r);
 	json_http(&b, root, r);
+	json_forecast(&b, root, &r->forecast);
 	jstr(&b, root, "outcome", outcome(r));
 	jstr(&b, root, "skip_reason", r->skipped[0] ? r->skipped : NULL);
 	jnum(&b, root, "exit_status", r->exit_status);

@@ -18,6 +18,7 @@
 
 #include "census_report.h"
 #include "chart.h"
+#include "forecast.h"
 #include "err.h"
 #include "heal.h"
 #include "health.h"
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "options.h"
 #include "procinfo.h"
+#include "psi.h"
 #include "history.h"
 #include "model.h"
 #include "prom.h"
@@ -427,6 +429,8 @@ static int cmd_status(struct run *run)
 	}
 	report_status_table(&run->r, run->o.verbose > 0, stdout);
 	census_age_notes(&run->r, stdout);
+	if (run->o.verbose > 0)
+		forecast_print(&run->r.forecast, stdout);
 	return 0;
 }
 
@@ -544,6 +548,52 @@ static char *history_path(const struct run *run)
 	return p;
 }
 
+/*
+ * The forecast of check and status: the history's growth rates against
+ * the host's memory now.  An unreadable history is an error only when
+ * --warn-within needs the forecast.
+ */
+static int run_forecast(struct run *run)
+{
+	time_t since = run->o.since > 0 ? time(NULL) - (time_t)run->o.since : 0;
+	char *path = history_path(run);
+	struct type_growth *g;
+	struct kr_err ferr;
+	size_t ng;
+	int rc;
+
+	if (path == NULL)
+		return kr_fail(&run->err, KR_SOFTWARE, "out of memory");
+	rc = history_growth(path, since, &g, &ng, &ferr);
+	free(path);
+	if (rc < 0 && run->o.command == CMD_CHECK && run->o.warn_within > 0) {
+		run->err = ferr;
+		return -1;
+	}
+	if (rc < 0) {
+		log_info("%s: no forecast", ferr.msg);
+		return 0;
+	}
+	rc = forecast_compute(&run->r, g, ng, run->o.forecast_floor);
+	history_growth_free(g, ng);
+	run->r.forecast.since = run->o.since;
+	return rc < 0 ? kr_fail(&run->err, KR_SOFTWARE, "out of memory") : 0;
+}
+
+/* check --warn-within: memory runs out too soon.  The first failure keeps the error line. */
+static int warn_forecast(struct run *run, bool failed)
+{
+	char msg[KR_ERR_MSG_MAX];
+
+	if (!forecast_within(&run->r.forecast, run->o.warn_within, msg, sizeof msg))
+		return failed ? -1 : 0;
+	if (failed) {
+		log_warn("%s", msg);
+		return -1;
+	}
+	return kr_fail(&run->err, KR_HEALTH, "%s", msg);
+}
+
 static int cmd_history(struct run *run)
 {
 	time_t since = run->o.since > 0 ? time(NULL) - (time_t)run->o.since : 0;
@@ -579,22 +629,55 @@ static int take_lock(struct run *run)
 	return run->lock_fd < 0 ? -1 : 0;
 }
 
+/* The pressure gate's figures: the host's, read already, or its cgroup's. */
+static int gate_pressure(struct run *run, struct psi *p)
+{
+	char path[1400];
+
+	memset(p, 0, sizeof *p);
+	if (run->o.when_pressure.pct <= 0)
+		return 0;
+	if (run->o.pressure_cgroup == NULL && run->r.psi.some.have) {
+		*p = run->r.psi;
+		return 0;
+	}
+	if (run->o.pressure_cgroup == NULL)
+		path[0] = '\0';
+	else if (psi_cgroup_path(run->o.pressure_cgroup, path, sizeof path, &run->err) < 0)
+		return -1;
+	if (psi_read(path[0] ? path : PSI_HOST_FILE, p, &run->err) < 0)
+		return kr_refail(&run->err, run->err.status, "%s; needed by --when-memory-pressure-above",
+				 run->err.msg);
+	return 0;
+}
+
 /*
- * The host's memory, kept in every report; then, for a restart, the
- * memory gates.  *go false: the host is at ease and the run restarts
- * nothing (it still leaves its line in the history).
+ * The host's memory and memory pressure, kept in every report; then, for
+ * a restart, the memory gates.  *go false: the host is at ease and the
+ * run restarts nothing (it still leaves its line in the history).
  */
 static int host_gates(struct run *run, bool *go)
 {
+	struct host_gates g = {
+		.avail_below = run->o.when_available_below,
+		.swap_above = run->o.when_swap_above,
+		.pressure_above = run->o.when_pressure.pct,
+		.window = run->o.when_pressure.window,
+		.pressure_of = run->o.pressure_cgroup,
+	};
 	char why[sizeof run->r.skipped];
+	struct kr_err perr;
+	struct psi p;
 
 	*go = true;
 	if (proc_meminfo(&run->r.host) < 0)
 		log_info("/proc/meminfo: %s", strerror(errno));
+	if (psi_read(PSI_HOST_FILE, &run->r.psi, &perr) < 0)
+		log_info("%s", perr.msg);
 	if (run->o.command != CMD_RESTART)
 		return 0;
-	if (select_gate(&run->r.host, run->o.when_available_below, run->o.when_swap_above, go,
-			why, sizeof why, &run->err) < 0)
+	if (gate_pressure(run, &p) < 0 ||
+	    select_gate(&g, &run->r.host, &p, go, why, sizeof why, &run->err) < 0)
 		return -1;
 	if (*go) {
 		if (why[0] != '\0')
@@ -623,11 +706,16 @@ static int run_command(struct run *run)
 		return -1;
 	if (list_workers(run) < 0)
 		return -1;
+	if ((run->o.command == CMD_CHECK || run->o.verbose > 0 || run->o.json) &&
+	    run->o.command != CMD_RESTART && run_forecast(run) < 0)
+		return -1;
+	if (run->o.verbose > 0 && !run->o.json && run->o.command == CMD_CHECK)
+		forecast_print(&run->r.forecast, stdout);
 	switch (run->o.command) {
 	case CMD_STATUS:
 		return cmd_status(run);
 	case CMD_CHECK:
-		return cmd_check(run);
+		return warn_forecast(run, cmd_check(run) < 0);
 	case CMD_RESTART:
 		if (cmd_restart(run) < 0)
 			return -1;
@@ -720,6 +808,7 @@ static void run_free(struct run *run)
 	free(run->r.healed);
 	free(run->r.sweep);
 	free(run->r.census);
+	forecast_free(&run->r.forecast);
 	free(run->app);
 	kahua_site_free(&run->site);
 	options_free(&run->o);
@@ -752,7 +841,7 @@ int main(int argc, char **argv)
 	run.r.dry_run = run.o.dry_run;
 	run.r.eval = rollout_uses_eval(&run.o);
 	run.r.probe = probe_name(run.r.eval ? run.o.probe : PROBE_HTTP);
-	run.r.host = (struct host_mem){ -1, -1 };
+	run.r.host = (struct host_mem){ -1, -1, -1 };
 	run.r.started = time(NULL);
 	run.ro.o = &run.o;
 	run.ro.stop = &stop_signal;

@@ -164,23 +164,51 @@ static int gate(const char *name, long long have, long long limit, bool below, b
 	return 0;
 }
 
-int select_gate(const struct host_mem *h, long long avail_below, long long swap_above,
+static int pressure_gate(const struct host_gates *g, const struct psi *p, bool *met,
+			 char *why, size_t size, struct kr_err *err)
+{
+	double have = psi_some(p, g->window);
+
+	if (have < 0)
+		return kr_fail(err, KR_OSERR, "%s: no \"some\" figure, needed by --when-memory-pressure-above",
+			       g->pressure_of ? g->pressure_of : PSI_HOST_FILE);
+	*met = have > g->pressure_above;
+	snprintf(why, size, "memory pressure%s%s some avg%d %.2f%% is %sabove %g%%",
+		 g->pressure_of ? " of " : "", g->pressure_of ? g->pressure_of : "", g->window, have,
+		 *met ? "" : "not ", g->pressure_above);
+	return 0;
+}
+
+/* Append one gate's text to why, "; " between them. */
+static void add_why(char *why, size_t size, const char *text)
+{
+	size_t used = strlen(why);
+
+	if (text[0] != '\0' && used + 1 < size)
+		snprintf(why + used, size - used, "%s%s", used ? "; " : "", text);
+}
+
+int select_gate(const struct host_gates *g, const struct host_mem *h, const struct psi *p,
 		bool *go, char *why, size_t size, struct kr_err *err)
 {
-	char a[128] = "", s[128] = "";
-	bool met_a = false, met_s = false;
+	char a[128] = "", s[128] = "", m[192] = "";
+	bool met_a = false, met_s = false, met_m = false;
 
 	*go = true;
 	why[0] = '\0';
-	if (avail_below <= 0 && swap_above <= 0)
+	if (g->avail_below <= 0 && g->swap_above <= 0 && g->pressure_above <= 0)
 		return 0;
-	if (avail_below > 0 &&
-	    gate("MemAvailable", h->available, avail_below, true, &met_a, a, sizeof a, err) < 0)
+	if (g->avail_below > 0 &&
+	    gate("MemAvailable", h->available, g->avail_below, true, &met_a, a, sizeof a, err) < 0)
 		return -1;
-	if (swap_above > 0 &&
-	    gate("swap used", h->swap_used, swap_above, false, &met_s, s, sizeof s, err) < 0)
+	if (g->swap_above > 0 &&
+	    gate("swap used", h->swap_used, g->swap_above, false, &met_s, s, sizeof s, err) < 0)
 		return -1;
-	*go = met_a || met_s;
-	snprintf(why, size, "%s%s%s", a, a[0] && s[0] ? "; " : "", s);
+	if (g->pressure_above > 0 && pressure_gate(g, p, &met_m, m, sizeof m, err) < 0)
+		return -1;
+	*go = met_a || met_s || met_m;
+	add_why(why, size, a);
+	add_why(why, size, s);
+	add_why(why, size, m);
 	return 0;
 }

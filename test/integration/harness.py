@@ -268,6 +268,26 @@ class Result:
         return "rc=%d stdout=%r stderr=%r" % (self.rc, self.out[-2000:], self.err[-2000:])
 
 
+def meminfo():
+    """/proc/meminfo in bytes."""
+    got = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            got[k] = int(v.split()[0]) * 1024
+    return got
+
+
+def check_gated(res, site, sim, before):
+    """A run a memory gate held back: silent, nothing restarted, its history line "skipped"."""
+    check(res.rc == 0 and res.out == "" and res.err == "", res)
+    check(sim.ls() == before, "a gated run restarted workers")
+    last = site.history()[-1]
+    check(last["outcome"] == "skipped" and last["exit_status"] == 0, last)
+    check(last["restarts"] == [] and last["workers_before"] == [], last)
+    return last
+
+
 def run(args, site=None, env=None, timeout=None, stdin=None):
     """Run kahua-restarter; OT_SITE is the site unless env overrides it."""
     e = {k: v for k, v in os.environ.items()

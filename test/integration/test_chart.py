@@ -290,3 +290,25 @@ def png_colours(path):
 
 def near(counts, rgb, tol=24):
     return sum(n for px, n in counts.items() if all(abs(p - q) <= tol for p, q in zip(px, rgb)))
+
+
+def test_chart_draws_the_hosts_memory_pressure(tmp):
+    hist = gen(tmp, "psi.jsonl", "--hours", 48, "--host", 1024)
+    # Without PSI figures in the history there is no pressure panel.
+    root = parse(chart(tmp, hist, name="none.svg"))
+    check(not by_class(root, "psi") and "host: memory pressure" not in texts(root), "a panel of nothing")
+    # PSI some avg60 rising from 0% to 47%, as the history's host block records it.
+    lines = [json.loads(l) for l in open(hist)]
+    for i, line in enumerate(lines):
+        line["host"].update(psi_some_avg10=i, psi_some_avg60=i, psi_some_avg300=i / 2,
+                            psi_full_avg10=0, psi_full_avg60=0, psi_full_avg300=0)
+    with open(hist, "w") as f:
+        f.write("".join(json.dumps(l) + "\n" for l in lines))
+    root = parse(chart(tmp, hist))
+    words = texts(root)
+    check("host: memory pressure" in words, "pressure legend")
+    check(any(w.startswith("The host\u2019s memory pressure") for w in words), "pressure panel title")
+    check("50%" in words and "0%" in words, "a percent axis up to 50%%: %s" % words)
+    pts = points(by_class(root, "psi")[0].get("d"))
+    check(len(pts) == 48, "one pressure point a run: %d" % len(pts))
+    check(pts[0][1] > pts[-1][1], "rising pressure is drawn rising")

@@ -9,8 +9,8 @@ import re
 import signal
 import time
 
-from harness import (TOP, Sim, Site, check, one_line, raw_exchange, rss, run, same_workers,
-                     wait_for)
+from harness import (TOP, Sim, Site, check, check_gated, meminfo, one_line, raw_exchange, rss, run,
+                     same_workers, wait_for)
 
 WIKI_TYPES = [("hello", [], 2), ("leaky", ["--leak-mb", "5"], 1),
               ("wiki", ["--conts-per-view", "100"], 1)]
@@ -262,26 +262,12 @@ def test_prometheus_worker_figures_by_rank(tmp):
         check(w["wid"] not in text, "worker id %s in the metrics" % w["wid"])
 
 
-def meminfo():
-    got = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            k, v = line.split(":", 1)
-            got[k] = int(v.split()[0]) * 1024
-    return got
-
-
 def test_memory_gates(tmp):
     site, sim = start(tmp)
     before = sim.ls()
-    res = run(["--when-available-below", "1K"], site)
-    check(res.rc == 0 and res.out == "" and res.err == "", res)
-    check(sim.ls() == before, "a gated run restarted workers")
-    last = site.history()[-1]
-    check(last["outcome"] == "skipped" and last["exit_status"] == 0, last)
+    last = check_gated(run(["--when-available-below", "1K"], site), site, sim, before)
     check(re.match(r"^MemAvailable \S+ is not below 1\.0K$", last["skip_reason"]), last)
     check(last["host"]["mem_available_bytes"] > 1 << 20 and last["host"]["swap_used_bytes"] >= 0, last)
-    check(last["restarts"] == [] and last["workers_before"] == [], last)
     # Verbose says why; --json reports it; a dry run prints it as the plan.
     res = run(["--when-available-below", "1K", "-v"], site)
     check(res.rc == 0 and "nothing restarted: MemAvailable" in res.err, res)
@@ -320,7 +306,9 @@ def test_host_memory_on_every_run(tmp):
     m = meminfo()
     for line in site.history():
         h = line["host"]
-        check(set(h) == {"mem_available_bytes", "swap_used_bytes"}, h)
+        check(set(h) == {"mem_available_bytes", "swap_used_bytes", "mem_total_bytes"} |
+              {"psi_%s_avg%s" % (k, w) for k in ("some", "full") for w in (10, 60, 300)}, h)
+        check(h["mem_total_bytes"] == m["MemTotal"], (h, m))
         # The same host, moments apart: within a quarter of what it has.
         check(abs(h["mem_available_bytes"] - m["MemAvailable"]) < m["MemTotal"] / 4, (h, m))
         check(h["swap_used_bytes"] == m["SwapTotal"] - m["SwapFree"] or m["SwapTotal"] > 0, h)

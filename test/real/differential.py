@@ -10,9 +10,13 @@ is a simulator bug or a missing recording."""
 
 import re
 
-TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "drain_ms", "ms", "start_time", "age_s"}
+TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "drain_ms", "ms", "start_time", "age_s",
+             "seconds", "since_s"}
 SIZE_KEYS = {"rss_bytes", "pss_bytes", "freed_bytes", "memory_freed_bytes", "heap_bytes",
-             "mem_available_bytes", "swap_used_bytes"}
+             "mem_available_bytes", "swap_used_bytes", "mem_total_bytes", "floor_bytes",
+             "growth_bytes_per_hour"}
+# The host's memory pressure moves between the two plays: known or not is compared.
+SIZE_KEYS |= {"psi_%s_avg%d" % (k, w) for k in ("some", "full") for w in (10, 60, 300)}
 ID_KEYS = {"id": "W", "pid": "P", "number": "N"}
 # State sessions count every page a worker ever served, the suite's own
 # readiness checks on the Kahua side included: compared as known or not.

@@ -666,20 +666,20 @@ static void test_summary_gated_runs_and_continuations(void **state)
 	sample_report(&a, "rss", 1000);
 	a.steps[0].old.ev = (struct eval_result){ EVAL_OK, 2001, 21, 76365824, -1, "" };
 	a.steps[0].new.ev = (struct eval_result){ EVAL_OK, 1, 1, 25075712, -1, "" };
-	a.r.host = (struct host_mem){ 3 * 1024 * MB, 0 };
+	a.r.host = (struct host_mem){ 3 * 1024 * MB, 0, -1 };
 	sample_report(&gated, "rss", 2000);
 	gated.r.nbefore = gated.r.nafter = gated.r.nsteps = 0;
 	gated.r.exit_status = KR_OK;
 	gated.r.error[0] = '\0';
-	gated.r.host = (struct host_mem){ 2 * 1024 * MB, 5 * MB };
+	gated.r.host = (struct host_mem){ 2 * 1024 * MB, 5 * MB, -1 };
 	snprintf(gated.r.skipped, sizeof gated.r.skipped, "MemAvailable 2.0G is not below 1.0K");
 	assert_int_equal(history_append(f->path, &a.r, &err), 0);
 	assert_int_equal(history_append(f->path, &gated.r, &err), 0);
 
 	text = slurp(f->path, NULL);
 	line = strchr(text, '\n') + 1;
-	assert_non_null(strstr(text, "\"host\":{\"mem_available_bytes\":3221225472,\"swap_used_bytes\":0}"));
-	assert_non_null(strstr(line, "\"host\":{\"mem_available_bytes\":2147483648,\"swap_used_bytes\":5242880}"));
+	assert_non_null(strstr(text, "\"host\":{\"mem_available_bytes\":3221225472,\"swap_used_bytes\":0,"));
+	assert_non_null(strstr(line, "\"host\":{\"mem_available_bytes\":2147483648,\"swap_used_bytes\":5242880,"));
 	assert_non_null(strstr(line, "\"outcome\":\"skipped\",\"skip_reason\":\"MemAvailable 2.0G is not below 1.0K\""));
 	line[-1] = '\0';
 	old = item(cJSON_GetArrayItem(item(read_back(text, &view), "restarts"), 0), "old");

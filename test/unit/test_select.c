@@ -93,44 +93,102 @@ static void test_continuations_most_first(void **state)
 	plan(NULL, 0, (struct select_policy){ .max_conts = 9000 }, NULL, 0);
 }
 
-static void gate_case(struct host_mem h, long long below, long long above, bool want_go,
-		      const char *want_why)
+static void gates_case(struct host_gates g, struct host_mem h, struct psi p, bool want_go,
+		       const char *want_why)
 {
 	struct kr_err err = { 0 };
 	char why[256];
 	bool go = !want_go;
 
-	assert_int_equal(select_gate(&h, below, above, &go, why, sizeof why, &err), 0);
+	assert_int_equal(select_gate(&g, &h, &p, &go, why, sizeof why, &err), 0);
 	assert_true(go == want_go);
 	assert_string_equal(why, want_why);
 }
 
+static void gate_case(struct host_mem h, long long below, long long above, bool want_go,
+		      const char *want_why)
+{
+	gates_case((struct host_gates){ .avail_below = below, .swap_above = above }, h,
+		   (struct psi){ 0 }, want_go, want_why);
+}
+
 static void test_memory_gates(void **state)
 {
-	struct host_mem unknown = { -1, -1 };
+	struct host_mem unknown = { -1, -1, -1 };
 	struct kr_err err = { 0 };
 	char why[256];
 	bool go;
 
 	(void)state;
-	gate_case((struct host_mem){ 3072 * MB, 0 }, 0, 0, true, "");
-	gate_case((struct host_mem){ 3072 * MB, 0 }, 1024 * MB, 0, false,
+	gate_case((struct host_mem){ 3072 * MB, 0, -1 }, 0, 0, true, "");
+	gate_case((struct host_mem){ 3072 * MB, 0, -1 }, 1024 * MB, 0, false,
 		  "MemAvailable 3.0G is not below 1.0G");
-	gate_case((struct host_mem){ 500 * MB, 0 }, 1024 * MB, 0, true, "MemAvailable 500M is below 1.0G");
-	gate_case((struct host_mem){ 3072 * MB, 0 }, 1024, 0, false, "MemAvailable 3.0G is not below 1.0K");
-	gate_case((struct host_mem){ 3072 * MB, 0 }, 0, 1, false, "swap used 0B is not above 1B");
-	gate_case((struct host_mem){ 3072 * MB, 2048 * MB }, 0, 1024 * MB, true,
+	gate_case((struct host_mem){ 500 * MB, 0, -1 }, 1024 * MB, 0, true, "MemAvailable 500M is below 1.0G");
+	gate_case((struct host_mem){ 3072 * MB, 0, -1 }, 1024, 0, false, "MemAvailable 3.0G is not below 1.0K");
+	gate_case((struct host_mem){ 3072 * MB, 0, -1 }, 0, 1, false, "swap used 0B is not above 1B");
+	gate_case((struct host_mem){ 3072 * MB, 2048 * MB, -1 }, 0, 1024 * MB, true,
 		  "swap used 2.0G is above 1.0G");
 	/* Either gate met is enough. */
-	gate_case((struct host_mem){ 3072 * MB, 2048 * MB }, 1024 * MB, 1024 * MB, true,
+	gate_case((struct host_mem){ 3072 * MB, 2048 * MB, -1 }, 1024 * MB, 1024 * MB, true,
 		  "MemAvailable 3.0G is not below 1.0G; swap used 2.0G is above 1.0G");
-	gate_case((struct host_mem){ 3072 * MB, 10 * MB }, 1024 * MB, 1024 * MB, false,
+	gate_case((struct host_mem){ 3072 * MB, 10 * MB, -1 }, 1024 * MB, 1024 * MB, false,
 		  "MemAvailable 3.0G is not below 1.0G; swap used 10M is not above 1.0G");
 	/* A figure that cannot be read is an error only when its gate is given. */
-	gate_case((struct host_mem){ -1, 2048 * MB }, 0, 1024 * MB, true, "swap used 2.0G is above 1.0G");
-	assert_int_equal(select_gate(&unknown, 1024, 0, &go, why, sizeof why, &err), -1);
+	gate_case((struct host_mem){ -1, 2048 * MB, -1 }, 0, 1024 * MB, true, "swap used 2.0G is above 1.0G");
+	assert_int_equal(select_gate(&(struct host_gates){ .avail_below = 1024 }, &unknown,
+				     &(struct psi){ 0 }, &go, why, sizeof why, &err), -1);
 	assert_int_equal(err.status, KR_OSERR);
 	assert_string_equal(err.msg, "/proc/meminfo: no MemAvailable figure, needed by --when-available-below");
+}
+
+static void pressure_case(struct host_gates g, struct psi p, bool want_go, const char *want_why)
+{
+	gates_case(g, (struct host_mem){ 3072 * MB, 0, 4096 * MB }, p, want_go, want_why);
+}
+
+/* The pressure gate alone, with each window, and with the other gates. */
+static void test_pressure_gate(void **state)
+{
+	struct psi idle = { .some = { true, 0.00, 0.00, 0.00, 0 }, .full = { true, 0, 0, 0, 0 } };
+	struct psi busy = { .some = { true, 30.5, 12.25, 2.0, 9000 } };
+	struct host_mem h = { 3072 * MB, 0, 4096 * MB };
+	struct kr_err err = { 0 };
+	char why[256];
+	bool go = false;
+
+	(void)state;
+	pressure_case((struct host_gates){ .pressure_above = 5, .window = 60 }, idle, false,
+		      "memory pressure some avg60 0.00% is not above 5%");
+	pressure_case((struct host_gates){ .pressure_above = 5, .window = 60 }, busy, true,
+		      "memory pressure some avg60 12.25% is above 5%");
+	pressure_case((struct host_gates){ .pressure_above = 20, .window = 10 }, busy, true,
+		      "memory pressure some avg10 30.50% is above 20%");
+	pressure_case((struct host_gates){ .pressure_above = 20, .window = 60 }, busy, false,
+		      "memory pressure some avg60 12.25% is not above 20%");
+	pressure_case((struct host_gates){ .pressure_above = 1.5, .window = 300 }, busy, true,
+		      "memory pressure some avg300 2.00% is above 1.5%");
+	/* The figure equal to the limit is not above it. */
+	pressure_case((struct host_gates){ .pressure_above = 2, .window = 300 }, busy, false,
+		      "memory pressure some avg300 2.00% is not above 2%");
+	pressure_case((struct host_gates){ .pressure_above = 5, .window = 60,
+					   .pressure_of = "system.slice/sumibi.service" }, busy, true,
+		      "memory pressure of system.slice/sumibi.service some avg60 12.25% is above 5%");
+	/* Any gate met is enough; none met keeps the run back. */
+	pressure_case((struct host_gates){ .avail_below = 4096 * MB, .pressure_above = 5, .window = 60 },
+		      idle, true, "MemAvailable 3.0G is below 4.0G; memory pressure some avg60 0.00% is not above 5%");
+	pressure_case((struct host_gates){ .swap_above = MB, .pressure_above = 5, .window = 60 },
+		      busy, true, "swap used 0B is not above 1.0M; memory pressure some avg60 12.25% is above 5%");
+	pressure_case((struct host_gates){ .avail_below = MB, .swap_above = MB, .pressure_above = 5,
+					   .window = 60 }, idle, false,
+		      "MemAvailable 3.0G is not below 1.0M; swap used 0B is not above 1.0M; "
+		      "memory pressure some avg60 0.00% is not above 5%");
+	/* No PSI figure is an error only when the pressure gate is given. */
+	pressure_case((struct host_gates){ .avail_below = 4096 * MB }, (struct psi){ 0 }, true,
+		      "MemAvailable 3.0G is below 4.0G");
+	assert_int_equal(select_gate(&(struct host_gates){ .pressure_above = 5, .window = 60 }, &h,
+				     &(struct psi){ 0 }, &go, why, sizeof why, &err), -1);
+	assert_int_equal(err.status, KR_OSERR);
+	assert_string_equal(err.msg, "/proc/pressure/memory: no \"some\" figure, needed by --when-memory-pressure-above");
 }
 
 static void test_unknown_target(void **state)
@@ -203,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_thresholds_largest_first),
 		cmocka_unit_test(test_continuations_most_first),
 		cmocka_unit_test(test_memory_gates),
+		cmocka_unit_test(test_pressure_gate),
 		cmocka_unit_test(test_unknown_target),
 		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_dead_entries_not_planned),
