@@ -211,8 +211,8 @@ static long long on_stuck(void *ctx)
 			log_info("%s", st->refused);
 			return 0;
 		}
-		log_warn("worker %s (pid %d) ignored SIGTERM for %gs: sent SIGKILL",
-			 w->wid, (int)w->pid, o->kill_after);
+		log_event(EV_KILLED, "worker %s (pid %d) ignored SIGTERM for %gs: sent SIGKILL",
+			  w->wid, (int)w->pid, o->kill_after);
 		st->killed = true;
 		/* Several stuck workers in one restart each get their turn. */
 		return kr_now_ms() + kr_ms(o->kill_after);
@@ -487,6 +487,7 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 	struct worker started;
 	struct kr_err lserr, rerr;
 	char said[KR_ERR_MSG_MAX / 3];
+	bool ran;
 	int rc;
 
 	ro->current = (struct worker_list){ 0 };
@@ -496,7 +497,8 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 		return step_fail(s, err);
 	}
 	snprintf(said, sizeof said, "%.300s", err->msg);
-	if (!has_new_of(ro, &before, old->type) &&
+	ran = !has_new_of(ro, &before, old->type);
+	if (ran &&
 	    rollout_spvr(ro)->run(ro->site, old->type,
 		      kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
 		      &started, &rerr) < 0) {
@@ -507,9 +509,17 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 		return step_fail(s, err);
 	}
 	rc = step_replaced(ro, s, 0, &before, t0, err);
-	if (rc == 0)
-		log_warn("worker %s (%s) was terminated but the supervisor started no replacement (%s): started worker %ld (pid %d) with (run %s)",
-			 old->wid, old->type, said, s->new.w.wno, (int)s->new.w.pid, old->type);
+	if (rc == 0) {
+		if (ran)
+			snprintf(s->recovered, sizeof s->recovered,
+				 "waitpid race: replacement started with (run %s)", old->type);
+		else
+			snprintf(s->recovered, sizeof s->recovered,
+				 "waitpid race: the supervisor started the replacement after its error");
+		log_event(EV_RECOVERED, "worker %s (%s) was terminated but the supervisor started no replacement (%s): %s worker %ld (pid %d)%s",
+			  old->wid, old->type, said, ran ? "started" : "it listed", s->new.w.wno,
+			  (int)s->new.w.pid, ran ? " with (run TYPE)" : " later");
+	}
 	worker_list_free(&before);
 	return rc;
 }
@@ -521,13 +531,15 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
  * Kahua unregisters a worker before it waits for it, so the kill did
  * what it was for when the old worker is no longer listed.
  */
-static int kill_lost(struct rollout *ro, const struct restart_step *s, const struct kr_err *err)
+static int kill_lost(struct rollout *ro, struct restart_step *s, const struct kr_err *err)
 {
 	struct kr_err lserr;
 
 	if (rollout_refresh(ro, &lserr) < 0 || worker_list_wid(&ro->current, s->old.w.wid) != NULL)
 		return -1;
-	log_warn("worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
+	snprintf(s->recovered, sizeof s->recovered,
+		 "waitpid race: (kill %ld) failed after the worker was gone and unlisted", s->old.w.wno);
+	log_event(EV_RECOVERED, "worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
 		 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
 	return 0;
 }
@@ -752,9 +764,13 @@ static int all_lost(struct rollout *ro, struct restart_step *steps, size_t n, st
 	name_set_free(&types);
 	worker_list_free(&ro->current);
 	ro->current = before;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (steps[i].result != STEP_ABANDONED)
+			snprintf(steps[i].recovered, sizeof steps[i].recovered,
+				 "waitpid race: replacement started with (run %s)", steps[i].old.w.type);
 	if (rc == 0)
-		log_warn("the supervisor failed the restart (%s) with workers terminated and none started: started %zu with (run TYPE)",
-			 said, started);
+		log_event(EV_RECOVERED, "the supervisor failed the restart (%s) with workers terminated and none started: started %zu with (run TYPE)",
+			  said, started);
 	return rc;
 }
 
