@@ -774,17 +774,28 @@ static int all_lost(struct rollout *ro, struct restart_step *steps, size_t n, st
 	return rc;
 }
 
-/* The steps a failed restart command did not reach: they keep serving, but the run says so. */
-static int all_unreached(const struct restart_step *steps, size_t n, struct kr_err *err)
+/*
+ * The workers a (restart *) that lost the race did not reach still serve
+ * their old selves: each is restarted on its own, as rolling does, so the
+ * run ends as asked.  Recorded, like the race, on its step.
+ */
+static int all_finish(struct rollout *ro, struct restart_step *steps, size_t n, size_t *done,
+		      struct kr_err *err)
 {
-	size_t left = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct restart_step *s = &steps[i];
 
-	for (size_t i = 0; i < n; i++)
-		left += steps[i].result == STEP_ABANDONED;
-	if (left == 0)
-		return 0;
-	return kr_fail(err, KR_HEALTH, "%zu of %zu workers were not restarted: the supervisor failed the restart before it reached them; they keep serving",
-		       left, n);
+		if (s->result != STEP_ABANDONED)
+			continue;
+		s->result = STEP_PLANNED;
+		if (rolling_step(ro, s, err) < 0)
+			return -1;
+		if (s->recovered[0] == '\0')
+			snprintf(s->recovered, sizeof s->recovered,
+				 "waitpid race: (restart *) stopped before this worker; restarted it on its own");
+		(*done)++;
+	}
+	return 0;
 }
 
 static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
@@ -824,10 +835,8 @@ static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 	}
 	if (rc < 0)
 		remove_new_failed(ro, &before);
-	else
-		rc = all_unreached(steps, n, err);
 	worker_list_free(&before);
-	return rc;
+	return rc < 0 ? rc : all_finish(ro, steps, n, done, err);
 }
 
 /*

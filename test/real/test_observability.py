@@ -4,7 +4,7 @@ metrics of a real run agree with what the supervisor and /proc say."""
 import os
 
 from harness import check, rss, run
-from kahua import run_unraced
+from kahua import recoveries
 
 
 def test_json_report_history_and_prometheus_of_a_real_run(site, tmp):
@@ -15,9 +15,10 @@ def test_json_report_history_and_prometheus_of_a_real_run(site, tmp):
     leaky_rss = rss(leaky["pid"])
     prom = os.path.join(tmp, "kahua.prom")
     runs0 = len(site.history())
-    res = run_unraced(["--json", "--prom", prom], site)
+    res = run(["--json", "--prom", prom], site)
     check(res.rc == 0 and res.err == "", res)
     rep = res.json()
+    recoveries(rep)
     after = site.wait_whole(5)
 
     check(rep["site"] == site.root and rep["command"] == "restart", rep)
