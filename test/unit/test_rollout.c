@@ -525,6 +525,8 @@ static void test_restart_race_recovered_with_run(void **state)
 	assert_non_null(strstr(S.log, "restart \"w2:"));
 	assert_non_null(strstr(S.log, "run hello; eval 5"));
 	assert_int_equal(steps[1].result, STEP_OK);
+	assert_string_equal(steps[1].recovered, "waitpid race: replacement started with (run hello)");
+	assert_string_equal(steps[0].recovered, "");
 	assert_int_equal(count_type("hello"), 2);
 	assert_int_equal(count_type("leaky"), 1);
 }
@@ -543,6 +545,7 @@ static void test_restart_race_and_run_refused(void **state)
 	assert_int_equal(err.status, KR_HEALTH);
 	assert_non_null(strstr(err.msg, "hello now has 1 of 2 workers"));
 	assert_int_equal(steps[1].result, STEP_PLANNED);
+	assert_string_equal(steps[0].recovered, "");
 }
 
 static void test_all_race_recovered_with_run(void **state)
@@ -573,15 +576,19 @@ static void test_all_race_before_reaching_every_worker(void **state)
 	opts.strategy = STRATEGY_ALL;
 	S.restart_script = SCRIPT_RACE_FIRST;
 	S.restart_script_at = 1;
-	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), -1);
-	assert_int_equal(err.status, KR_HEALTH);
-	assert_non_null(strstr(err.msg, "2 of 3 workers were not restarted"));
-	assert_int_equal(done, 1);
-	assert_int_equal(steps[0].result, STEP_OK);
-	assert_int_equal(steps[1].result, STEP_ABANDONED);
-	assert_int_equal(steps[2].result, STEP_ABANDONED);
-	assert_true(pid_alive(second));
-	assert_true(pid_alive(third));
+	/* The workers (restart *) did not reach are restarted one by one. */
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), 0);
+	assert_int_equal(done, 3);
+	assert_non_null(strstr(S.log, "restart *; run hello"));
+	assert_non_null(strstr(S.log, "restart \"w2:"));
+	assert_non_null(strstr(S.log, "restart \"w3:"));
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(steps[i].result, STEP_OK);
+	assert_string_equal(steps[0].recovered, "waitpid race: replacement started with (run hello)");
+	assert_string_equal(steps[1].recovered,
+			    "waitpid race: (restart *) stopped before this worker; restarted it on its own");
+	assert_false(pid_alive(second));
+	assert_false(pid_alive(third));
 	assert_int_equal(count_type("hello"), 2);
 	assert_int_equal(count_type("leaky"), 1);
 }
