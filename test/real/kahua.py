@@ -345,8 +345,4 @@ def recoveries(rep):
     for r in said:
         check(r.startswith("waitpid race: "), "a recovery not named: %r" % r)
     return said
-        print("     Kahua lost its waitpid race (%s); the program recovered; running again"
-              % res.err.strip().splitlines()[0][:160], flush=True)
-        site.wait_whole(10)
-    return res
 
