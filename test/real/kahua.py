@@ -26,7 +26,7 @@ TEMPLATE = os.path.join(HERE, "site")
 import sys  # noqa: E402
 sys.path.insert(0, os.path.join(TOP, "test", "integration"))
 import harness  # noqa: E402,F401  (raw_exchange, free_port, run, check, ...)
-from harness import TestFailure, check, free_port, raw_exchange, run  # noqa: E402
+from harness import TestFailure, check, free_port, raw_exchange  # noqa: E402
 
 # Where an installation is looked for when KAHUA_PREFIX is not set.
 DEFAULT_PREFIXES = ["/opt/kahua", "/usr/local", "/usr"]

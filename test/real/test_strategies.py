@@ -1,8 +1,7 @@
 """Real Kahua: each strategy replaces every worker and keeps what it
 promises while it runs (watched through the supervisor's own ls)."""
 
-from harness import CountWatcher, check, same_workers
-from harness import run
+from harness import CountWatcher, check, run, same_workers
 from kahua import alive, recoveries
 
 
