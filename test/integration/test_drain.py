@@ -186,3 +186,40 @@ def test_drains_with_socket_paths_longer_than_sun_path(tmp):
     check(all(s["drained"] is True for s in steps), "%r %s" % (steps, res.err))
     check(failed == [], "%d of %d requests failed: %r" % (len(failed), n, failed[:5]))
     sim.stop()
+
+
+def test_drain_is_not_fooled_by_another_site_bound_alike(tmp):
+    # Two bundles too deep for sun_path: both supervisors listen on
+    # /proc/self/fd/N/kahua, the same text in /proc/net/unix.  A busy
+    # other site must not keep this one from draining.
+    sites = []
+    for name in ("one", "two"):
+        deep = os.path.join(tmp, name, *(["a-rather-long-directory-name"] * 5))
+        os.makedirs(deep)
+        sites.append(Site(deep, types=HELLO))
+    idle = Sim(sites[0])
+    busy = Sim(sites[1], extra=["--request-ms", "100"])
+    load = Load(busy.port)
+    try:
+        check(wait_busy(busy), "the other site never got busy")
+        res = run(["--json", "--drain-timeout", "2", "--no-http-check"], sites[0])
+    finally:
+        failed, n = load.stop()
+    check(res.rc == 0, res)
+    steps = res.json()["restarts"]
+    check(len(steps) == 2 and all(s["drained"] is True for s in steps), steps)
+    check(failed == [], "%d of %d requests failed: %r" % (len(failed), n, failed[:5]))
+    idle.stop()
+    busy.stop()
+
+
+def wait_busy(sim, timeout=10):
+    """Until the supervisor is seen serving a request in /proc/net/unix."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with open("/proc/net/unix") as f:
+            if any(l.split()[5:6] == ["03"] and l.rstrip().endswith("/kahua")
+                   and "/proc/self/fd/" in l for l in f):
+                return True
+        time.sleep(0.01)
+    return False
