@@ -126,9 +126,9 @@ def serving(wid):
 def test_busy_worker_past_the_limit_is_not_drained(tmp):
     """A request longer than --drain-timeout (by far: the run must start
     and begin draining while it is still in flight, however loaded the
-    machine is): the worker is terminated
-    anyway, finishes that request (signals are blocked while it serves),
-    and the step says drained false."""
+    machine is): the worker is terminated anyway, finishes that request
+    (signals are blocked while it serves), and the step says drained
+    false."""
     site = Site(tmp, types=[("slow", ["--request-ms", "3000"], 1)])
     sim = Sim(site)
     before = sim.ls()
