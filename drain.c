@@ -104,7 +104,7 @@ static int watch_init(struct watch *wa, const struct drain_req *q, long long dea
  * backlog, and those it accepted beyond the connections the workers have
  * (each request it passes on is one connection on a worker's socket).
  */
-static long pending(const struct watch *wa)
+static long pending(const struct watch *wa, int own)
 {
 	long passed_on = 0, held;
 
@@ -113,7 +113,11 @@ static long pending(const struct watch *wa)
 	for (size_t i = 0; i < wa->n; i++)
 		if (i != 1)
 			passed_on += wa->u[i].served + wa->u[i].queued;
-	held = wa->u[1].served - passed_on;
+	/*
+	 * Our own connection is one of those served, or still queued (then
+	 * it is counted there, and the wait goes on until it is accepted).
+	 */
+	held = wa->u[1].served - own - passed_on;
 	return wa->u[1].queued + (held > 0 ? held : 0);
 }
 
@@ -145,7 +149,7 @@ static void watch_loop(const struct drain_req *q, struct watch *wa, long long t0
 		reads++;
 		r->served = wa->u[0].served;
 		r->queued = wa->u[0].queued;
-		r->pending = pending(wa);
+		r->pending = pending(wa, q->own_conns);
 		if (r->served + r->queued > 0 || r->pending > 0) {
 			quiet_since = -1;
 			quiet_reads = 0;

@@ -27,33 +27,85 @@ const struct spvr_ops *rollout_spvr(const struct rollout *ro)
 	return ro->spvr != NULL ? ro->spvr : &kahua_spvr_ops;
 }
 
+struct last_look {
+	struct rollout *ro;
+	struct restart_step *s;
+};
+
 /* How far a process start may lag the supervisor's :start-time. */
 #define START_SLACK_S 5
 #define LS_POLL_MS 50
 
-/*
- * Wait until the worker about to be terminated has finished the requests
- * handed to it (drain.h), within --drain-timeout.
- */
-static void drain_step(struct rollout *ro, struct restart_step *s)
+/* Wait until s->old has finished the requests handed to it (drain.h), within limit_s. */
+static void drain_for(struct rollout *ro, struct restart_step *s, double limit_s, int own,
+		      struct drain_result *r)
 {
 	struct drain_req q = {
 		.site = ro->site, .spvr_pid = ro->spvr_pid, .workers = &ro->current,
-		.w = &s->old.w, .limit_s = ro->o->drain_timeout,
-		.deadline_ms = ro->deadline_ms, .stop = ro->stop,
+		.w = &s->old.w, .limit_s = limit_s,
+		.deadline_ms = ro->deadline_ms, .stop = ro->stop, .own_conns = own,
 	};
+
+	drain_worker(&q, r);
+	s->drain_tried = true;
+	s->drained = r->drained;
+	s->drain_ms += r->ms;
+}
+
+/* Within --drain-timeout. */
+static void drain_step(struct rollout *ro, struct restart_step *s)
+{
 	struct drain_result r;
 
-	drain_worker(&q, &r);
-	s->drain_tried = true;
-	s->drained = r.drained;
-	s->drain_ms = r.ms;
+	drain_for(ro, s, ro->o->drain_timeout, 0, &r);
 	if (r.drained)
 		log_info("worker %s (%s, pid %d) idle after %.0f ms of draining", s->old.w.wid,
 			 s->old.w.type, (int)s->old.w.pid, r.ms);
 	else
 		log_info("worker %s (%s, pid %d) not drained after %.0f ms: %s; terminating it anyway",
 			 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, r.ms, r.why);
+}
+
+/* The least a last look may take: its quiet window, with room to spare. */
+#define LAST_LOOK_MIN_S 0.05
+
+/*
+ * Kahua picks a worker under its lock but connects to it outside, so a
+ * request it takes between the drain's last look and the command that
+ * terminates the worker can still reach it as it exits.  The look is
+ * taken again once the control connection is made (wait.ready), so that
+ * only writing the command is left between them; the time it took moves
+ * the command's own limits.
+ */
+static void last_look(struct kahua_wait *w, void *ctx)
+{
+	struct restart_step *s = ((struct last_look *)ctx)->s;
+	struct rollout *ro = ((struct last_look *)ctx)->ro;
+	double left = ro->o->drain_timeout - s->drain_ms / 1000.0;
+	long long t0 = kr_now_ms(), spent;
+	struct drain_result r;
+
+	if (!s->drained)
+		return;
+	drain_for(ro, s, left > LAST_LOOK_MIN_S ? left : LAST_LOOK_MIN_S, 1, &r);
+	if (!r.drained)
+		log_info("worker %s (%s, pid %d) busy again at the last look: %s; terminating it anyway",
+			 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, r.why);
+	spent = kr_now_ms() - t0;
+	if (w->soft_ms > 0)
+		w->soft_ms += spent;
+	w->deadline_ms = kr_earlier(ro->deadline_ms, w->deadline_ms + spent);
+}
+
+/* A wait whose last step, once connected, is the last look at s->old. */
+static void with_last_look(struct kahua_wait *w, struct last_look *l, struct rollout *ro,
+			   struct restart_step *s)
+{
+	*l = (struct last_look){ ro, s };
+	if (!s->drain_tried)
+		return;
+	w->ready = last_look;
+	w->ready_ctx = l;
 }
 
 size_t rollout_live_of(const struct worker_list *wl, const char *type)
@@ -564,8 +616,10 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 	struct worker_list before = { 0 };
 	long long t0 = kr_now_ms();
 	char target[KAHUA_WID_MAX + 8];
+	struct last_look look;
 	int rc;
 
+	with_last_look(&wait, &look, ro, s);
 	wid_sexp(s->old.w.wid, target, sizeof target);
 	log_info("restarting worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
 		 (int)s->old.w.pid, s->reason);
@@ -620,6 +674,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	long long t0 = kr_now_ms();
 	struct worker_list after = { 0 };
 	struct kahua_wait wait;
+	struct last_look look;
 	struct kr_err lserr;
 	int rc;
 
@@ -644,6 +699,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		log_info("ls before draining %s: %s", s->old.w.wid, lserr.msg);
 	drain_step(ro, s);
 	wait = stuck_wait(ro, &st);
+	with_last_look(&wait, &look, ro, s);
 	rc = rollout_spvr(ro)->kill(ro->site, s->old.w.wno, &wait, &after, err);
 	s->killed = st.killed;
 	if (rc < 0) {
