@@ -63,7 +63,11 @@ static bool count(const struct sx *x, long long *out)
 	return true;
 }
 
-/* (:total-heap-size N) among gc-stat's entries; -1 without one. */
+/*
+ * :total-heap-size from gc-stat; -1 without one.  Gauche 0.8.11 on lists
+ * ((:total-heap-size N) (:free-bytes N) ...); up to 0.8.10 (Kahua 1.0.x
+ * sites) it is one flat list, (:total-heap-size N :free-bytes N ...).
+ */
 static long long total_heap(const struct sx *gc)
 {
 	long long v;
@@ -72,6 +76,8 @@ static long long total_heap(const struct sx *gc)
 		const struct sx *e = sx_nth(gc, i);
 
 		if (sx_is_symbol(sx_nth(e, 0), ":total-heap-size") && count(sx_nth(e, 1), &v))
+			return v;
+		if (sx_is_symbol(e, ":total-heap-size") && count(sx_nth(gc, i + 1), &v))
 			return v;
 	}
 	return -1;
