@@ -456,16 +456,23 @@ static void remove_entry(struct rollout *ro, long wno, char *removed, size_t siz
 void rollout_remove_failed(struct rollout *ro, const struct worker *bad, char *what, size_t wsize,
 			   char *cause, size_t csize)
 {
-	char logged[KR_ERR_MSG_MAX / 2], removed[KR_ERR_MSG_MAX / 4];
+	char logged[KR_ERR_MSG_MAX / 2], removed[KR_ERR_MSG_MAX / 4], console[KR_ERR_MSG_MAX / 2];
 	char *path = kahua_log_path(ro->site);
 
 	remove_entry(ro, bad->wno, removed, sizeof removed);
-	kahua_log_cause(ro->site, bad->pid, bad->type, bad->wno, logged, sizeof logged);
 	/* Cut to size: the log line at the end is what may be shortened. */
 	if (snprintf(what, wsize, "worker %ld is %s (%s): %s", bad->wno,
-		     worker_state_name(bad->state), bad->why, removed) < 0 ||
-	    snprintf(cause, csize, "%s: %s", path ? path : "kahua-spvr.log", logged) < 0)
-		what[0] = cause[0] = '\0';
+		     worker_state_name(bad->state), bad->why, removed) < 0)
+		what[0] = '\0';
+	if (kahua_log_cause(ro->site, bad->pid, bad->type, bad->wno, logged, sizeof logged) == 0) {
+		if (snprintf(cause, csize, "%s: %s", path ? path : "kahua-spvr.log", logged) < 0)
+			cause[0] = '\0';
+	} else if (kahua_console_cause(ro->site, bad->start_time - 1, console, sizeof console) == 0) {
+		snprintf(cause, csize, "%s", console);
+	} else if (snprintf(cause, csize, "%s: %s; %s", path ? path : "kahua-spvr.log", logged,
+			    console) < 0) {
+		cause[0] = '\0';
+	}
 	log_info("%s; %s", what, cause);
 	free(path);
 }
