@@ -400,6 +400,9 @@ static char *gc_stat_text(void)
 	conts = (unsigned long long)held_conts;
 	pthread_mutex_unlock(&held_mu);
 	heap += conts * 8192;
+	if (kahua_1_0())
+		return xasprintf("(:total-heap-size %llu :free-bytes %llu :bytes-since-gc 0"
+				 " :total-bytes %llu)", heap, heap / 10, heap * 2);
 	return xasprintf("((:total-heap-size %llu) (:free-bytes %llu) (:bytes-since-gc 0)"
 			 " (:total-bytes %llu))", heap, heap / 10, heap * 2);
 }
@@ -715,7 +718,11 @@ static _Noreturn void fail_to_load(const char *path, const char *err, size_t lin
 	struct site site;
 	char why[8192];
 
-	if (opts.site != NULL && site_load(opts.site, &site, why, sizeof why) == 0) {
+	if (kahua_1_0()) {
+		/* Gauche's own report on stderr, the supervisor's: no log line. */
+		fprintf(stderr, "*** READ-ERROR: %s\n    While loading \"%s\" at line %zu\n", err, path, line);
+		fflush(stderr);
+	} else if (opts.site != NULL && site_load(opts.site, &site, why, sizeof why) == 0) {
 		char *log = xasprintf("%s/kahua-spvr.log", site.logdir);
 
 		log_open(log, "kahua-server.scm");
