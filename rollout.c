@@ -422,6 +422,12 @@ int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
 	for (int i = 1;; i++) {
 		if (kill_once(ro, wno, err) == 0)
 			return 0;
+		/* Kahua 1.0 drops a dead entry by itself: one gone meanwhile is done. */
+		if (err->cause == KR_CAUSE_NO_TARGET && rollout_refresh(ro, &lserr) == 0 &&
+		    !has_wno(&ro->current, wno)) {
+			log_info("worker %ld left ls by itself before its (kill %ld)", wno, wno);
+			return 0;
+		}
 		if (err->cause != KR_CAUSE_REFUSED)
 			return -1;
 		if (first[0] == '\0')
