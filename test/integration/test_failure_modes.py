@@ -439,3 +439,66 @@ def test_ten_rolling_restarts_under_load_end_whole(tmp):
     check(raced > 0, "the race never happened")
     check(during >= 10, "no load during the restarts: %d requests" % during)
     no_stray(sim)
+
+
+# ---- older Kahua (1.0.x, or trunk on Gauche up to 0.9.1) ----
+
+OLD = ["--kahua-version", "1.0"]
+
+
+def test_old_kahua_heap_and_unknown_target(tmp):
+    site = Site(tmp)
+    sim = Sim(site, extra=OLD)
+    # gc-stat is one flat list there: the heap still reads.
+    rep = run(["status", "--json"], site).json()
+    check(all(w["heap_bytes"] > 0 for w in rep["workers_before"]), rep["workers_before"])
+    # Its "no such entry" error reads as Gauche up to 0.8.10 wrote it
+    # (the program reads it: test_kahua_ctl, and a kill of an entry that
+    # left ls by itself below).
+    check("\"hash table doesn't have an entry for key 99\"" in sim.call("(restart 99)"), "old error text")
+
+
+def test_old_kahua_dead_worker_leaves_ls_and_the_type_is_topped_up(tmp):
+    site = Site(tmp)
+    sim = Sim(site, extra=OLD)
+    gone = next(w for w in sim.ls() if w["type"] == "leaky")
+    os.kill(gone["pid"], signal.SIGKILL)
+    # No dead entry to heal: the type is simply short.
+    wait_for(lambda: all(w["wno"] != gone["wno"] for w in sim.ls()), 10, "the entry to leave ls")
+    res = run(["check"], site)
+    check(res.rc == 1 and "leaky has 0 of 1" in res.err, res)
+    res = run(["--json"], site)
+    check(res.rc == 0, res)
+    check(warnings(res) == ["kahua-restarter: warning: type leaky: 0 of 1 workers running; topping up with reload"],
+          res.err)
+    check([t for t in res.json()["types"] if t["type"] == "leaky"][0]["topped_up"], res.out)
+    whole(sim)
+    no_stray(sim)
+
+
+def test_old_kahua_broken_deploy_names_the_console(tmp):
+    site = Site(tmp)
+    sim = Sim(site, extra=OLD, console=True)
+    write_app(site, broken=True)
+    res = run(FAST, site)
+    check(res.rc == 1, res)
+    line = one_line(res)
+    # The load error went to the supervisor's standard error, kept here in
+    # logs/spvr-console.log: the line quotes it from there.
+    check("is broken" in line and "hello is one short (1 of 2 workers)" in line
+          and site.path("logs", "spvr-console.log") + ": *** READ-ERROR: " in line and LOAD_ERROR in line, line)
+    wait_for(lambda: sim.counts() == {"hello": 1, "leaky": 1}, 10, "the broken entry to go")
+    check(sim.failing() == [], sim.failing())
+    no_stray(sim)
+
+
+def test_old_kahua_broken_deploy_without_console_says_where(tmp):
+    site = Site(tmp)
+    sim = Sim(site, extra=OLD)
+    write_app(site, broken=True)
+    res = run(FAST, site)
+    check(res.rc == 1, res)
+    line = one_line(res)
+    check("is broken" in line and "no error logged by worker" in line
+          and "the supervisor's standard error" in line, line)
+    check(LOAD_ERROR in sim.stderr(), "the simulator did not write the load error to its stderr")
