@@ -46,12 +46,13 @@ def test_idle_restarts_are_quiet_and_record_each_race(site, tmp):
 
 
 def test_restarts_under_load_are_quiet_and_record_each_race(site, tmp):
-    # Under load Kahua loses the race about one restart in four.  The
-    # leaky type is left out of the load: its one worker, grown by it,
-    # may not answer the run's own health check in time, and that run
-    # would rightly fail (it is test_load's subject, not this one's).
+    # Under load Kahua loses the race about one restart in four.  The load
+    # is the cheap hello page only: the single leaky and wiki workers
+    # fall behind a steady load on a busy machine, their queues grow, and
+    # the run's own health check of them would rightly fail (serving under
+    # load is test_load's subject, not this one's).
     runs = int(os.environ.get("KR_LOADED_RUNS", "4"))
-    load = Load(site.port, ["/hello/", "/wiki/"], rate=20.0, timeout=5.0, max_requests=100000)
+    load = Load(site.port, ["/hello/"], rate=10.0, timeout=5.0, max_requests=100000)
     load.start()
     races = 0
     try:
