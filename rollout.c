@@ -605,7 +605,7 @@ static int kill_lost(struct rollout *ro, struct restart_step *s, const struct kr
 	snprintf(s->recovered, sizeof s->recovered,
 		 "waitpid race: (kill %ld) failed after the worker was gone and unlisted", s->old.w.wno);
 	log_event(EV_RECOVERED, "worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
-		 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
+		  s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
 	return 0;
 }
 
@@ -856,6 +856,14 @@ static int all_finish(struct rollout *ro, struct restart_step *steps, size_t n, 
 
 		if (s->result != STEP_ABANDONED)
 			continue;
+		/* As between the steps of rolling: a restart sent must be seen through. */
+		if (*ro->stop || kr_now_ms() >= ro->deadline_ms) {
+			kr_fail(err, *ro->stop ? KR_SIGNAL_BASE + *ro->stop : KR_UNAVAILABLE,
+				"%s before worker %s was restarted; it keeps running",
+				*ro->stop ? "stopped by a signal" : "run time limit (--timeout) reached",
+				s->old.w.wid);
+			return -1;
+		}
 		s->result = STEP_PLANNED;
 		if (rolling_step(ro, s, err) < 0)
 			return -1;
