@@ -75,7 +75,9 @@ def restart_under_load(tmp, strategy, runs):
     wait_for(lambda: load.results.count("ok") >= 5, 30, "the load to be served")
     reports = []
     for _ in range(runs):
-        res = run(["--json", "--strategy", strategy, "restart"], site)
+        # The drain needs a quiet moment; on a machine loaded many times
+        # over its cores one can take longer than the default 5 s to come.
+        res = run(["--json", "--strategy", strategy, "--drain-timeout", "30", "restart"], site)
         check(res.rc == 0, res)
         reports.append(res.json())
     failed, n = load.stop()
@@ -187,7 +189,7 @@ def test_drains_with_socket_paths_longer_than_sun_path(tmp):
     sim = Sim(site, worker_delay=300, extra=LOADED)
     load = Load(sim.port)
     wait_for(lambda: load.results.count("ok") >= 5, 30, "the load to be served")
-    res = run(["--json", "-v"], site)
+    res = run(["--json", "-v", "--drain-timeout", "30"], site)
     failed, n = load.stop()
     check(res.rc == 0, res)
     steps = res.json()["restarts"]
