@@ -44,10 +44,20 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 VALGRIND  := valgrind -q --error-exitcode=99 --suppressions=$(abspath test/valgrind.supp) --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	     --show-leak-kinds=definite,indirect --track-fds=no
 
-.PHONY: all deps deps-check check check-fast check-real unit integration check-asan check-valgrind \
+.PHONY: all build-deps deps deps-check check check-fast check-real unit integration check-asan check-valgrind \
 	demo install clean fuzz fuzz-smoke analyze bench
 
 all: $(BIN) $(SIM)
+
+# Without libcurl's and cJSON's headers the compiler would stop at the
+# first #include: say instead which packages to install (as root, install
+# them, as `make demo` does).
+ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes),yes)
+$(LIB_OBJS) $(O)/restarter.o $(SIM): | build-deps
+endif
+
+build-deps:
+	@KR_DEPS_BUILD=1 PKG_CONFIG="$(PKG_CONFIG)" CC="$(CC)" sh scripts/deps.sh
 
 deps:
 	@sh scripts/deps.sh

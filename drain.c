@@ -12,6 +12,7 @@
 #include "procnet.h"
 
 #define SPVR_SOCKET "kahua"
+#define LONG_PREFIX "/proc/self/fd/"
 #define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 /* Slot 0 the worker, 1 the supervisor, then the site's other workers. */
@@ -71,11 +72,13 @@ static int watch_init(struct watch *wa, const struct drain_req *q, long long dea
 		watch_free(wa);
 		return kr_fail(err, KR_SOFTWARE, "out of memory");
 	}
+	wa->u[wa->n].owner = q->w->pid;
 	wa->paths[wa->n++] = bound_path(q->site, q->w->wid, q->w->pid, deadline_ms, err);
 	if (wa->paths[0] == NULL) {
 		watch_free(wa);
 		return -1;
 	}
+	wa->u[wa->n].owner = q->spvr_pid;
 	wa->paths[wa->n++] = bound_path(q->site, SPVR_SOCKET, q->spvr_pid, deadline_ms, &ignored);
 	wa->see_spvr = wa->paths[1] != NULL;
 	for (size_t i = 0; i < q->workers->n && wa->see_spvr; i++) {
@@ -83,11 +86,16 @@ static int watch_init(struct watch *wa, const struct drain_req *q, long long dea
 
 		if (strcmp(o->wid, q->w->wid) == 0)
 			continue;
+		wa->u[wa->n].owner = o->pid;
 		wa->paths[wa->n] = bound_path(q->site, o->wid, o->pid, deadline_ms, &ignored);
 		wa->see_spvr = wa->paths[wa->n++] != NULL;
 	}
-	for (size_t i = 0; i < wa->n; i++)
+	for (size_t i = 0; i < wa->n; i++) {
 		wa->u[i].path = wa->paths[i] ? wa->paths[i] : "";
+		/* Every site bound through /proc/self/fd reads alike: tell them by owner. */
+		if (strncmp(wa->u[i].path, LONG_PREFIX, strlen(LONG_PREFIX)) != 0)
+			wa->u[i].owner = 0;
+	}
 	return 0;
 }
 
@@ -96,7 +104,7 @@ static int watch_init(struct watch *wa, const struct drain_req *q, long long dea
  * backlog, and those it accepted beyond the connections the workers have
  * (each request it passes on is one connection on a worker's socket).
  */
-static long pending(const struct watch *wa)
+static long pending(const struct watch *wa, int own)
 {
 	long passed_on = 0, held;
 
@@ -105,7 +113,11 @@ static long pending(const struct watch *wa)
 	for (size_t i = 0; i < wa->n; i++)
 		if (i != 1)
 			passed_on += wa->u[i].served + wa->u[i].queued;
-	held = wa->u[1].served - passed_on;
+	/*
+	 * Our own connection is one of those served, or still queued (then
+	 * it is counted there, and the wait goes on until it is accepted).
+	 */
+	held = wa->u[1].served - own - passed_on;
 	return wa->u[1].queued + (held > 0 ? held : 0);
 }
 
@@ -137,7 +149,7 @@ static void watch_loop(const struct drain_req *q, struct watch *wa, long long t0
 		reads++;
 		r->served = wa->u[0].served;
 		r->queued = wa->u[0].queued;
-		r->pending = pending(wa);
+		r->pending = pending(wa, q->own_conns);
 		if (r->served + r->queued > 0 || r->pending > 0) {
 			quiet_since = -1;
 			quiet_reads = 0;

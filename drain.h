@@ -41,6 +41,8 @@ struct drain_req {
 	double limit_s;                     /* --drain-timeout; 0: do not wait */
 	long long deadline_ms;              /* the run's */
 	const volatile sig_atomic_t *stop;
+	/* Control connections of our own open on the supervisor's socket. */
+	int own_conns;
 };
 
 struct drain_result {

@@ -73,8 +73,8 @@ static size_t short_types(struct heal *h)
 		n++;
 		t->topped_up = h->top_up && !h->dry_run;
 		if (!was_healed(h, t->type) && !h->dry_run)
-			log_warn("type %s: %ld of %ld workers running%s", t->type, live, t->wanted,
-				 h->top_up ? "; topping up with reload" : "");
+			log_event(EV_TYPE_SHORT, "type %s: %ld of %ld workers running%s", t->type,
+				  live, t->wanted, h->top_up ? "; topping up with reload" : "");
 	}
 	return n;
 }
@@ -253,14 +253,14 @@ static void warn_healed(const struct heal *h)
 			continue;
 		type_now(h, e->w.type, now, sizeof now);
 		if (e->removed)
-			log_warn("worker %ld (%s) %s (%s) and still received requests: removed; %s",
-				 e->w.wno, e->w.type, e->w.state == WORKER_BROKEN ? "was broken" : "had died",
-				 e->w.why, now);
+			log_event(EV_WORKER_GONE, "worker %ld (%s) %s (%s) and still received requests: removed; %s",
+				  e->w.wno, e->w.type, e->w.state == WORKER_BROKEN ? "was broken" : "had died",
+				  e->w.why, now);
 		else
-			log_warn("worker %ld (%s) %s (%s) and still receives requests: %s; %s has %zu live of %ld",
-				 e->w.wno, e->w.type, e->w.state == WORKER_BROKEN ? "is broken" : "has died",
-				 e->w.why, e->refused, e->w.type, rollout_live_of(&h->ro->current, e->w.type),
-				 type_of((struct heal *)h, e->w.type) ? type_of((struct heal *)h, e->w.type)->wanted : -1L);
+			log_event(EV_WORKER_GONE, "worker %ld (%s) %s (%s) and still receives requests: %s; %s has %zu live of %ld",
+				  e->w.wno, e->w.type, e->w.state == WORKER_BROKEN ? "is broken" : "has died",
+				  e->w.why, e->refused, e->w.type, rollout_live_of(&h->ro->current, e->w.type),
+				  type_of((struct heal *)h, e->w.type) ? type_of((struct heal *)h, e->w.type)->wanted : -1L);
 	}
 }
 

@@ -218,6 +218,8 @@ static int exchange(const struct kahua_site *site, const char *sockname,
 
 	if (fd < 0)
 		return -1;
+	if (w->ready != NULL)
+		w->ready((struct kahua_wait *)w, w->ready_ctx);
 	rc = send_all(fd, request, reqlen, w->deadline_ms, what, err);
 	if (rc == 0)
 		rc = recv_reply(fd, w, what, reply, err);
@@ -515,10 +517,20 @@ static void running_types(const struct worker_list *known, char *out, size_t siz
 
 static const char no_entry[] = "doesn't have an entry for key ";
 
+/*
+ * Gauche names the table: "#<hash-table eqv? 0x...> doesn't have an entry
+ * for key 9"; up to 0.8.10 (Kahua 1.0.x sites) it read "hash table
+ * doesn't have an entry for key 9".
+ */
 bool kahua_error_no_target(const struct kahua_reply *rep)
 {
-	return rep->message != NULL && strncmp(rep->message, "#<hash-table", 12) == 0 &&
-	       strstr(rep->message, no_entry) != NULL;
+	static const char old_text[] = "hash table doesn't have an entry for key ";
+
+	if (rep->message == NULL)
+		return false;
+	if (strncmp(rep->message, old_text, sizeof old_text - 1) == 0)
+		return true;
+	return strncmp(rep->message, "#<hash-table", 12) == 0 && strstr(rep->message, no_entry) != NULL;
 }
 
 void kahua_explain_error(const struct kahua_reply *rep,

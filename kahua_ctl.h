@@ -120,6 +120,14 @@ struct kahua_wait {
 	long long soft_ms;
 	long long (*on_slow)(void *ctx);
 	void *ctx;
+	/*
+	 * When set, called once connected and just before the request is
+	 * written, so that what must hold when the supervisor acts can be
+	 * checked with nothing left to do but send; it may move the times
+	 * above later by what it spent.
+	 */
+	void (*ready)(struct kahua_wait *w, void *ready_ctx);
+	void *ready_ctx;
 };
 
 /*

@@ -61,7 +61,11 @@ static bool count(const struct sx *x, long long *out)
 	return true;
 }
 
-/* (KEY N) among gc-stat's entries; -1 without one. */
+/*
+ * KEY's figure in gc-stat; -1 without one.  Gauche 0.8.11 on lists
+ * ((:total-heap-size N) (:free-bytes N) ...); up to 0.8.10 (Kahua 1.0.x
+ * sites) it is one flat list, (:total-heap-size N :free-bytes N ...).
+ */
 static long long gc_entry(const struct sx *gc, const char *key)
 {
 	long long v;
@@ -70,6 +74,8 @@ static long long gc_entry(const struct sx *gc, const char *key)
 		const struct sx *e = sx_nth(gc, i);
 
 		if (sx_is_symbol(sx_nth(e, 0), key) && count(sx_nth(e, 1), &v))
+			return v;
+		if (sx_is_symbol(e, key) && count(sx_nth(gc, i + 1), &v))
 			return v;
 	}
 	return -1;

@@ -167,3 +167,32 @@ int kahua_log_cause(const struct kahua_site *site, pid_t pid, const char *type, 
 	free(path);
 	return rc;
 }
+
+int kahua_console_cause(const struct kahua_site *site, long long since, char *cause, size_t size)
+{
+	static const char elsewhere[] =
+		"Kahua before 2013 writes a worker's load error to the supervisor's standard error (the console it was started from)";
+	size_t n = strlen(site->logdir) + sizeof "/" KAHUA_CONSOLE_LOG, len = 0, k;
+	char *path = malloc(n), *tail = NULL;
+	struct stat st;
+	long at = -1;
+
+	if (path == NULL) {
+		snprintf(cause, size, "out of memory");
+		return -1;
+	}
+	snprintf(path, n, "%s/%s", site->logdir, KAHUA_CONSOLE_LOG);
+	if (stat(path, &st) == 0 && (long long)st.st_mtime >= since &&
+	    (tail = read_tail(path, &len)) != NULL)
+		at = last_line_with(tail, len, "*** ", &k);
+	if (at >= 0) {
+		const char *text = memmem(tail + at, k, "*** ", 4);
+
+		snprintf(cause, size, "%s: %.*s", path, (int)(k - (size_t)(text - (tail + at))), text);
+	} else {
+		snprintf(cause, size, "%s", elsewhere);
+	}
+	free(tail);
+	free(path);
+	return at >= 0 ? 0 : -1;
+}

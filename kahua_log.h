@@ -31,6 +31,18 @@ char *kahua_log_path(const struct kahua_site *site);
 int kahua_log_cause(const struct kahua_site *site, pid_t pid, const char *type, long wno,
 		    char *cause, size_t size);
 
+/*
+ * Where the cause went when kahua-spvr.log does not have it.  Kahua
+ * before 2013 leaves a worker's load error on the worker's standard
+ * error, which is the supervisor's: the console it was started from, or
+ * <log-directory>/spvr-console.log when it was started with its output
+ * there (as the test kit's start.sh does).  The last "*** " line of that
+ * file's tail, if the file was written since the epoch second since, as
+ * "PATH: *** ...": 0; or -1 with cause saying where it went.
+ */
+#define KAHUA_CONSOLE_LOG "spvr-console.log"
+int kahua_console_cause(const struct kahua_site *site, long long since, char *cause, size_t size);
+
 /* The same in a buffer holding the log's tail (exposed for tests). */
 int kahua_log_cause_in(const char *tail, size_t len, pid_t pid, const char *type, long wno,
 		       char *cause, size_t size);

@@ -45,15 +45,6 @@ void log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	emit(LOG_WARNING, true, "warning: ", fmt, ap);
-	va_end(ap);
-}
-
 void log_info(const char *fmt, ...)
 {
 	va_list ap;
@@ -62,6 +53,36 @@ void log_info(const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	emit(LOG_INFO, true, "", fmt, ap);
+	va_end(ap);
+}
+
+bool log_event_for_person(enum kr_event ev)
+{
+	/* Only a recovery that left the site as it should be is quiet. */
+	static const bool for_person[EV_COUNT] = {
+		[EV_RECOVERED] = false,
+		[EV_WORKER_GONE] = true,
+		[EV_TYPE_SHORT] = true,
+		[EV_KILLED] = true,
+		[EV_NOT_CHECKED] = true,
+		[EV_NOT_WRITTEN] = true,
+	};
+
+	return ev >= 0 && ev < EV_COUNT ? for_person[ev] : true;
+}
+
+void log_event(enum kr_event ev, const char *fmt, ...)
+{
+	va_list ap;
+	bool person = log_event_for_person(ev);
+
+	if (!person && log_verbosity <= 0)
+		return;
+	va_start(ap, fmt);
+	if (person)
+		emit(LOG_WARNING, true, "warning: ", fmt, ap);
+	else
+		emit(LOG_INFO, true, "", fmt, ap);
 	va_end(ap);
 }
 

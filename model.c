@@ -67,16 +67,23 @@ static struct type_count *type_row(struct run_report *r, const char *type)
 void count_types(struct run_report *r, const struct kahua_type *app, size_t napp,
 		 const struct worker_list *wl)
 {
-	size_t cap = napp + wl->n;
+	struct type_count *was = r->types;
+	size_t nwas = r->ntypes, cap = napp + wl->n;
 
-	free(r->types);
 	r->types = calloc(cap ? cap : 1, sizeof *r->types);
 	r->ntypes = 0;
-	if (r->types == NULL)
+	if (r->types == NULL) {
+		free(was);
 		return;
+	}
 	for (size_t i = 0; i < napp; i++)
 		type_row(r, app[i].name)->wanted = app[i].run_by_default;
 	/* A dead or broken entry serves nothing: it is not running. */
 	for (size_t i = 0; i < wl->n; i++)
 		type_row(r, wl->v[i].type)->running += wl->v[i].state == WORKER_LIVE;
+	/* Counted again after the run: what the run did to a type stays said. */
+	for (size_t i = 0; i < nwas; i++)
+		if (was[i].topped_up)
+			type_row(r, was[i].type)->topped_up = true;
+	free(was);
 }

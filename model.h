@@ -46,6 +46,8 @@ struct restart_step {
 	bool drained;           /* it was seen idle before it was terminated */
 	double drain_ms;
 	char why[KR_ERR_MSG_MAX]; /* failure, empty when ok */
+	/* What the program put right on the way (Kahua's waitpid race), or empty. */
+	char recovered[KR_ERR_MSG_MAX / 2];
 };
 
 /* One HTTP check and its result (health.h). */

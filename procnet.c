@@ -153,41 +153,6 @@ static int each_line(const char *file, long long deadline_ms, line_fn *fn, void 
 	return 0;
 }
 
-struct count_ctx {
-	struct unix_use *u;
-	size_t n;
-};
-
-static void count_line(void *ctx, const struct unix_line *l)
-{
-	struct count_ctx *c = ctx;
-
-	if (l->path == NULL || l->type != TYPE_STREAM)
-		return;
-	for (size_t i = 0; i < c->n; i++) {
-		struct unix_use *u = &c->u[i];
-
-		if (strlen(u->path) != l->pathlen || memcmp(u->path, l->path, l->pathlen) != 0)
-			continue;
-		if (l->flags & SO_ACCEPTCON_FLAG)
-			u->listening++;
-		else if (l->state == STATE_CONNECTED)
-			u->served++;
-		else if (l->state == STATE_CONNECTING)
-			u->queued++;
-	}
-}
-
-int procnet_unix_count(const char *file, struct unix_use *u, size_t n,
-		       long long deadline_ms, struct kr_err *err)
-{
-	struct count_ctx c = { u, n };
-
-	for (size_t i = 0; i < n; i++)
-		u[i].listening = u[i].served = u[i].queued = 0;
-	return each_line(file, deadline_ms, count_line, &c, err);
-}
-
 /* Inodes of pid's socket descriptors; how many, -1 if they cannot be read. */
 static long fd_inodes(pid_t pid, unsigned long *ino, size_t max)
 {
@@ -218,6 +183,91 @@ static long fd_inodes(pid_t pid, unsigned long *ino, size_t max)
 	closedir(d);
 	return n;
 }
+
+/* Served connections on a use with an owner, to be matched after the pass. */
+#define MAX_SERVED_SEEN 256
+
+struct seen {
+	unsigned long ino[MAX_SERVED_SEEN];
+	size_t n;
+};
+
+struct count_ctx {
+	struct unix_use *u;
+	size_t n;
+	struct seen *seen;      /* one per use */
+};
+
+static void count_served(struct count_ctx *c, size_t i, unsigned long inode)
+{
+	struct seen *s = &c->seen[i];
+
+	if (c->u[i].owner <= 0 || s->n == MAX_SERVED_SEEN) {
+		c->u[i].served++;
+		return;
+	}
+	s->ino[s->n++] = inode;
+}
+
+/*
+ * The owner's descriptors are read after the pass: a connection served
+ * then and closed since is finished, one accepted since was not counted.
+ */
+static void count_owned(struct count_ctx *c)
+{
+	unsigned long fds[MAX_FD_INODES];
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct seen *s = &c->seen[i];
+		long nfd = s->n > 0 ? fd_inodes(c->u[i].owner, fds, MAX_FD_INODES) : 0;
+
+		for (size_t k = 0; k < s->n; k++) {
+			bool owned = nfd < 0 || nfd == MAX_FD_INODES;
+
+			for (long j = 0; j < nfd && !owned; j++)
+				owned = fds[j] == s->ino[k];
+			c->u[i].served += owned;
+		}
+	}
+}
+
+static void count_line(void *ctx, const struct unix_line *l)
+{
+	struct count_ctx *c = ctx;
+
+	if (l->path == NULL || l->type != TYPE_STREAM)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		struct unix_use *u = &c->u[i];
+
+		if (strlen(u->path) != l->pathlen || memcmp(u->path, l->path, l->pathlen) != 0)
+			continue;
+		if (l->flags & SO_ACCEPTCON_FLAG)
+			u->listening++;
+		else if (l->state == STATE_CONNECTED)
+			count_served(c, i, l->inode);
+		else if (l->state == STATE_CONNECTING)
+			u->queued++;
+	}
+}
+
+int procnet_unix_count(const char *file, struct unix_use *u, size_t n,
+		       long long deadline_ms, struct kr_err *err)
+{
+	struct count_ctx c = { u, n, calloc(n ? n : 1, sizeof *c.seen) };
+	int rc;
+
+	if (c.seen == NULL)
+		return kr_fail(err, KR_SOFTWARE, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		u[i].listening = u[i].served = u[i].queued = 0;
+	rc = each_line(file, deadline_ms, count_line, &c, err);
+	if (rc == 0)
+		count_owned(&c);
+	free(c.seen);
+	return rc;
+}
+
 
 struct bound_ctx {
 	const char *name;

@@ -22,6 +22,12 @@
 /* One socket path and what is on it (out fields from one read). */
 struct unix_use {
 	const char *path;       /* in: exactly as bound */
+	/*
+	 * in: > 0 when path may be another process's too (one bound as
+	 * /proc/self/fd/N/name reads the same for every site bound that way):
+	 * only connections among owner's descriptors count as served.
+	 */
+	pid_t owner;
 	long listening;         /* listening sockets bound to it */
 	long served;            /* state 03: connections accepted and being served */
 	long queued;            /* state 02: connections waiting to be accepted */
@@ -29,7 +35,9 @@ struct unix_use {
 
 /*
  * One pass over file (PROCNET_UNIX outside tests) counting, for each of
- * u[0..n), the lines whose path is exactly u[i].path.  0, or -1 with err
+ * u[0..n), the lines whose path is exactly u[i].path (served ones owned
+ * by u[i].owner when it is set; all of them when its descriptors cannot
+ * be read, or are too many to check).  0, or -1 with err
  * set: KR_UNAVAILABLE naming the file when it cannot be read, with cause
  * KR_CAUSE_TIMEOUT when deadline_ms passed first.
  */

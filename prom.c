@@ -103,6 +103,15 @@ static long steps_of(const struct run_report *r, const char *type, enum step_res
 	return n;
 }
 
+static long recovered_of(const struct run_report *r, const char *type)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < r->nsteps; i++)
+		n += r->steps[i].recovered[0] != '\0' && strcmp(r->steps[i].old.w.type, type) == 0;
+	return n;
+}
+
 static long healed_of(const struct run_report *r, const char *type)
 {
 	long n = 0;
@@ -162,6 +171,10 @@ static void type_metrics(struct prom *p, const struct run_report *r, const char 
 	       "Dead or broken worker entries the latest run removed (a per-run gauge, not a counter).");
 	for (size_t i = 0; i < n; i++)
 		sample(p, healed_of(r, types[i]), "type", types[i], (const char *)NULL);
+	family(p, P "recovered_races",
+	       "Restarts the latest run put right after Kahua's waitpid race (a per-run gauge, not a counter).");
+	for (size_t i = 0; i < n; i++)
+		sample(p, recovered_of(r, types[i]), "type", types[i], (const char *)NULL);
 }
 
 /*

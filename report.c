@@ -183,6 +183,7 @@ static void json_steps(struct jb *b, cJSON *root, const struct run_report *r, bo
 		else
 			jmem(b, o, "freed_bytes", -1);
 		jstr(b, o, "error", s->why[0] ? s->why : NULL);
+		jstr(b, o, "recovered", s->recovered[0] ? s->recovered : NULL);
 	}
 	jnum(b, root, "memory_freed_bytes", (double)run_memory_freed(r));
 }

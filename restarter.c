@@ -529,7 +529,7 @@ static int open_site(struct run *run)
 	}
 	run->sc.spvr_pid = run->ro.spvr_pid;
 	if (kahua_app_servers(&run->site, &run->app, &run->napp, &perr) < 0)
-		log_warn("%s: worker counts not checked", perr.msg);
+		log_event(EV_NOT_CHECKED, "%s: worker counts not checked", perr.msg);
 	return 0;
 }
 
@@ -747,12 +747,12 @@ static void record(struct run *run)
 	if (!run->o.no_history) {
 		path = history_path(run);
 		if (path == NULL || history_append_within(path, &run->r, run->o.history_max_size, &ferr) < 0)
-			log_warn("%s", path ? ferr.msg : "history: out of memory");
+			log_event(EV_NOT_WRITTEN, "%s", path ? ferr.msg : "history: out of memory");
 		free(path);
 	}
 	/* A skipped run saw no worker: the metrics of the last real run stand. */
 	if (run->o.prom != NULL && run->r.skipped[0] == '\0' && prom_write(run->o.prom, &run->r, &ferr) < 0)
-		log_warn("%s", ferr.msg);
+		log_event(EV_NOT_WRITTEN, "%s", ferr.msg);
 }
 
 /* The one JSON document of the command. */

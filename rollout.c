@@ -27,33 +27,85 @@ const struct spvr_ops *rollout_spvr(const struct rollout *ro)
 	return ro->spvr != NULL ? ro->spvr : &kahua_spvr_ops;
 }
 
+struct last_look {
+	struct rollout *ro;
+	struct restart_step *s;
+};
+
 /* How far a process start may lag the supervisor's :start-time. */
 #define START_SLACK_S 5
 #define LS_POLL_MS 50
 
-/*
- * Wait until the worker about to be terminated has finished the requests
- * handed to it (drain.h), within --drain-timeout.
- */
-static void drain_step(struct rollout *ro, struct restart_step *s)
+/* Wait until s->old has finished the requests handed to it (drain.h), within limit_s. */
+static void drain_for(struct rollout *ro, struct restart_step *s, double limit_s, int own,
+		      struct drain_result *r)
 {
 	struct drain_req q = {
 		.site = ro->site, .spvr_pid = ro->spvr_pid, .workers = &ro->current,
-		.w = &s->old.w, .limit_s = ro->o->drain_timeout,
-		.deadline_ms = ro->deadline_ms, .stop = ro->stop,
+		.w = &s->old.w, .limit_s = limit_s,
+		.deadline_ms = ro->deadline_ms, .stop = ro->stop, .own_conns = own,
 	};
+
+	drain_worker(&q, r);
+	s->drain_tried = true;
+	s->drained = r->drained;
+	s->drain_ms += r->ms;
+}
+
+/* Within --drain-timeout. */
+static void drain_step(struct rollout *ro, struct restart_step *s)
+{
 	struct drain_result r;
 
-	drain_worker(&q, &r);
-	s->drain_tried = true;
-	s->drained = r.drained;
-	s->drain_ms = r.ms;
+	drain_for(ro, s, ro->o->drain_timeout, 0, &r);
 	if (r.drained)
 		log_info("worker %s (%s, pid %d) idle after %.0f ms of draining", s->old.w.wid,
 			 s->old.w.type, (int)s->old.w.pid, r.ms);
 	else
 		log_info("worker %s (%s, pid %d) not drained after %.0f ms: %s; terminating it anyway",
 			 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, r.ms, r.why);
+}
+
+/* The least a last look may take: its quiet window, with room to spare. */
+#define LAST_LOOK_MIN_S 0.05
+
+/*
+ * Kahua picks a worker under its lock but connects to it outside, so a
+ * request it takes between the drain's last look and the command that
+ * terminates the worker can still reach it as it exits.  The look is
+ * taken again once the control connection is made (wait.ready), so that
+ * only writing the command is left between them; the time it took moves
+ * the command's own limits.
+ */
+static void last_look(struct kahua_wait *w, void *ctx)
+{
+	struct restart_step *s = ((struct last_look *)ctx)->s;
+	struct rollout *ro = ((struct last_look *)ctx)->ro;
+	double left = ro->o->drain_timeout - s->drain_ms / 1000.0;
+	long long t0 = kr_now_ms(), spent;
+	struct drain_result r;
+
+	if (!s->drained)
+		return;
+	drain_for(ro, s, left > LAST_LOOK_MIN_S ? left : LAST_LOOK_MIN_S, 1, &r);
+	if (!r.drained)
+		log_info("worker %s (%s, pid %d) busy again at the last look: %s; terminating it anyway",
+			 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, r.why);
+	spent = kr_now_ms() - t0;
+	if (w->soft_ms > 0)
+		w->soft_ms += spent;
+	w->deadline_ms = kr_earlier(ro->deadline_ms, w->deadline_ms + spent);
+}
+
+/* A wait whose last step, once connected, is the last look at s->old. */
+static void with_last_look(struct kahua_wait *w, struct last_look *l, struct rollout *ro,
+			   struct restart_step *s)
+{
+	*l = (struct last_look){ ro, s };
+	if (!s->drain_tried)
+		return;
+	w->ready = last_look;
+	w->ready_ctx = l;
 }
 
 size_t rollout_live_of(const struct worker_list *wl, const char *type)
@@ -211,8 +263,8 @@ static long long on_stuck(void *ctx)
 			log_info("%s", st->refused);
 			return 0;
 		}
-		log_warn("worker %s (pid %d) ignored SIGTERM for %gs: sent SIGKILL",
-			 w->wid, (int)w->pid, o->kill_after);
+		log_event(EV_KILLED, "worker %s (pid %d) ignored SIGTERM for %gs: sent SIGKILL",
+			  w->wid, (int)w->pid, o->kill_after);
 		st->killed = true;
 		/* Several stuck workers in one restart each get their turn. */
 		return kr_now_ms() + kr_ms(o->kill_after);
@@ -370,6 +422,12 @@ int rollout_kill_entry(struct rollout *ro, long wno, struct kr_err *err)
 	for (int i = 1;; i++) {
 		if (kill_once(ro, wno, err) == 0)
 			return 0;
+		/* Kahua 1.0 drops a dead entry by itself: one gone meanwhile is done. */
+		if (err->cause == KR_CAUSE_NO_TARGET && rollout_refresh(ro, &lserr) == 0 &&
+		    !has_wno(&ro->current, wno)) {
+			log_info("worker %ld left ls by itself before its (kill %ld)", wno, wno);
+			return 0;
+		}
 		if (err->cause != KR_CAUSE_REFUSED)
 			return -1;
 		if (first[0] == '\0')
@@ -404,16 +462,23 @@ static void remove_entry(struct rollout *ro, long wno, char *removed, size_t siz
 void rollout_remove_failed(struct rollout *ro, const struct worker *bad, char *what, size_t wsize,
 			   char *cause, size_t csize)
 {
-	char logged[KR_ERR_MSG_MAX / 2], removed[KR_ERR_MSG_MAX / 4];
+	char logged[KR_ERR_MSG_MAX / 2], removed[KR_ERR_MSG_MAX / 4], console[KR_ERR_MSG_MAX / 2];
 	char *path = kahua_log_path(ro->site);
 
 	remove_entry(ro, bad->wno, removed, sizeof removed);
-	kahua_log_cause(ro->site, bad->pid, bad->type, bad->wno, logged, sizeof logged);
 	/* Cut to size: the log line at the end is what may be shortened. */
 	if (snprintf(what, wsize, "worker %ld is %s (%s): %s", bad->wno,
-		     worker_state_name(bad->state), bad->why, removed) < 0 ||
-	    snprintf(cause, csize, "%s: %s", path ? path : "kahua-spvr.log", logged) < 0)
-		what[0] = cause[0] = '\0';
+		     worker_state_name(bad->state), bad->why, removed) < 0)
+		what[0] = '\0';
+	if (kahua_log_cause(ro->site, bad->pid, bad->type, bad->wno, logged, sizeof logged) == 0) {
+		if (snprintf(cause, csize, "%s: %s", path ? path : "kahua-spvr.log", logged) < 0)
+			cause[0] = '\0';
+	} else if (kahua_console_cause(ro->site, bad->start_time - 1, console, sizeof console) == 0) {
+		snprintf(cause, csize, "%s", console);
+	} else if (snprintf(cause, csize, "%s: %s; %s", path ? path : "kahua-spvr.log", logged,
+			    console) < 0) {
+		cause[0] = '\0';
+	}
 	log_info("%s; %s", what, cause);
 	free(path);
 }
@@ -487,6 +552,7 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 	struct worker started;
 	struct kr_err lserr, rerr;
 	char said[KR_ERR_MSG_MAX / 3];
+	bool ran;
 	int rc;
 
 	ro->current = (struct worker_list){ 0 };
@@ -496,7 +562,8 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 		return step_fail(s, err);
 	}
 	snprintf(said, sizeof said, "%.300s", err->msg);
-	if (!has_new_of(ro, &before, old->type) &&
+	ran = !has_new_of(ro, &before, old->type);
+	if (ran &&
 	    rollout_spvr(ro)->run(ro->site, old->type,
 		      kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->worker_timeout + ro->o->ctl_timeout)),
 		      &started, &rerr) < 0) {
@@ -507,9 +574,17 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
 		return step_fail(s, err);
 	}
 	rc = step_replaced(ro, s, 0, &before, t0, err);
-	if (rc == 0)
-		log_warn("worker %s (%s) was terminated but the supervisor started no replacement (%s): started worker %ld (pid %d) with (run %s)",
-			 old->wid, old->type, said, s->new.w.wno, (int)s->new.w.pid, old->type);
+	if (rc == 0) {
+		if (ran)
+			snprintf(s->recovered, sizeof s->recovered,
+				 "waitpid race: replacement started with (run %s)", old->type);
+		else
+			snprintf(s->recovered, sizeof s->recovered,
+				 "waitpid race: the supervisor started the replacement after its error");
+		log_event(EV_RECOVERED, "worker %s (%s) was terminated but the supervisor started no replacement (%s): %s worker %ld (pid %d)%s",
+			  old->wid, old->type, said, ran ? "started" : "it listed", s->new.w.wno,
+			  (int)s->new.w.pid, ran ? " with (run TYPE)" : " later");
+	}
 	worker_list_free(&before);
 	return rc;
 }
@@ -521,14 +596,16 @@ static int restart_lost(struct rollout *ro, struct restart_step *s, long long t0
  * Kahua unregisters a worker before it waits for it, so the kill did
  * what it was for when the old worker is no longer listed.
  */
-static int kill_lost(struct rollout *ro, const struct restart_step *s, const struct kr_err *err)
+static int kill_lost(struct rollout *ro, struct restart_step *s, const struct kr_err *err)
 {
 	struct kr_err lserr;
 
 	if (rollout_refresh(ro, &lserr) < 0 || worker_list_wid(&ro->current, s->old.w.wid) != NULL)
 		return -1;
-	log_warn("worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
-		 s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
+	snprintf(s->recovered, sizeof s->recovered,
+		 "waitpid race: (kill %ld) failed after the worker was gone and unlisted", s->old.w.wno);
+	log_event(EV_RECOVERED, "worker %s (%s, pid %d) is gone and no longer listed, though the supervisor answered its (kill %ld) with an error (%.300s): worker %s serves in its place",
+		  s->old.w.wid, s->old.w.type, (int)s->old.w.pid, s->old.w.wno, err->msg, s->new.w.wid);
 	return 0;
 }
 
@@ -552,8 +629,10 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 	struct worker_list before = { 0 };
 	long long t0 = kr_now_ms();
 	char target[KAHUA_WID_MAX + 8];
+	struct last_look look;
 	int rc;
 
+	with_last_look(&wait, &look, ro, s);
 	wid_sexp(s->old.w.wid, target, sizeof target);
 	log_info("restarting worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
 		 (int)s->old.w.pid, s->reason);
@@ -608,6 +687,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	long long t0 = kr_now_ms();
 	struct worker_list after = { 0 };
 	struct kahua_wait wait;
+	struct last_look look;
 	struct kr_err lserr;
 	int rc;
 
@@ -632,6 +712,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 		log_info("ls before draining %s: %s", s->old.w.wid, lserr.msg);
 	drain_step(ro, s);
 	wait = stuck_wait(ro, &st);
+	with_last_look(&wait, &look, ro, s);
 	rc = rollout_spvr(ro)->kill(ro->site, s->old.w.wno, &wait, &after, err);
 	s->killed = st.killed;
 	if (rc < 0) {
@@ -752,23 +833,46 @@ static int all_lost(struct rollout *ro, struct restart_step *steps, size_t n, st
 	name_set_free(&types);
 	worker_list_free(&ro->current);
 	ro->current = before;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (steps[i].result != STEP_ABANDONED)
+			snprintf(steps[i].recovered, sizeof steps[i].recovered,
+				 "waitpid race: replacement started with (run %s)", steps[i].old.w.type);
 	if (rc == 0)
-		log_warn("the supervisor failed the restart (%s) with workers terminated and none started: started %zu with (run TYPE)",
-			 said, started);
+		log_event(EV_RECOVERED, "the supervisor failed the restart (%s) with workers terminated and none started: started %zu with (run TYPE)",
+			  said, started);
 	return rc;
 }
 
-/* The steps a failed restart command did not reach: they keep serving, but the run says so. */
-static int all_unreached(const struct restart_step *steps, size_t n, struct kr_err *err)
+/*
+ * The workers a (restart *) that lost the race did not reach still serve
+ * their old selves: each is restarted on its own, as rolling does, so the
+ * run ends as asked.  Recorded, like the race, on its step.
+ */
+static int all_finish(struct rollout *ro, struct restart_step *steps, size_t n, size_t *done,
+		      struct kr_err *err)
 {
-	size_t left = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct restart_step *s = &steps[i];
 
-	for (size_t i = 0; i < n; i++)
-		left += steps[i].result == STEP_ABANDONED;
-	if (left == 0)
-		return 0;
-	return kr_fail(err, KR_HEALTH, "%zu of %zu workers were not restarted: the supervisor failed the restart before it reached them; they keep serving",
-		       left, n);
+		if (s->result != STEP_ABANDONED)
+			continue;
+		/* As between the steps of rolling: a restart sent must be seen through. */
+		if (*ro->stop || kr_now_ms() >= ro->deadline_ms) {
+			kr_fail(err, *ro->stop ? KR_SIGNAL_BASE + *ro->stop : KR_UNAVAILABLE,
+				"%s before worker %s was restarted; it keeps running",
+				*ro->stop ? "stopped by a signal" : "run time limit (--timeout) reached",
+				s->old.w.wid);
+			return -1;
+		}
+		s->result = STEP_PLANNED;
+		if (rolling_step(ro, s, err) < 0)
+			return -1;
+		if (s->recovered[0] == '\0')
+			snprintf(s->recovered, sizeof s->recovered,
+				 "waitpid race: (restart *) stopped before this worker; restarted it on its own");
+		(*done)++;
+	}
+	return 0;
 }
 
 static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
@@ -808,10 +912,8 @@ static int all_steps(struct rollout *ro, struct restart_step *steps, size_t n,
 	}
 	if (rc < 0)
 		remove_new_failed(ro, &before);
-	else
-		rc = all_unreached(steps, n, err);
 	worker_list_free(&before);
-	return rc;
+	return rc < 0 ? rc : all_finish(ro, steps, n, done, err);
 }
 
 /*

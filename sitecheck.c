@@ -43,7 +43,7 @@ static const char *httpd_base(struct sitecheck *sc)
 	else if (kahua_httpd_address(sc->spvr_pid, host, sizeof host, &port, skipped, size) == 0)
 		snprintf(sc->httpd, sizeof sc->httpd, "http://%s:%d", host, port);
 	if (skipped[0] != '\0')
-		log_warn("HTTP check skipped: %s", skipped);
+		log_event(EV_NOT_CHECKED, "HTTP check skipped: %s", skipped);
 	return sc->httpd;
 }
 

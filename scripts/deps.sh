@@ -1,20 +1,24 @@
 #!/bin/sh
 # Install the Debian packages the build and the tests need, when missing.
 # As root it runs apt-get; otherwise it says exactly what to install.
+# KR_DEPS_BUILD=1: only what building the program needs (plain `make`).
 set -u
 
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 missing=""
 need() { # need PACKAGE TEST-COMMAND...
 	pkg=$1; shift
 	"$@" >/dev/null 2>&1 || missing="$missing $pkg"
 }
-need pkg-config command -v pkg-config
-need make command -v make
-need gcc command -v cc
-need python3 command -v python3
-need libcurl4-openssl-dev pkg-config --exists libcurl
-need libcjson-dev pkg-config --exists libcjson
-need libcmocka-dev pkg-config --exists cmocka
+need pkg-config command -v "$PKG_CONFIG"
+need gcc command -v "${CC:-cc}"
+need libcurl4-openssl-dev "$PKG_CONFIG" --exists libcurl
+need libcjson-dev "$PKG_CONFIG" --exists libcjson
+if [ -z "${KR_DEPS_BUILD:-}" ]; then
+	need make command -v make
+	need python3 command -v python3
+	need libcmocka-dev "$PKG_CONFIG" --exists cmocka
+fi
 [ -z "${KR_DEPS_EXTRA:-}" ] || for p in $KR_DEPS_EXTRA; do
 	need "$p" dpkg -s "$p"
 done

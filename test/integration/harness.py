@@ -97,7 +97,8 @@ class Site(BundleFiles):
 class Sim:
     """A running kahua-sim on a site, with optional HTTP front."""
 
-    def __init__(self, site, http=True, faults=(), worker_delay=20, sockdir=None, extra=()):
+    def __init__(self, site, http=True, faults=(), worker_delay=20, sockdir=None, extra=(),
+                 console=False):
         self.site = site
         self.port = free_port() if http else None
         self.sockdir = sockdir or site.path("socket")
@@ -107,7 +108,14 @@ class Sim:
         for f in faults:
             args += ["--fault", f]
         args += list(extra)
-        self.log = open(os.path.join(os.path.dirname(site.root), "sim-%d.out" % time.time_ns()), "w+")
+        # console: the supervisor's output in logs/spvr-console.log, as the
+        # test kit's start.sh keeps a real Kahua's.
+        if console:
+            os.makedirs(site.path("logs"), exist_ok=True)
+            out = site.path("logs", "spvr-console.log")
+        else:
+            out = os.path.join(os.path.dirname(site.root), "sim-%d.out" % time.time_ns())
+        self.log = open(out, "w+")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self._ready(20)
         check(line.startswith("kahua-sim: ready"), "simulator did not start: %r %s" % (line, self.stderr()))

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from harness import Sim, Site, check, run, same_workers
+from harness import Sim, Site, check, run, same_workers, wait_for
 
 RATE = 40.0          # requests/s through the HTTP front
 HELLO = [("hello", [], 2)]
@@ -72,10 +72,12 @@ def restart_under_load(tmp, strategy, runs):
     sim = Sim(site, worker_delay=300, extra=LOADED)
     before = sim.ls()
     load = Load(sim.port)
-    time.sleep(0.5)
+    wait_for(lambda: load.results.count("ok") >= 5, 30, "the load to be served")
     reports = []
     for _ in range(runs):
-        res = run(["--json", "--strategy", strategy, "restart"], site)
+        # The drain needs a quiet moment; on a machine loaded many times
+        # over its cores one can take longer than the default 5 s to come.
+        res = run(["--json", "--strategy", strategy, "--drain-timeout", "30", "restart"], site)
         check(res.rc == 0, res)
         reports.append(res.json())
     failed, n = load.stop()
@@ -117,18 +119,26 @@ def worker_request(sockpath, out):
     out.append(buf)
 
 
+def serving(wid):
+    """A connection accepted on the worker's socket (/proc/net/unix state 03)."""
+    with open("/proc/net/unix") as f:
+        return any(l.split()[5:6] == ["03"] and l.rstrip().endswith("/" + wid) for l in f)
+
+
 def test_busy_worker_past_the_limit_is_not_drained(tmp):
-    """A request longer than --drain-timeout: the worker is terminated
-    anyway, finishes that request (signals are blocked while it serves),
-    and the step says drained false."""
-    site = Site(tmp, types=[("slow", ["--request-ms", "1500"], 1)])
+    """A request longer than --drain-timeout (by far: the run must start
+    and begin draining while it is still in flight, however loaded the
+    machine is): the worker is terminated anyway, finishes that request
+    (signals are blocked while it serves), and the step says drained
+    false."""
+    site = Site(tmp, types=[("slow", ["--request-ms", "3000"], 1)])
     sim = Sim(site)
     before = sim.ls()
     wid = before[0]["wid"]
     got = []
     t = threading.Thread(target=worker_request, args=(os.path.join(sim.sockdir, wid), got))
     t.start()
-    time.sleep(0.2)
+    wait_for(lambda: serving(wid), 30, "the worker to take the request")
     # --no-eval: asking the worker what it holds waits for its turn after
     # the request in flight (Kahua serves one at a time), and so would
     # let that request end before the drain began.
@@ -178,11 +188,38 @@ def test_drains_with_socket_paths_longer_than_sun_path(tmp):
     check(len(site.path("socket", "kahua")) > 108, "path not long enough")
     sim = Sim(site, worker_delay=300, extra=LOADED)
     load = Load(sim.port)
-    time.sleep(0.3)
-    res = run(["--json", "-v"], site)
+    wait_for(lambda: load.results.count("ok") >= 5, 30, "the load to be served")
+    res = run(["--json", "-v", "--drain-timeout", "30"], site)
     failed, n = load.stop()
     check(res.rc == 0, res)
     steps = res.json()["restarts"]
     check(all(s["drained"] is True for s in steps), "%r %s" % (steps, res.err))
     check(failed == [], "%d of %d requests failed: %r" % (len(failed), n, failed[:5]))
     sim.stop()
+
+
+def test_drain_is_not_fooled_by_another_site_bound_alike(tmp):
+    # Two bundles too deep for sun_path: both supervisors listen on
+    # /proc/self/fd/N/kahua, the same text in /proc/net/unix.  A busy
+    # other site must not keep this one from draining.
+    sites = []
+    for name in ("one", "two"):
+        deep = os.path.join(tmp, name, *(["a-rather-long-directory-name"] * 5))
+        os.makedirs(deep)
+        sites.append(Site(deep, types=HELLO))
+    idle = Sim(sites[0])
+    busy = Sim(sites[1], extra=["--request-ms", "100"])
+    load = Load(busy.port)
+    try:
+        wait_for(lambda: load.results.count("ok") >= 5, 30, "the other site to get busy")
+        res = run(["--json", "--drain-timeout", "2", "--no-http-check"], sites[0])
+    finally:
+        failed, n = load.stop()
+    check(res.rc == 0, res)
+    steps = res.json()["restarts"]
+    check(len(steps) == 2 and all(s["drained"] is True for s in steps), steps)
+    check(failed == [], "%d of %d requests failed: %r" % (len(failed), n, failed[:5]))
+    idle.stop()
+    busy.stop()
+
+

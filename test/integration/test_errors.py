@@ -3,8 +3,9 @@ exit status for each."""
 
 import os
 import socket
+import subprocess
 
-from harness import (Site, check, one_line, run, start)
+from harness import (TOP, Site, check, one_line, run, start)
 
 
 def test_no_supervisor_socket_is_69(tmp):
@@ -71,3 +72,26 @@ def test_help_lists_every_exit_status(tmp):
     check(res.rc == 0, res)
     for code in ("0", "1", "64", "69", "75", "78"):
         check(any(l.split()[:1] == [code] for l in res.out.splitlines()), "exit %s missing" % code)
+
+
+def test_make_without_the_libraries_names_the_packages(tmp):
+    # pkg-config that finds nothing stands in for a machine without
+    # libcurl4-openssl-dev and libcjson-dev; as root the build would
+    # install them, so the build runs as nobody, as a user's would.
+    stub = os.path.join(tmp, "pkg-config")
+    with open(stub, "w") as f:
+        f.write("#!/bin/sh\nexit 1\n")
+    out = os.path.join(tmp, "build")
+    os.mkdir(out)
+    os.chmod(tmp, 0o755)
+    os.chmod(stub, 0o755)
+    cmd = ["make", "-s", "-C", TOP, "O=" + out, "PKG_CONFIG=" + stub]
+    if os.geteuid() == 0:
+        os.chown(out, 65534, 65534)
+        cmd = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    check(p.returncode != 0, p)
+    ours = [l for l in p.stderr.splitlines() if l.startswith("kahua-restarter: ")]
+    check(len(ours) == 1 and "apt-get install libcurl4-openssl-dev libcjson-dev" in ours[0], p.stderr)
+    check("fatal error" not in p.stderr and p.stdout.strip() == "", p)
+    check(os.listdir(out) == [], "compiled anyway: %r" % os.listdir(out))

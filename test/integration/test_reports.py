@@ -180,8 +180,8 @@ def test_unwritable_prom_is_reported_not_fatal(tmp):
 
 
 class SyslogCatcher:
-    """A datagram socket at /dev/log, in a private mount namespace when the
-    machine has a syslog daemon of its own."""
+    """A datagram socket the program finds at /dev/log in a private mount
+    namespace (see test_syslog_lines)."""
 
     def __init__(self, tmp):
         self.path = os.path.join(tmp, "log.sock")
@@ -204,8 +204,15 @@ def test_syslog_lines(tmp):
     site, sim = start(tmp, faults=["http-500"])
     catcher = SyslogCatcher(tmp)
     args = [BIN, "--syslog", "--facility", "local3", "--retries", "0"]
-    script = 'mount --bind "$0" /dev/log && exec "$@"' if os.path.exists("/dev/log") else \
-        'ln -s "$0" /dev/log && trap "rm -f /dev/log" EXIT; "$@"'
+    # /dev is shared by every run on the machine (a link made there would
+    # catch, or be clobbered by, another test run's syslog): the program
+    # gets a /dev of its own, a tmpfs with the few nodes it may open.
+    old_dev = os.path.join(tmp, "dev")
+    os.mkdir(old_dev)
+    script = ('d="$1"; shift; mount --bind /dev "$d" && mount -t tmpfs tmpfs /dev && '
+              'for n in null zero random urandom; do touch /dev/$n && mount --bind "$d/$n" /dev/$n || exit 70; done && '
+              'ln -s "$0" /dev/log && exec "$@"')
+    args = [old_dev] + args
     env = dict(os.environ, OT_SITE=site.root)
     p = subprocess.run(["unshare", "-m", "sh", "-c", script, catcher.path] + args, env=env,
                        capture_output=True, text=True, timeout=60)

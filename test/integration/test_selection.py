@@ -3,7 +3,7 @@ first, and --max-restarts."""
 
 import time
 
-from harness import (check, run, same_workers, start)
+from harness import (check, run, same_workers, start, wait_for)
 
 
 def grow_leaky(sim, n):
@@ -39,7 +39,11 @@ def test_thresholds_none_match_restarts_nothing(tmp):
 
 def test_max_age_uses_supervisor_start_time(tmp):
     site, sim = start(tmp)
-    time.sleep(2.2)
+    # Ages are whole seconds from the supervisor's :start-time, read by
+    # time(2), whose coarse clock may lag this one across a second's edge:
+    # one second more than needed.
+    newest = max(w["start"] for w in sim.ls())
+    wait_for(lambda: int(time.time()) >= newest + 3, 10, "the workers to be 2 s old")
     res = run(["-n", "--max-age", "2s", "--json"], site)
     check(res.rc == 0, res)
     rep = res.json()

@@ -26,7 +26,7 @@ TEMPLATE = os.path.join(HERE, "site")
 import sys  # noqa: E402
 sys.path.insert(0, os.path.join(TOP, "test", "integration"))
 import harness  # noqa: E402,F401  (raw_exchange, free_port, run, check, ...)
-from harness import TestFailure, check, free_port, raw_exchange, run  # noqa: E402
+from harness import TestFailure, check, free_port, raw_exchange  # noqa: E402
 
 # Where an installation is looked for when KAHUA_PREFIX is not set.
 DEFAULT_PREFIXES = ["/opt/kahua", "/usr/local", "/usr"]
@@ -337,35 +337,12 @@ class RealSite(harness.BundleFiles):
         return forced
 
 
-# What the program says when it recovered from Kahua's waitpid race: the
-# supervisor's main loop reaped a worker a restart or kill was waiting for.
-RACE_WARNINGS = ("the supervisor started no replacement", "is gone and no longer listed",
-                 "with workers terminated and none started")
-# (restart *) lost the race before it reached every worker: those keep serving, exit 1.
-NOT_REACHED = "the supervisor failed the restart before it reached them"
-
-
-def raced(res):
-    """Kahua lost its waitpid race on the way and the program recovered:
-    the run succeeded, or (with all) left unreached workers serving."""
-    lines = [l for l in res.err.splitlines() if l.strip()]
-    said = RACE_WARNINGS + ((NOT_REACHED,) if res.rc == 1 else ())
-    return (res.rc == 0 or (res.rc == 1 and any(NOT_REACHED in l for l in lines))) and \
-        bool(lines) and all(any(w in l for w in said) for l in lines)
-
-
-def run_unraced(args, site, tries=3, **kw):
-    """Run the program; where Kahua lost its waitpid race (which it does
-    now and then even on an idle site, and the program recovers from with
-    a warning), say so and run again, so that a test of a quiet run tests
-    the run and not the race.  res.tries says how many runs it took."""
-    for n in range(1, tries + 1):
-        res = run(args, site, **kw)
-        res.tries = n
-        if not raced(res) or n == tries:
-            return res
-        print("     Kahua lost its waitpid race (%s); the program recovered; running again"
-              % res.err.strip().splitlines()[0][:160], flush=True)
-        site.wait_whole(10)
-    return res
+def recoveries(rep):
+    """What the program put right on the way (Kahua's waitpid race, which
+    it meets now and then even on an idle site): each step that says so,
+    in its own words.  Such a run is quiet; only the record tells."""
+    said = [r["recovered"] for r in rep["restarts"] if r.get("recovered") is not None]
+    for r in said:
+        check(r.startswith("waitpid race: "), "a recovery not named: %r" % r)
+    return said
 

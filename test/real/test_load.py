@@ -10,8 +10,8 @@ import os
 import sys
 import time
 
-from harness import TOP, check, run, same_workers
-from kahua import alive
+from harness import TOP, check, run, same_workers, wait_for
+from kahua import alive, recoveries
 
 sys.path.insert(0, os.path.join(TOP, "bench"))
 from loadgen import Load, max_gap  # noqa: E402
@@ -24,7 +24,8 @@ def under_load(site, args):
     before = site.ls()
     load = Load(site.port, PATHS, rate=RATE, timeout=5.0, max_requests=int(RATE * 120))
     t0 = load.start()
-    time.sleep(1.0)
+    wait_for(lambda: sum(r.ok for r in list(load.reqs)) >= 5, 30,
+             "the load to be served")
     # The default drain limit: the one the program ships with.
     res = run(args + ["--json"], site)
     load.stop(time.monotonic() + 1.0)
@@ -39,9 +40,14 @@ def under_load(site, args):
           % (" ".join(args) or "rolling", len(reqs), len(failed),
              " (%s)" % ", ".join("%s x%d" % kv for kv in sorted(kinds.items())) if kinds else "",
              gap, res.secs), flush=True)
-    check(res.rc == 0, res)
+    # Quiet even where Kahua lost its waitpid race (about one restart in
+    # four under load): the program put it right and recorded it.
+    check(res.rc == 0 and res.err == "", res)
     check(len(reqs) >= RATE * 2, "the load generator sent only %d requests" % len(reqs))
     rep = res.json()
+    said = recoveries(rep)
+    if said:
+        print("     Kahua lost its waitpid race %d time(s); recorded: %s" % (len(said), said[0]), flush=True)
     check([r["result"] for r in rep["restarts"]] == ["ok"] * len(before), rep["restarts"])
     check(all(r["drained"] is True for r in rep["restarts"]), "not drained: %r" % rep["restarts"])
     after = site.wait_whole(5)

@@ -1,23 +1,21 @@
 """Real Kahua: each strategy replaces every worker and keeps what it
 promises while it runs (watched through the supervisor's own ls)."""
 
-from harness import CountWatcher, check, same_workers
-from kahua import alive, run_unraced
+from harness import CountWatcher, check, run, same_workers
+from kahua import alive, recoveries
 
 
 def strategy_run(site, strategy):
     before = site.ls()
     watch = CountWatcher(site)
     watch.start()
-    res = run_unraced(["--strategy", strategy, "--json"], site)
+    res = run(["--strategy", strategy, "--json"], site)
     watch.stop()
-    # Kahua's (restart *) terminates every worker before it starts any;
-    # losing its waitpid race there must not leave the site short.
-    check(not (res.rc != 0 and "waitpid() failed" in res.err),
-          "Kahua lost its waitpid race in a %s restart and the run left %r: %s"
-          % (strategy, site.counts(), res.err.strip()))
+    # Quiet even when Kahua lost its waitpid race on the way (with all,
+    # its (restart *) terminates every worker before it starts any).
     check(res.rc == 0 and res.err == "", res)
     rep = res.json()
+    recoveries(rep)
     check(rep["strategy"] == strategy and rep["outcome"] == "ok", rep)
     after = site.wait_whole(5)
     same_workers(before, after)

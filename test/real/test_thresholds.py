@@ -3,7 +3,7 @@ application keeps 5 MiB per GET /leaky/, so its worker's RSS grows on
 real /proc numbers."""
 
 from harness import check, rss, run, same_workers
-from kahua import run_unraced
+from kahua import recoveries
 
 
 def grow_leaky(site, n):
@@ -26,9 +26,10 @@ def test_min_rss_restarts_only_the_leaky_worker(site, tmp):
     plan = res.json()["restarts"]
     check([r["old"]["id"] for r in plan] == [leaky["wid"]], plan)
     check(plan[0]["result"] == "planned" and plan[0]["reason"].startswith("rss "), plan)
-    res = run_unraced(["--min-rss", "%dM" % limit_mb, "--json"], site)
+    res = run(["--min-rss", "%dM" % limit_mb, "--json"], site)
     check(res.rc == 0 and res.err == "", res)
     rep = res.json()
+    recoveries(rep)
     after = site.wait_whole(5)
     same_workers(before, after)
     gone = {w["wid"] for w in before} - {w["wid"] for w in after}

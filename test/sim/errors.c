@@ -148,7 +148,8 @@ void err_no_entry(struct sx_buf *b, const char *cmd, char kind,
 		kind == 't' ? (kill ? kill_type : restart_type) :
 		kind == 'n' ? (kill ? kill_wno : restart_wno) :
 		(kill ? kill_wid : restart_wid);
-	char *msg = xasprintf("#<hash-table %s[%zu] @0x%llx> doesn't have an entry for key %s",
+	char *msg = kahua_1_0() ? xasprintf("hash table doesn't have an entry for key %s", key) :
+		    xasprintf("#<hash-table %s[%zu] @0x%llx> doesn't have an entry for key %s",
 			      kind == 'w' ? "string" : "eq", size, addr, key);
 
 	reply(b, "<error>", msg, NULL, frames);

@@ -87,6 +87,10 @@ char *held_gc_stat(unsigned long long leak)
 	pthread_mutex_lock(&mu);
 	heap(leak, &total, &used);
 	pthread_mutex_unlock(&mu);
+	/* Gauche up to 0.8.10 (Kahua 1.0.x sites) answers one flat list. */
+	if (kahua_1_0())
+		return xasprintf("(:total-heap-size %llu :free-bytes %llu :bytes-since-gc 0"
+				 " :total-bytes %llu)", total, total - used, total * 2);
 	return xasprintf("((:total-heap-size %llu) (:free-bytes %llu) (:bytes-since-gc 0)"
 			 " (:total-bytes %llu))", total, total - used, total * 2);
 }

@@ -18,7 +18,7 @@
 
 static const char usage[] =
 	"usage: kahua-sim -S SITE [-H [HOST:]PORT] [--worker-delay MS]\n"
-	"                 [--request-ms MS]\n"
+	"                 [--request-ms MS] [--kahua-version 1.0|1.1]\n"
 	"                 [--fault NAME[=ARG]]... [--fault-seed N] [--foreground]\n"
 	"faults: hang hang-restart garbage huge close half-reply lose-worker\n"
 	"        ignore-term die-at-start slow-start=MS http-500 http-delay=MS\n"
@@ -108,6 +108,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "fault", required_argument, NULL, 'f' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "fault-seed", required_argument, NULL, 's' },
+		{ "kahua-version", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -150,6 +151,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->seed = (unsigned long long)seed;
 			break;
 		}
+		case 'k':
+			/* The workers, started from this process, read it too. */
+			if ((strcmp(optarg, "1.0") != 0 && strcmp(optarg, "1.1") != 0) ||
+			    setenv(SIM_VERSION_ENV, optarg, 1) != 0)
+				usage_error("--kahua-version", "not 1.0 or 1.1");
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);

@@ -195,6 +195,17 @@ struct options {
 	unsigned long long seed;        /* --fault-seed; 0: from the clock */
 };
 
+/*
+ * --kahua-version 1.0: the shapes of Kahua 1.0.x (or trunk on Gauche up
+ * to 0.9.1) instead of 1.1's: gc-stat one flat list, the old "hash table
+ * doesn't have an entry" text, a dead entry dropped from ls as soon as its
+ * worker is reaped, and a worker's load error on its standard error (the
+ * supervisor's) instead of in kahua-spvr.log.  Passed to the workers in
+ * the environment.
+ */
+#define SIM_VERSION_ENV "KAHUA_SIM_VERSION"
+bool kahua_1_0(void);
+
 /* Parse one "--fault NAME[=ARG]" value; 0, or -1 with message. */
 int fault_parse(struct faults *f, const char *spec, char *err, size_t errsz);
 
@@ -217,6 +228,7 @@ struct worker {
 	bool reaped;
 	int status;
 	int out_fd;             /* read end of its stdout pipe while starting */
+	long long dead_since_ms; /* W_DEAD: since when (Kahua 1.0 drops it) */
 };
 
 /* A copy of a worker's public facts, usable without locks. */
@@ -257,6 +269,8 @@ struct spvr {
 };
 
 void workers_init(struct spvr *s);
+/* Kahua 1.0: dead entries leave ls at the main loop's next turn. */
+void workers_drop_dead_start(struct spvr *s);
 int spawner_start(struct spvr *s);
 /* Fork+exec argv (from the spawner thread); out_fd becomes the child's
  * stdout, keep_fd its fd 3 (-1: none).  Sets *pid under s->mu before the

@@ -533,6 +533,7 @@ _Noreturn void spvr_main(const struct options *opt)
 	start_signal_thread(s);
 	if (spawner_start(s) != 0)
 		fatal(s, "spawner thread", strerror(errno));
+	workers_drop_dead_start(s);
 	if (opt->http != NULL)
 		start_httpd(s);
 	start_initial_workers(s);

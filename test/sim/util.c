@@ -360,3 +360,10 @@ void log_msg(const char *fmt, ...)
 	if (write_all(log_fd, line, n) != 0)
 		return;         /* a full disk must not stop the simulator */
 }
+
+bool kahua_1_0(void)
+{
+	const char *v = getenv(SIM_VERSION_ENV);
+
+	return v != NULL && strcmp(v, "1.0") == 0;
+}

@@ -715,7 +715,11 @@ static _Noreturn void fail_to_load(const char *path, const char *err, size_t lin
 	struct site site;
 	char why[8192];
 
-	if (opts.site != NULL && site_load(opts.site, &site, why, sizeof why) == 0) {
+	if (kahua_1_0()) {
+		/* Gauche's own report on stderr, the supervisor's: no log line. */
+		fprintf(stderr, "*** READ-ERROR: %s\n    While loading \"%s\" at line %zu\n", err, path, line);
+		fflush(stderr);
+	} else if (opts.site != NULL && site_load(opts.site, &site, why, sizeof why) == 0) {
 		char *log = xasprintf("%s/kahua-spvr.log", site.logdir);
 
 		log_open(log, "kahua-server.scm");

@@ -592,14 +592,55 @@ static void worker_exited(struct spvr *s, struct worker *w, int status)
 	log_msg("worker %s %s: %s (wno %ld, pid %ld, status 0x%x)", w->type,
 		s->stopping ? "stopped at shutdown" : "died", w->wid, w->wno,
 		(long)w->pid, (unsigned)status);
-	/* Died on its own: without :auto-restart Kahua keeps the entry. */
+	/* Died on its own: without :auto-restart Kahua keeps the entry (1.0: for a while). */
 	if (!s->site.auto_restart || s->stopping) {
 		w->state = W_DEAD;
+		w->dead_since_ms = mono_ms();
 		return;
 	}
 	ws_remove(s, w);
 	auto_restart(s, w);
 	worker_free(w);
+}
+
+/*
+ * Kahua 1.0 (or any Kahua on Gauche up to 0.9.1) drops a dead worker's
+ * entry at its main loop's next turn: within DROP_DEAD_MS here.
+ */
+#define DROP_DEAD_MS 1000
+#define DROP_TICK_MS 100
+
+static void *drop_dead_main(void *arg)
+{
+	struct spvr *s = arg;
+
+	for (;;) {
+		sleep_ms(DROP_TICK_MS);
+		pthread_mutex_lock(&s->mu);
+		for (size_t i = 0; i < s->nws; i++) {
+			struct worker *w = s->ws[i];
+
+			if (w->state != W_DEAD || mono_ms() - w->dead_since_ms < DROP_DEAD_MS)
+				continue;
+			log_msg("[spvr] dropped dead worker %s(%ld)", w->type, w->wno);
+			ws_remove(s, w);
+			worker_free(w);
+			i--;
+		}
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
+}
+
+void workers_drop_dead_start(struct spvr *s)
+{
+	pthread_t t;
+
+	if (!kahua_1_0())
+		return;
+	if (pthread_create(&t, NULL, drop_dead_main, s) != 0 || pthread_detach(t) != 0)
+		die("pthread", "cannot start the dead-entry loop");
 }
 
 static void child_exited(struct spvr *s, pid_t pid, int status)

@@ -512,7 +512,14 @@ static void test_budget_ends_retries(void **state)
 	c.spec.retries = 50;
 	c.spec.retry_delay_ms = 200;
 	c.spec.budget_ms = 500;
-	assert_unhealthy(&c, "status 500, expected 200");
+	/*
+	 * The budget may end between tries or cut the last one short (on a
+	 * loaded machine a local request can take what is left of it): the
+	 * check fails either way, after a few tries, not fifty.
+	 */
+	assert_unhealthy(&c, NULL);
+	if (strcmp(c.res.why, "status 500, expected 200") != 0 && strstr(c.res.why, "timed out") == NULL)
+		fail_msg("why: %s", c.res.why);
 	assert_true(c.res.tries >= 2 && c.res.tries <= 4);
 	assert_true(c.elapsed_ms < 1500.0);
 }

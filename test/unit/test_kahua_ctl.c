@@ -105,6 +105,15 @@ static void test_spvr_error_reply(void **state)
 	assert_string_equal(plain, "no worker with id \"nosuchwid\" (types: hello, leaky)");
 	kahua_reply_free(&rep);
 
+	/* Gauche up to 0.8.10 (Kahua 1.0.x sites) names no table. */
+	parse_ok("((\"x-kahua-status\" \"SPVR-ERROR\" <error>))\n"
+		 "(\"hash table doesn't have an entry for key 7\" \"*** ERROR: hash table doesn't have an entry for key 7\")\n",
+		 &rep);
+	assert_true(kahua_error_no_target(&rep));
+	kahua_explain_error(&rep, &known, plain, sizeof plain);
+	assert_string_equal(plain, "no worker number 7 (types: hello, leaky)");
+	kahua_reply_free(&rep);
+
 	parse_ok(vector_received(vec, "(run nosuchtype)"), &rep);
 	assert_string_equal(rep.errclass, "<unbound-variable-error>");
 	kahua_explain_error(&rep, &known, plain, sizeof plain);

@@ -111,6 +111,14 @@ static void test_combined_answer(void **state)
 	assert_numbers(parse("((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" \"(8101 82 ((:total-heap-size 160186368)"
 			     " (:free-bytes 8192000) (:bytes-since-gc 37845776) (:total-bytes 373938112)))\")\n"),
 		       8101, 82, 160186368);
+	/* Gauche up to 0.8.10 (Kahua 1.0.x sites): gc-stat is one flat list. */
+	assert_numbers(parse("((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" \"(8101 82 (:total-heap-size 160186368"
+			     " :free-bytes 8192000 :bytes-since-gc 37845776 :total-bytes 373938112))\")\n"),
+		       8101, 82, 160186368);
+	assert_numbers(parse("((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" \"(:free-bytes 1 :total-heap-size 4096)\")\n"),
+		       -1, -1, 4096);
+	assert_numbers(parse("((\"x-kahua-status\" \"OK\"))\n(\"\" \"\" \"(1 2 (:free-bytes 1 :total-heap-size))\")\n"),
+		       1, 2, -1);
 	/* Output the expression wrote on the way does not matter. */
 	assert_numbers(parse("((\"x-kahua-status\" \"OK\"))\n(\"warn\\n\" \"x\" \"(0 1 ())\")\n"), 0, 1, -1);
 	/* A value after the first (several values) is ignored. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kahua_log.h"
@@ -102,10 +103,41 @@ static void test_reads_the_tail_only(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Kahua before 2013: the error is on the supervisor's console, if anywhere. */
+static void test_console(void **state)
+{
+	char dir[] = "/tmp/kr-log-XXXXXX", path[96], out[512], want[256];
+	struct kahua_site site = { 0 };
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	site.logdir = dir;
+	snprintf(path, sizeof path, "%s/%s", dir, KAHUA_CONSOLE_LOG);
+	assert_int_equal(kahua_console_cause(&site, 0, out, sizeof out), -1);
+	assert_non_null(strstr(out, "the supervisor's standard error"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("*** READ-ERROR: an older one\nkahua-spvr: started\n", f);
+	fputs("*** READ-ERROR: Read error at \"/srv/site/app/hello/hello.kahua\":line 10: EOF\n"
+	      "Stack Trace:\n_______________________________________\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(kahua_console_cause(&site, 0, out, sizeof out), 0);
+	snprintf(want, sizeof want, "%s: %s", path,
+		 "*** READ-ERROR: Read error at \"/srv/site/app/hello/hello.kahua\":line 10: EOF");
+	assert_string_equal(out, want);
+	/* Not written since the worker started: not its error. */
+	assert_int_equal(kahua_console_cause(&site, (long long)time(NULL) + 60, out, sizeof out), -1);
+	assert_non_null(strstr(out, "the supervisor's standard error"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_by_pid),
+		cmocka_unit_test(test_console),
 		cmocka_unit_test(test_by_number),
 		cmocka_unit_test(test_latest_and_cut),
 		cmocka_unit_test(test_reads_the_tail_only),

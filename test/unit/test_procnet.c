@@ -260,6 +260,15 @@ static void test_real_sockets(void **state)
 	assert_int_equal(procnet_unix_count(PROCNET_UNIX, &u, 1, later(), &err), 0);
 	assert_int_equal(u.queued, 1);
 	assert_int_equal(u.served, 1);
+	/* Another site bound the same way reads alike: its owner tells them apart. */
+	u.owner = getpid();
+	assert_int_equal(procnet_unix_count(PROCNET_UNIX, &u, 1, later(), &err), 0);
+	assert_int_equal(u.served, 1);
+	u.owner = getppid();
+	assert_int_equal(procnet_unix_count(PROCNET_UNIX, &u, 1, later(), &err), 0);
+	assert_int_equal(u.served, 0);
+	assert_int_equal(u.queued, 1);
+	u.owner = 0;
 	close(a);
 	close(c1);
 	close(c2);

@@ -90,6 +90,8 @@ static void sample_report(struct sample *sm)
 	     pobs("", "", -1, -1), STEP_FAILED, "");
 	step(&sm->steps[3], pobs("hello:9", "hello", 70 * MB, 50 * MB),
 	     pobs("", "", -1, -1), STEP_ABANDONED, "");
+	snprintf(sm->steps[1].recovered, sizeof sm->steps[1].recovered,
+		 "waitpid race: replacement started with (run leaky)");
 	sm->before[0] = sm->steps[0].old;
 	sm->before[1] = sm->steps[1].old;
 	sm->before[2] = sm->steps[2].old;
@@ -226,6 +228,7 @@ static void test_metrics_content(void **state)
 		"workers", "workers_wanted", "worker_memory_bytes", "restarts", "restart_failures",
 		"memory_freed_bytes", "last_run_timestamp_seconds", "last_run_duration_seconds",
 		"last_exit_status", "http_check_duration_seconds", "http_check_up", "healed_entries",
+		"recovered_races",
 	};
 
 	sample_report(&sm);
@@ -261,6 +264,8 @@ static void test_metrics_content(void **state)
 	assert_line(text, "kahua_restarter_restart_failures{" SITE_LABEL ",type=\"admin\"} 1");
 	assert_line(text, "kahua_restarter_healed_entries{" SITE_LABEL ",type=\"leaky\"} 1");
 	assert_line(text, "kahua_restarter_healed_entries{" SITE_LABEL ",type=\"hello\"} 0");
+	assert_line(text, "kahua_restarter_recovered_races{" SITE_LABEL ",type=\"leaky\"} 1");
+	assert_line(text, "kahua_restarter_recovered_races{" SITE_LABEL ",type=\"hello\"} 0");
 	/* Labelled by rank within the type, never by the worker's id. */
 	assert_line(text, "kahua_restarter_worker_memory_bytes{" SITE_LABEL
 		    ",type=\"hello\",rank=\"0\",metric=\"pss\"} 62914560");
@@ -292,7 +297,7 @@ static void test_metrics_content(void **state)
 		    ",url=\"http://h:8080/hello/\"} 0.099");
 	assert_line(text, "kahua_restarter_http_check_duration_seconds{" SITE_LABEL
 		    ",url=\"http://h:8080/leaky/\\\"x\\n\"} 1.5");
-	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 3 + 3 + 2 + 2 + 2);
+	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 3 + 3 + 3 + 2 + 2 + 2);
 	free(text);
 }
 

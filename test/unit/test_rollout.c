@@ -52,6 +52,7 @@ static struct spvr {
 	char dir[64];
 	struct kahua_site site;
 	volatile sig_atomic_t stop;
+	bool kill_gone;         /* the entry leaves ls by itself before a kill (Kahua 1.0) */
 	int stop_after_checks;  /* the site check asks to stop after this many */
 	int checks;
 } S;
@@ -201,13 +202,17 @@ static int s_kill(const struct kahua_site *site, long wno, const struct kahua_wa
 {
 	(void)site;
 	(void)wait;
-	(void)err;
 	say("kill %ld", wno);
 	for (size_t i = 0; i < S.n; i++)
 		if (S.v[i].wno == wno) {
 			drop(i);
 			break;
 		}
+	if (S.kill_gone) {
+		kr_fail(err, KR_UNAVAILABLE, "supervisor refused (kill %ld): no worker number %ld", wno, wno);
+		err->cause = KR_CAUSE_NO_TARGET;
+		return -1;
+	}
 	return list_copy(after);
 }
 
@@ -511,6 +516,25 @@ static void test_broken_replacement_removed_and_quoted(void **state)
 	assert_int_equal(steps[1].result, STEP_PLANNED);
 }
 
+/* Kahua 1.0 drops a dead entry by itself: a kill that finds it gone did its work. */
+static void test_broken_replacement_gone_before_its_kill(void **state)
+{
+	size_t n = plan_all(), done = 0;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	opts.strategy = STRATEGY_ROLLING;
+	S.restart_script = SCRIPT_BROKEN;
+	S.restart_script_at = 1;
+	S.kill_gone = true;
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), -1);
+	assert_int_equal(err.status, KR_HEALTH);
+	assert_non_null(strstr(S.log, "kill 4"));
+	assert_non_null(strstr(err.msg, "removed it"));
+	assert_null(strstr(err.msg, "could not remove"));
+	assert_non_null(strstr(err.msg, "hello is one short (1 of 2 workers)"));
+}
+
 static void test_restart_race_recovered_with_run(void **state)
 {
 	size_t n = plan_all(), done = 0;
@@ -525,6 +549,8 @@ static void test_restart_race_recovered_with_run(void **state)
 	assert_non_null(strstr(S.log, "restart \"w2:"));
 	assert_non_null(strstr(S.log, "run hello; eval 5"));
 	assert_int_equal(steps[1].result, STEP_OK);
+	assert_string_equal(steps[1].recovered, "waitpid race: replacement started with (run hello)");
+	assert_string_equal(steps[0].recovered, "");
 	assert_int_equal(count_type("hello"), 2);
 	assert_int_equal(count_type("leaky"), 1);
 }
@@ -543,6 +569,7 @@ static void test_restart_race_and_run_refused(void **state)
 	assert_int_equal(err.status, KR_HEALTH);
 	assert_non_null(strstr(err.msg, "hello now has 1 of 2 workers"));
 	assert_int_equal(steps[1].result, STEP_PLANNED);
+	assert_string_equal(steps[0].recovered, "");
 }
 
 static void test_all_race_recovered_with_run(void **state)
@@ -573,15 +600,19 @@ static void test_all_race_before_reaching_every_worker(void **state)
 	opts.strategy = STRATEGY_ALL;
 	S.restart_script = SCRIPT_RACE_FIRST;
 	S.restart_script_at = 1;
-	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), -1);
-	assert_int_equal(err.status, KR_HEALTH);
-	assert_non_null(strstr(err.msg, "2 of 3 workers were not restarted"));
-	assert_int_equal(done, 1);
-	assert_int_equal(steps[0].result, STEP_OK);
-	assert_int_equal(steps[1].result, STEP_ABANDONED);
-	assert_int_equal(steps[2].result, STEP_ABANDONED);
-	assert_true(pid_alive(second));
-	assert_true(pid_alive(third));
+	/* The workers (restart *) did not reach are restarted one by one. */
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), 0);
+	assert_int_equal(done, 3);
+	assert_non_null(strstr(S.log, "restart *; run hello"));
+	assert_non_null(strstr(S.log, "restart \"w2:"));
+	assert_non_null(strstr(S.log, "restart \"w3:"));
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(steps[i].result, STEP_OK);
+	assert_string_equal(steps[0].recovered, "waitpid race: replacement started with (run hello)");
+	assert_string_equal(steps[1].recovered,
+			    "waitpid race: (restart *) stopped before this worker; restarted it on its own");
+	assert_false(pid_alive(second));
+	assert_false(pid_alive(third));
 	assert_int_equal(count_type("hello"), 2);
 	assert_int_equal(count_type("leaky"), 1);
 }
@@ -631,6 +662,7 @@ int main(void)
 		T(test_signal_between_workers),
 		T(test_replacement_never_shows),
 		T(test_broken_replacement_removed_and_quoted),
+		T(test_broken_replacement_gone_before_its_kill),
 		T(test_restart_race_recovered_with_run),
 		T(test_restart_race_and_run_refused),
 		T(test_all_race_recovered_with_run),
