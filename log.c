@@ -66,6 +66,7 @@ bool log_event_for_person(enum kr_event ev)
 		[EV_KILLED] = true,
 		[EV_NOT_CHECKED] = true,
 		[EV_NOT_WRITTEN] = true,
+		[EV_FORECAST] = true,
 	};
 
 	return ev >= 0 && ev < EV_COUNT ? for_person[ev] : true;

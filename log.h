@@ -30,6 +30,7 @@ enum kr_event {
 	EV_KILLED,              /* a worker ignored SIGTERM and got SIGKILL */
 	EV_NOT_CHECKED,         /* something the run should have checked, it could not */
 	EV_NOT_WRITTEN,         /* the history or the metrics file */
+	EV_FORECAST,            /* memory would run out within check --warn-within */
 	EV_COUNT
 };
 

@@ -588,7 +588,7 @@ static int warn_forecast(struct run *run, bool failed)
 	if (!forecast_within(&run->r.forecast, run->o.warn_within, msg, sizeof msg))
 		return failed ? -1 : 0;
 	if (failed) {
-		log_warn("%s", msg);
+		log_event(EV_FORECAST, "%s", msg);
 		return -1;
 	}
 	return kr_fail(&run->err, KR_HEALTH, "%s", msg);
