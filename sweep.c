@@ -70,7 +70,7 @@ size_t sweep_run(struct run_report *r, const struct kahua_site *site, const stru
 	if (ws == NULL || res == NULL || r->sweep == NULL) {
 		free(ws);
 		free(res);
-		log_warn("sweep: out of memory");
+		log_error("sweep: out of memory");
 		return n ? n : 1;
 	}
 	for (size_t i = 0; i < n; i++)
