@@ -8,3 +8,12 @@ BENCH_ARGS ?=
 bench: $(BIN) $(SIM)
 	@KR_BIN=$(abspath $(BIN)) KR_SIM=$(abspath $(SIM)) KR_BENCH_VIA="make bench" \
 		python3 bench/run.py $(BENCH_ARGS)
+
+# Curing without restarts (bench/README): about 30 minutes on a real Kahua;
+# rewrites section 7 of bench/RESULTS.md and doc/cure-rss.svg/.png.
+CURE_ARGS ?=
+
+.PHONY: bench-cure
+bench-cure: $(BIN)
+	@KR_BIN=$(abspath $(BIN)) KR_BENCH_VIA="make bench-cure" \
+		python3 bench/bench_cure.py --write $(CURE_ARGS)
