@@ -340,12 +340,14 @@ def table(results):
     return t
 
 
+SHORT = {"a": "nothing", "b": "kahua-admin restart * hourly", "c": "rolling hourly",
+         "d": "--min-rss hourly", "e": "sweep 5 min + --min-rss hourly"}
 COLOURS = {"a": "#888888", "b": "#d62728", "c": "#ff7f0e", "d": "#9467bd", "e": "#2ca02c"}
 
 
 def svg(results, factor):
     """RSS (sum of the workers') over time, one line per policy."""
-    W, H, L, R, T, B = 760, 380, 60, 250, 40, 50
+    W, H, L, R, T, B = 960, 400, 60, 350, 40, 50
     runs = [r for r in results if r.get("samples")]
     tmax = max(s[0] for r in runs for s in r["samples"])
     ymax = max(s[1] for r in runs for s in r["samples"]) / 1024.0
@@ -387,8 +389,8 @@ def svg(results, factor):
         ly = T + 10 + 20 * i
         out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="3"/>'
                    % (W - R + 10, W - R + 30, ly, ly, col))
-        out.append('<text x="%d" y="%d">%s (peak %s MB)</text>'
-                   % (W - R + 35, ly + 4, r["what"].replace("'", "&#39;"), mb(r["peak_kb"])))
+        out.append('<text x="%d" y="%d">(%s) %s: peak %s MB</text>'
+                   % (W - R + 35, ly + 4, r["policy"], SHORT[r["policy"]], mb(r["peak_kb"])))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
