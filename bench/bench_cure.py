@@ -433,6 +433,12 @@ def section(results, a, took, load0):
     if notes:
         s.text("Errors and outcomes other than ok:\n\n" + "\n".join(notes))
     s.text(goal(results))
+    s.text("Reading the ratio: a swept site stays near its workers' warmed-up size (the heap "
+           "a few minutes of pages need), while an hourly restart lets a compressed hour of "
+           "crawl pile up first. Compression shortens that hour F times at an uncompressed "
+           "request rate, so what the hourly policies let grow here is about 1/F of what the "
+           "same rate piles up over a real hour with `:timeout-mins 60`; the swept site's "
+           "level does not depend on F.")
     return s
 
 
