@@ -12,7 +12,9 @@ import re
 
 TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "drain_ms", "ms", "start_time", "age_s"}
 SIZE_KEYS = {"rss_bytes", "pss_bytes", "freed_bytes", "memory_freed_bytes", "heap_bytes",
-             "mem_available_bytes", "swap_used_bytes"}
+             "mem_available_bytes", "swap_used_bytes",
+             # heap in use (status, census) and around a sweep: sizes as well
+             "heap_used_bytes", "heap_used_before", "heap_used_after"}
 ID_KEYS = {"id": "W", "pid": "P", "number": "N"}
 # State sessions count every page a worker ever served, the suite's own
 # readiness checks on the Kahua side included: compared as known or not.
