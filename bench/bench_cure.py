@@ -526,7 +526,7 @@ def main():
     ap.add_argument("--rate", type=float, default=8.0, help="bot requests/s per site [8]")
     ap.add_argument("--readers", type=int, default=2, help="readers per site [2]")
     ap.add_argument("--pages", type=int, default=40)
-    ap.add_argument("--min-rss", default="128M", help="threshold of policies d and e [128M]")
+    ap.add_argument("--min-rss", default="96M", help="threshold of policies d and e [96M]")
     ap.add_argument("--sweep-age", type=int, default=60, help="--sweep-conts of policy e, s [60]")
     ap.add_argument("--sample", type=float, default=5.0, help="RSS sampling period, s [5]")
     ap.add_argument("--policies", default="abcde")
