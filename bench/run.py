@@ -31,6 +31,9 @@ import bench_real  # noqa: E402
 import bench_restart  # noqa: E402
 import bench_status  # noqa: E402
 
+# Section 7's title as bench_cure.py writes it (its start).
+CURE_TITLE = "9. curing without restarts"
+
 BENCHES = [("status", bench_status), ("restart", bench_restart),
            ("availability", bench_avail), ("history", bench_history),
            ("drain", bench_drain), ("real", bench_real), ("bounded", bench_bounded),
@@ -88,6 +91,17 @@ def merge(path, sections):
     return "\n## ".join(parts)
 
 
+def keep_cure(path, text):
+    """text with the curing section (bench_cure.py, `make bench-cure`, half
+    an hour: not part of this run) carried over from the file at path."""
+    with open(path) as f:
+        old = f.read()
+    for part in old.split("\n## ")[1:]:
+        if part.startswith(CURE_TITLE):
+            return text.rstrip("\n") + "\n\n## " + part.rstrip("\n") + "\n"
+    return text
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short run, no file written by default")
@@ -135,6 +149,8 @@ def main():
     text = "\n".join(head) + "\n" + "\n".join(s.markdown() for s in sections)
     if out and args.merge:
         text = merge(out, sections)
+    elif out and os.path.exists(out):
+        text = keep_cure(out, text)
     if out:
         tmp = out + ".tmp"
         with open(tmp, "w") as f:

@@ -18,3 +18,12 @@ $(HIST_REPLAY): bench/hist_replay.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 bench: $(HIST_REPLAY)
+
+# Curing without restarts (bench/README): about 30 minutes on a real Kahua;
+# rewrites section 9 of bench/RESULTS.md and doc/cure-rss.svg/.png.
+CURE_ARGS ?=
+
+.PHONY: bench-cure
+bench-cure: $(BIN)
+	@KR_BIN=$(abspath $(BIN)) KR_BENCH_VIA="make bench-cure" \
+		python3 bench/bench_cure.py --write $(CURE_ARGS)

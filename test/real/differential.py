@@ -14,7 +14,9 @@ TIME_KEYS = {"started", "duration_ms", "restart_ms", "probe_ms", "drain_ms", "ms
              "seconds", "since_s"}
 SIZE_KEYS = {"rss_bytes", "pss_bytes", "freed_bytes", "memory_freed_bytes", "heap_bytes",
              "mem_available_bytes", "swap_used_bytes", "mem_total_bytes", "floor_bytes",
-             "growth_bytes_per_hour"}
+             "growth_bytes_per_hour",
+             # heap in use (status, census) and around a sweep: sizes as well
+             "heap_used_bytes", "heap_used_before", "heap_used_after"}
 # The host's memory pressure moves between the two plays: known or not is compared.
 SIZE_KEYS |= {"psi_%s_avg%d" % (k, w) for k in ("some", "full") for w in (10, 60, 300)}
 ID_KEYS = {"id": "W", "pid": "P", "number": "N"}

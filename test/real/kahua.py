@@ -122,6 +122,9 @@ def read_run_by_default(path):
 class RealSite(harness.BundleFiles):
     """A private Kahua site bundle under `tmp`, run by a kahua-spvr of `prefix`."""
 
+    # Pages that must answer 200 before the site counts as started.
+    ready_paths = ("/hello/", "/leaky/ping")
+
     def __init__(self, prefix, tmp, name="site", template=TEMPLATE):
         self.prefix = prefix
         self.root = os.path.realpath(os.path.join(tmp, name))
@@ -136,15 +139,18 @@ class RealSite(harness.BundleFiles):
 
     def _create(self, template):
         t0 = time.monotonic()
-        p = subprocess.run([os.path.join(self.prefix, "bin", "kahua-package"), "create", self.root],
-                           env=self.env, capture_output=True, text=True, timeout=60)
-        check(p.returncode == 0 and os.path.exists(self.path("etc", "kahua.conf")),
-              "kahua-package create %s failed: %s%s" % (self.root, p.stdout, p.stderr))
+        self.package_create()
         shutil.copy(os.path.join(template, "app-servers"), self.path("app-servers"))
         shutil.copytree(os.path.join(template, "app"), self.path("app"), dirs_exist_ok=True)
         os.makedirs(self.path("logs"), exist_ok=True)
         os.makedirs(self.path("run"), exist_ok=True)
         self.create_secs = time.monotonic() - t0
+
+    def package_create(self):
+        p = subprocess.run([os.path.join(self.prefix, "bin", "kahua-package"), "create", self.root],
+                           env=self.env, capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0 and os.path.exists(self.path("etc", "kahua.conf")),
+              "kahua-package create %s failed: %s%s" % (self.root, p.stdout, p.stderr))
 
     def log(self, name="kahua-spvr.log"):
         try:
@@ -188,7 +194,7 @@ class RealSite(harness.BundleFiles):
             if self.proc.poll() is not None:
                 return "kahua-spvr exited with status %d" % self.proc.returncode
             if os.path.exists(self.path("socket", "kahua")) and \
-               self.http_status("/hello/") == 200 and self.http_status("/leaky/ping") == 200:
+               all(self.http_status(p) == 200 for p in self.ready_paths):
                 try:
                     if self.whole():
                         return None
