@@ -94,7 +94,7 @@ static void sample_run(struct sample *sm, time_t started)
 	r->eval = true;
 	r->started = started;
 	r->duration_ms = 4200.5;
-	r->host = (struct host_mem){ 3000 * MB, 0 };
+	r->host = (struct host_mem){ 3000 * MB, 0, -1 };
 	r->before = sm->before;
 	r->nbefore = WORKERS;
 	r->steps = sm->steps;
