@@ -74,8 +74,6 @@ def test_exit_statuses_in_step(tmp):
 def test_every_command_documented(tmp):
     _, text = help_options()
     man = open(os.path.join(TOP, "kahua-restarter.1")).read()
-    readme = open(os.path.join(TOP, "README")).read()
     for c in ("restart", "status", "check", "history", "census", "sweep"):
         check(re.search(r"\b%s\b" % c, text.split("options:")[0]), "--help lacks the %s command" % c)
         check(re.search(r"^\.BR? %s\b" % c, man, re.M), "man page COMMANDS lacks %s" % c)
-        check(c in readme.split("Usage")[1].split("Commands:")[0], "README usage lacks %s" % c)
