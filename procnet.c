@@ -222,11 +222,11 @@ static void count_owned(struct count_ctx *c)
 		long nfd = s->n > 0 ? fd_inodes(c->u[i].owner, fds, MAX_FD_INODES) : 0;
 
 		for (size_t k = 0; k < s->n; k++) {
-			bool owned = nfd < 0 || nfd == MAX_FD_INODES;
+			bool held = nfd < 0 || nfd == MAX_FD_INODES;
 
-			for (long j = 0; j < nfd && !owned; j++)
-				owned = fds[j] == s->ino[k];
-			c->u[i].served += owned;
+			for (long j = 0; j < nfd && !held; j++)
+				held = fds[j] == s->ino[k];
+			c->u[i].served += held;
 		}
 	}
 }
