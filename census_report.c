@@ -42,16 +42,19 @@ static void census_block(const struct census_entry *e, FILE *out)
 		e->w.wno, (int)e->w.pid, e->w.type, e->w.wid, c->conts.total, used, heap);
 	ages_line("continuations", &c->conts, true, out);
 	ages_line("state sessions", &c->sessions, false, out);
+	if (c->stride > 1)
+		fprintf(out, "  makers counted on 1 continuation in %lld (~: estimates)\n", c->stride);
 	for (size_t i = 0; i < c->nmakers; i++) {
 		const struct census_maker *m = &c->makers[i];
 
 		shown += m->count;
-		fprintf(out, "  %8lld %5.1f%%  %s%s\n", m->count, share(m->count, c->conts.total),
-			m->permanent ? "[permanent] " : "", m->label);
+		fprintf(out, " %s%8lld %5.1f%%  %s%s\n", c->stride > 1 ? "~" : " ", m->count,
+			share(m->count, c->conts.total), m->permanent ? "[permanent] " : "", m->label);
 	}
-	if (c->groups > (long long)c->nmakers)
-		fprintf(out, "  %8lld %5.1f%%  (%lld smaller makers)\n", c->conts.total - shown,
-			share(c->conts.total - shown, c->conts.total), c->groups - (long long)c->nmakers);
+	if (c->groups > (long long)c->nmakers && c->conts.total > shown)
+		fprintf(out, " %s%8lld %5.1f%%  (%lld smaller makers)\n", c->stride > 1 ? "~" : " ",
+			c->conts.total - shown, share(c->conts.total - shown, c->conts.total),
+			c->groups - (long long)c->nmakers);
 	fputc('\n', out);
 }
 
@@ -126,6 +129,7 @@ static void json_census(struct jb *b, cJSON *o, const struct census_entry *e)
 	jcount(b, o, "heap_used_bytes", c->heap_used);
 	jcount(b, o, "census_us", c->elapsed_us);
 	jcount(b, o, "maker_groups", c->groups);
+	jcount(b, o, "maker_stride", c->stride);
 	makers = jchild(b, o, "makers", true);
 	for (size_t i = 0; i < c->nmakers; i++) {
 		cJSON *m = jitem(b, makers);

@@ -23,10 +23,17 @@
 #include "sexp.h"
 
 /*
- * Answer: (census 1 ELAPSED-US NOW TIMEOUT-S (TOTAL <1M 1-10M 10M-TO OVERDUE
+ * Answer: (census 2 ELAPSED-US NOW TIMEOUT-S (TOTAL <1M 1-10M 10M-TO OVERDUE
  * PERMANENT) (STATE-TOTAL [<1M 1-10M 10M-TO OVERDUE]) (HEAP FREE) GROUPS
- * ((COUNT PERMANENT? "label") ...)).  State sessions made through a key
- * server may have no timestamp: then only their total is given.
+ * STRIDE ((COUNT PERMANENT? "label") ...)).  State sessions made through a
+ * key server may have no timestamp: then only their total is given.
+ *
+ * The ages are exact.  The walk's cost is touching each entry and each
+ * closure, scattered over a heap of hundreds of MB; past 16384 entries the
+ * makers are counted on one entry in STRIDE (every STRIDE-th in the
+ * table's order, which follows no maker) and each counts STRIDE, so the
+ * walk stays near the cost of reading the timestamps.  Permanent entries
+ * are few and always counted, one group each.
  */
 const char kahua_census_request[] =
 	"((\"x-kahua-eval\" \"#t\") (\"x-kahua-sgsid\" \"kahua-restarter\"))\n"
@@ -40,25 +47,40 @@ const char kahua_census_request[] =
 	"                    (vector-set! v 0 (+ 1 (vector-ref v 0)))\n"
 	"                    (let ((i (cond ((> a to) 4) ((< a 60) 1) ((< a 600) 2) (else 3))))\n"
 	"                      (vector-set! v i (+ 1 (vector-ref v i)))))))\n"
+	"        (tab (class-slot-ref <session-cont> 'closure->session))\n"
+	"        (k (+ 1 (quotient (hash-table-num-entries tab) 16385)))\n"
+	"        (s k)\n"
 	"        (cv (make-vector 6 0))\n"
 	"        (wrap (closure-code ((with-module kahua.server make-parameterized-entry-closure) '() '() '() #f list)))\n"
 	"        (env (with-module gauche.internal %closure-env->list))\n"
 	"        (g (make-hash-table 'eq?))\n"
-	"        (w (make-hash-table 'equal?)))\n"
-	"   (hash-table-for-each (class-slot-ref <session-cont> 'key->session)\n"
-	"     (lambda (k e)\n"
-	"       (let* ((c (slot-ref e 'closure))\n"
-	"              (p (slot-ref e 'permanent?))\n"
-	"              (code (if (closure? c) (closure-code c) c))\n"
-	"              (t (if (eq? code wrap) w g))\n"
-	"              (key (if (eq? code wrap) (env c) code))\n"
-	"              (cell (hash-table-get t key #f)))\n"
-	"         (if p\n"
-	"           (begin (vector-set! cv 0 (+ 1 (vector-ref cv 0))) (vector-set! cv 5 (+ 1 (vector-ref cv 5))))\n"
-	"           (bucket cv (slot-ref e 'timestamp)))\n"
-	"         (if cell\n"
-	"           (set-car! cell (+ 1 (car cell)))\n"
-	"           (hash-table-put! t key (list 1 p c k))))))\n"
+	"        (w (make-hash-table 'equal?))\n"
+	"        (lcode #f)\n"
+	"        (lcell #f)\n"
+	"        (tally (lambda (c e n p)\n"
+	"                 (let ((code (if (closure? c) (closure-code c) c)))\n"
+	"                   (if (and (eq? code lcode) (not p))\n"
+	"                     (set-car! lcell (+ n (car lcell)))\n"
+	"                     (let* ((t (if (and (eq? code wrap) (not p)) w g))\n"
+	"                            (key (cond (p c) ((eq? code wrap) (env c)) (else code)))\n"
+	"                            (cell (hash-table-get t key #f)))\n"
+	"                       (if cell\n"
+	"                         (set-car! cell (+ n (car cell)))\n"
+	"                         (begin (set! cell (list n p c (slot-ref e 'key)))\n"
+	"                                (hash-table-put! t key cell)))\n"
+	"                       (unless (or p (eq? code wrap))\n"
+	"                         (set! lcode code)\n"
+	"                         (set! lcell cell))))))))\n"
+	"   (hash-table-for-each tab\n"
+	"     (lambda (c e)\n"
+	"       (if (slot-ref e 'permanent?)\n"
+	"         (begin (vector-set! cv 5 (+ 1 (vector-ref cv 5))) (tally c e 1 #t))\n"
+	"         (let* ((a (- now (slot-ref e 'timestamp)))\n"
+	"                (i (cond ((> a to) 4) ((< a 60) 1) ((< a 600) 2) (else 3))))\n"
+	"           (vector-set! cv i (+ 1 (vector-ref cv i)))\n"
+	"           (set! s (- s 1))\n"
+	"           (when (= s 0) (set! s k) (tally c e k #f))))))\n"
+	"   (vector-set! cv 0 (+ (vector-ref cv 1) (vector-ref cv 2) (vector-ref cv 3) (vector-ref cv 4) (vector-ref cv 5)))\n"
 	"   (let* ((sv (make-vector 6 0))\n"
 	"          (sage (call/cc (lambda (no)\n"
 	"                  (hash-table-for-each (state-sessions)\n"
@@ -89,11 +111,12 @@ const char kahua_census_request[] =
 	"          (makers (map (lambda (cell) (list (car cell) (cadr cell) (label cell))) top))\n"
 	"          (gc (gc-stat))\n"
 	"          (gv (lambda (k) (let ((e (assq k gc))) (if (pair? e) (cadr e) -1)))))\n"
-	"     (list 'census 1 (- (us) t0) now to\n"
+	"     (list 'census 2 (- (us) t0) now to\n"
 	"           (vector->list cv)\n"
 	"           (if sage (vector->list sv 0 5) (list (vector-ref sv 0)))\n"
 	"           (list (gv :total-heap-size) (gv :free-bytes))\n"
 	"           (+ (hash-table-num-entries g) (hash-table-num-entries w))\n"
+	"           k\n"
 	"           makers))))";
 
 /*
@@ -190,16 +213,29 @@ static bool maker(const struct sx *m, struct census_maker *out)
 	return true;
 }
 
+/*
+ * Version 1 (the program before 2026-12) counted every entry's maker: no
+ * STRIDE.  Both are read, so a recording or a worker answering either
+ * works.
+ */
 static bool census_value(const struct sx *v, struct census *c)
 {
-	const struct sx *ms = sx_nth(v, 9);
-	long long now;
+	long long version, now;
+	size_t at;
+	const struct sx *ms;
 
-	if (sx_len(v) != 10 || !sx_is_symbol(sx_nth(v, 0), "census") ||
-	    !count(sx_nth(v, 2), &c->elapsed_us) || !count(sx_nth(v, 3), &now) ||
+	if (!sx_is_symbol(sx_nth(v, 0), "census") || !count(sx_nth(v, 1), &version) ||
+	    (version != 1 && version != 2) || sx_len(v) != (version == 1 ? 10u : 11u))
+		return false;
+	at = version == 1 ? 9 : 10;
+	ms = sx_nth(v, at);
+	c->stride = 1;
+	if (!count(sx_nth(v, 2), &c->elapsed_us) || !count(sx_nth(v, 3), &now) ||
 	    !count(sx_nth(v, 4), &c->timeout_s) || !ages(sx_nth(v, 5), &c->conts, true) ||
 	    !ages(sx_nth(v, 6), &c->sessions, false) || !heap(sx_nth(v, 7), &c->heap, &c->heap_used) ||
-	    !count(sx_nth(v, 8), &c->groups) || !sx_is_list(ms) || sx_len(ms) > CENSUS_MAKERS_MAX)
+	    !count(sx_nth(v, 8), &c->groups) ||
+	    (version == 2 && (!count(sx_nth(v, 9), &c->stride) || c->stride < 1)) ||
+	    !sx_is_list(ms) || sx_len(ms) > CENSUS_MAKERS_MAX)
 		return false;
 	for (size_t i = 0; i < sx_len(ms); i++)
 		if (!maker(sx_nth(ms, i), &c->makers[i]))
@@ -261,7 +297,7 @@ static bool sweep_ok(const struct sx *v, void *out)
 static const struct census census_unknown = {
 	.outcome = EVAL_NO_ANSWER, .elapsed_us = -1, .timeout_s = -1,
 	.conts = { -1, -1, -1, -1, -1, -1 }, .sessions = { -1, -1, -1, -1, -1, -1 },
-	.heap = -1, .heap_used = -1, .groups = -1,
+	.heap = -1, .heap_used = -1, .groups = -1, .stride = -1,
 };
 
 static const struct sweep_result sweep_unknown = {

@@ -51,6 +51,7 @@ struct census {
 	long long heap;         /* GC total heap bytes */
 	long long heap_used;    /* total heap less its free bytes */
 	long long groups;       /* makers in all; makers[] holds the biggest */
+	long long stride;       /* makers counted on 1 entry in stride, each counting stride; 1: exact */
 	struct census_maker makers[CENSUS_MAKERS_MAX];
 	size_t nmakers;
 };

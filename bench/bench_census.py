@@ -9,7 +9,9 @@ each size sends the census request (as recorded in
 test/vectors/census-sweep.json: the program's own, test_kahua_census
 checks) five times.  Figures: the census's own time inside the worker (it
 reports its elapsed microseconds), the round trip on the worker's socket,
-the reply's size, and a whole `kahua-restarter census` run; beside them,
+the worker's CPU time per census (from /proc/PID/stat, over the five:
+it does not count the time the worker waited for a CPU), the reply's
+size, and a whole `kahua-restarter census` run; beside them,
 what merely reading every entry's timestamp costs, and Kahua's own
 session-cont-sweep with nothing to sweep (Kahua runs that at every
 continuation lookup).  Nothing passes or fails.
@@ -68,14 +70,21 @@ def free_port():
             pass
 
 
+def cpu_ms(pid):
+    """The process's user+system CPU time so far, in ms (clock ticks: 10 ms here)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
 def measure(site, sizes):
     """One row per size: (held, min, median and max ms, round trip ms, bytes, run ms, floor ms,
     sweep ms)."""
     subprocess.run(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:%d/wiki/" % site[1]], check=True)
     st = json.loads(subprocess.run([c.BIN, "-S", site[0], "status", "--json"], check=True,
                                    capture_output=True, text=True).stdout)
-    wiki = [w for w in st["workers_before"] if w["type"] == "wiki"][0]["id"]
-    sock = os.path.join(site[0], "socket", wiki)
+    wiki = [w for w in st["workers_before"] if w["type"] == "wiki"][0]
+    sock = os.path.join(site[0], "socket", wiki["id"])
     census = census_request()
     rows = []
     for n in sizes:
@@ -85,14 +94,16 @@ def measure(site, sizes):
             ev(sock, HDR + "\n(with-module kahua.session (dotimes (i %d) "
                "(session-cont-register (lambda () i))) #t)" % (n - have))
         inside, trip, size = [], [], 0
+        cpu0 = cpu_ms(wiki["pid"])
         for _ in range(5):
             reply, dt = ev(sock, census)
-            m = re.search(r"\(census 1 (\d+) ", reply)
+            m = re.search(r"\(census [12] (\d+) ", reply)
             if m is None:
                 raise SystemExit("census answered: %r" % reply[:400])
             inside.append(int(m.group(1)) / 1000.0)
             trip.append(dt * 1000.0)
             size = len(reply)
+        cpu = (cpu_ms(wiki["pid"]) - cpu0) / 5.0
         t = time.monotonic()
         out = subprocess.run([c.BIN, "-S", site[0], "census", "wiki", "--json"], check=True,
                              capture_output=True, text=True).stdout
@@ -100,7 +111,7 @@ def measure(site, sizes):
         held = json.loads(out)["workers"][0]["continuations"]["total"]
         floor = re.search(r'"\((\d+) (\d+)\)"', ev(sock, HDR + "\n" + FLOOR)[0])
         rows.append((held, min(inside), statistics.median(inside), max(inside), statistics.median(trip), size,
-                     whole, int(floor.group(1)) / 1000.0, int(floor.group(2)) / 1000.0))
+                     whole, int(floor.group(1)) / 1000.0, int(floor.group(2)) / 1000.0, cpu))
     return rows
 
 
@@ -134,19 +145,24 @@ def run(quick=False, sizes=None):
              "depend on what the closure holds. Load average %s at start, %s at end: the "
              "figures move with what else the machine runs." % (load0, c.loadavg()))
     t = c.Table(["continuations", "census in the worker, min ms", "median ms", "max ms",
+                 "worker CPU per census, ms",
                  "socket round trip, median ms", "reply bytes",
                  "`kahua-restarter census wiki --json` ms",
                  "reading every timestamp (best of 3), ms", "Kahua's session-cont-sweep with nothing to sweep (best of 3), ms"])
     for r in rows:
-        t.add(r[0], "%.1f" % r[1], "%.1f" % r[2], "%.1f" % r[3], "%.1f" % r[4], r[5],
+        t.add(r[0], "%.1f" % r[1], "%.1f" % r[2], "%.1f" % r[3], "%.0f" % r[9], "%.1f" % r[4], r[5],
               "%.0f" % r[6], "%.1f" % r[7], "%.1f" % r[8])
     sec.table(t)
     big = rows[-1]
-    sec.text("At %d continuations the census (best run) took %.1f times what reading every "
-             "timestamp takes and %.2f times Kahua's own sweep walk, which Kahua runs at every "
-             "continuation lookup: the census's cost is the walk over the table, which it cannot "
-             "avoid. The goal of at most 100 ms at 100,000 is not met on this machine." % (big[0], big[1] / big[7] if big[7] else 0,
-                                big[1] / big[8] if big[8] else 0))
+    met = big[2] <= 100.0 and big[9] <= 100.0
+    sec.text("At %d continuations the census took %.1f ms in the worker (median of 5; best %.1f) "
+             "and %.0f ms of its CPU: %.1f times what merely reading every timestamp takes and "
+             "%.2f times Kahua's own sweep walk, which Kahua runs at every continuation lookup. "
+             "Past 16384 entries the makers are counted on one entry in %d (the JSON's maker_stride), "
+             "so the walk costs little more than reading the timestamps. Goal (at most 100 ms of "
+             "worker time at 100,000, median and CPU): %s on this machine."
+             % (big[0], big[2], big[1], big[9], big[1] / big[7] if big[7] else 0,
+                big[1] / big[8] if big[8] else 0, 1 + big[0] // 16385, "met" if met else "NOT MET"))
     sec.facts = {"rows": rows}
     return sec
 

@@ -9,7 +9,9 @@ The site must be the kit's (start.sh SITE_DIR PORT); this views /wiki/
 three times, waits until those continuations are over a minute old, views
 it once more, then records: the census of the wiki worker and of a hello
 worker, a sweep of continuations unused for 60 s, the census after it, a
-sweep of state sessions too, and an ERROR reply.  The expressions are
+sweep of state sessions too, an ERROR reply, and the census of the wiki
+worker once an eval has minted 20,000 more continuations (past 16,384 the
+census counts makers on one entry in STRIDE).  The expressions are
 read from kahua_census.c, byte for byte what the program sends.  Paths in
 replies are rewritten as in the other recordings (SITE, /usr/local).
 """
@@ -74,9 +76,14 @@ def main(site, port):
         ("eval ERROR: an expression that raises (session-cont-sweep without its age)", "wiki", error,
          "the shape of every ERROR answer"),
     ]
+    mint = HDR + "\n(with-module kahua.session (dotimes (i 20000) (session-cont-register (lambda () i))) #t)"
+    cases.append(("census: the wiki worker with 20,000 more continuations, minted by an eval", "wiki",
+                  census, "makers counted on 1 entry in 2, each counting 2", mint))
     out = []
-    for name, typ, sent, note in cases:
+    for name, typ, sent, note, *before in cases:
         sock = os.path.join(site, "socket", wid[typ])
+        for b in before:
+            exchange(sock, b)
         got, secs = exchange(sock, sent)
         got = got.replace(site, "SITE")
         got = re.sub(r"/opt/kahua\b", "/usr/local", got)

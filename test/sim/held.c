@@ -126,27 +126,34 @@ char *held_census(unsigned long long leak, long timeout_mins, const char *type)
 	unsigned long long total, used;
 	char *makers, *lam, *ent, *v;
 	long groups;
+	long long stride, counted;
 
 	pthread_mutex_lock(&mu);
 	buckets(conts, nconts, now, timeout_mins * 60, c);
 	buckets(sessions, nsessions, now, timeout_mins * 60, s);
 	heap(leak, &total, &used);
 	pthread_mutex_unlock(&mu);
+	/*
+	 * Past 16384 entries the census counts makers on every stride-th
+	 * entry that is not permanent, each counting stride.
+	 */
+	stride = 1 + (c[0] + permanent) / 16385;
+	counted = c[0] / stride * stride;
 	/* The page's a/cont lambda and the define-entry, biggest first, as the census sorts them. */
-	lam = c[0] > 0 ? xasprintf("(%lld #f \"(lambda () (line-page i text)) (%s.kahua:16)\")", c[0], type)
+	lam = counted > 0 ? xasprintf("(%lld #f \"(lambda () (line-page i text)) (%s.kahua:16)\")", counted, type)
 		       : xstrdup("");
 	ent = permanent > 0 ? xasprintf("(%lld #t \"define-entry %s (%s.kahua:10)\")", permanent, type, type)
 			    : xstrdup("");
-	makers = c[0] >= permanent ? xasprintf("%s%s%s", lam, *lam && *ent ? " " : "", ent)
+	makers = counted >= permanent ? xasprintf("%s%s%s", lam, *lam && *ent ? " " : "", ent)
 				   : xasprintf("%s%s%s", ent, *lam && *ent ? " " : "", lam);
 	free(lam);
 	free(ent);
-	groups = (c[0] > 0) + (permanent > 0);
-	v = xasprintf("(census 1 %lld %lld %ld (%lld %lld %lld %lld %lld %lld) (%lld %lld %lld %lld %lld)"
-		      " (%llu %llu) %ld (%s))",
+	groups = (counted > 0) + (permanent > 0);
+	v = xasprintf("(census 2 %lld %lld %ld (%lld %lld %lld %lld %lld %lld) (%lld %lld %lld %lld %lld)"
+		      " (%llu %llu) %ld %lld (%s))",
 		      (long long)(c[0] / 50 + 100), (long long)now, timeout_mins * 60,
 		      c[0] + permanent, c[1], c[2], c[3], c[4], permanent,
-		      s[0], s[1], s[2], s[3], s[4], total, total - used, groups, makers);
+		      s[0], s[1], s[2], s[3], s[4], total, total - used, groups, stride, makers);
 	free(makers);
 	return v;
 }

@@ -59,8 +59,8 @@ static void test_recorded_census(void **state)
 	assert_true(c.conts.total == 401 && c.conts.under_1m == 100 && c.conts.m1_10 == 300);
 	assert_true(c.conts.m10_timeout == 0 && c.conts.overdue == 0 && c.conts.permanent == 1);
 	assert_true(c.sessions.total == 5 && c.sessions.under_1m == 2 && c.sessions.permanent == -1);
-	assert_true(c.heap == 33525760 && c.heap_used == 33525760 - 2244608);
-	assert_true(c.timeout_s == 3600 && c.elapsed_us == 788 && c.groups == 2);
+	assert_true(c.heap == 33533952 && c.heap_used == 33533952 - 2224128);
+	assert_true(c.timeout_s == 3600 && c.elapsed_us == 969 && c.groups == 2 && c.stride == 1);
 	assert_int_equal(c.nmakers, 2);
 	assert_true(c.makers[0].count == 400 && !c.makers[0].permanent);
 	assert_string_equal(c.makers[0].label, "(lambda () (line-page i text)) (wiki.kahua:16)");
@@ -70,6 +70,14 @@ static void test_recorded_census(void **state)
 	c = census(vector_received(vec, "census: a hello worker"));
 	assert_int_equal(c.outcome, EVAL_OK);
 	assert_true(c.conts.total == 1 && c.conts.permanent == 1 && c.nmakers == 1);
+
+	/* Past 16384 entries: ages exact, makers counted on 1 entry in 2. */
+	c = census(vector_received(vec, "census: the wiki worker with 20,000 more"));
+	assert_int_equal(c.outcome, EVAL_OK);
+	assert_true(c.conts.total == 20101 && c.conts.under_1m == 20100 && c.conts.permanent == 1);
+	assert_true(c.stride == 2 && c.groups == 3 && c.nmakers == 3);
+	assert_true(c.makers[0].count == 19992 && c.makers[1].count == 108 && c.makers[2].count == 1);
+	assert_true(c.makers[2].permanent);
 }
 
 static void test_recorded_sweep(void **state)
@@ -80,7 +88,7 @@ static void test_recorded_sweep(void **state)
 	assert_int_equal(s.outcome, EVAL_OK);
 	assert_true(s.swept_conts == 300 && s.swept_sessions == -1 && s.conts_after == 101);
 	assert_true(s.sessions_after == 5);
-	assert_true(s.heap_used_before == 33525760 - 2220032 && s.heap_used_after == 33525760 - 3842048);
+	assert_true(s.heap_used_before == 33533952 - 2195456 && s.heap_used_after == 33533952 - 3846144);
 	s = sweep(vector_received(vec, "sweep: continuations and state sessions"));
 	assert_int_equal(s.outcome, EVAL_OK);
 	assert_true(s.swept_conts == 0 && s.swept_sessions == 3 && s.sessions_after == 2);
@@ -149,6 +157,27 @@ static void test_garbage(void **state)
 	free(huge);
 }
 
+/* Version 1 (every maker counted) still reads; version 2 carries its stride. */
+static void test_versions(void **state)
+{
+	struct census c;
+
+	(void)state;
+	c = census(OK_HDR "(census 1 2 3 4 (1 0 0 0 0 1) (1) (10 1) 1 ((1 #t \\\"e\\\")))\")\n");
+	assert_int_equal(c.outcome, EVAL_OK);
+	assert_true(c.stride == 1 && c.nmakers == 1 && c.makers[0].count == 1);
+	c = census(OK_HDR "(census 2 2 3 4 (40001 0 40000 0 0 1) (1) (10 1) 2 3 ((39999 #f \\\"l\\\") (1 #t \\\"e\\\")))\")\n");
+	assert_int_equal(c.outcome, EVAL_OK);
+	assert_true(c.stride == 3 && c.nmakers == 2 && c.makers[0].count == 39999);
+	/* A stride below 1, a version 2 without its stride, an unknown version. */
+	assert_int_equal(census(OK_HDR "(census 2 2 3 4 (1 0 0 0 0 1) (1) (10 1) 1 0 ((1 #t \\\"e\\\")))\")\n").outcome,
+			 EVAL_UNREADABLE);
+	assert_int_equal(census(OK_HDR "(census 2 2 3 4 (1 0 0 0 0 1) (1) (10 1) 1 ((1 #t \\\"e\\\")))\")\n").outcome,
+			 EVAL_UNREADABLE);
+	assert_int_equal(census(OK_HDR "(census 3 2 3 4 (1 0 0 0 0 1) (1) (10 1) 1 1 ((1 #t \\\"e\\\")))\")\n").outcome,
+			 EVAL_UNREADABLE);
+}
+
 static void test_sweep_request(void **state)
 {
 	char buf[2048];
@@ -182,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_recorded_sweep),
 		cmocka_unit_test(test_recorded_error),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_sweep_request),
 		cmocka_unit_test(test_census_request),
 	};
