@@ -187,6 +187,21 @@ def test_census_on_workers_that_fail(tmp):
     check(by_type(res.json(), "fresh")["outcome"] == "ok", res)
 
 
+def test_census_past_16384_says_its_counts_are_estimates(tmp):
+    """A worker with 20,000 continuations: exact ages, makers counted on 1
+    entry in 2, marked as estimates in the table, maker_stride in JSON."""
+    site, sim = start(tmp, types=[("big", ["--conts-per-view", "20000"], 1)])
+    views(sim, "/big/", 1)
+    res = run(["census", "--json"], site)
+    check(res.rc == 0 and res.err == "", res)
+    big = by_type(res.json(), "big")
+    check(big["continuations"]["total"] == 20001 and big["maker_stride"] == 2, big)
+    check(big["makers"][0]["count"] == 20000 and not big["makers"][0]["permanent"], big)
+    res = run(["census"], site)
+    check(res.rc == 0 and "makers counted on 1 continuation in 2 (~: estimates)" in res.out, res)
+    check(re.search(r"^ ~   20000 100\.0%  \(lambda", res.out, re.M), res.out)
+
+
 def test_simulator_answers_recorded_census_and_sweep(tmp):
     """Each recorded exchange of census-sweep.json, sent to a simulator
     worker of the same shape: the same reply, figures aside.  The census of

@@ -84,6 +84,30 @@ def test_census_names_the_maker_and_the_ages(site, tmp):
     check(re.search(r"^\s+1000\s+\S+%\s+.*wiki\.kahua:16", res.out, re.M), res)
 
 
+def test_census_past_16384_counts_makers_on_a_stride(site, tmp):
+    """200 real views: 20,000 more continuations of the page's lambda.  The
+    ages stay exact; the makers are counted on one entry in 2 and say so."""
+    w = wiki_worker(site)
+    for _ in range(200):
+        st, _body = site.get("/wiki/")
+        check(st == 200, "GET /wiki/: %s" % st)
+    held = int(worker_eval(site, w["wid"], "(with-module kahua.session (hash-table-num-entries "
+                                           "(class-slot-ref <session-cont> 'key->session)))"))
+    check(held > 20000, held)
+    c = census_of(site, w["wid"])
+    conts = c["continuations"]
+    check(conts["total"] == held, (conts, held))
+    check(c["maker_stride"] == 1 + held // 16385, c)
+    top = c["makers"][0]
+    check("wiki.kahua:16" in top["label"] and top["share"] >= 90, c["makers"])
+    lam = held - conts["permanent"]
+    check(abs(top["count"] - lam) <= lam // 20, (top, lam))
+    res = run(["census", "wiki"], site)
+    check(res.rc == 0 and res.err == "", res)
+    check("makers counted on 1 continuation in %d" % c["maker_stride"] in res.out, res)
+    check(re.search(r"^\s+~\s*\d+\s+\S+%\s+.*wiki\.kahua:16", res.out, re.M), res)
+
+
 def test_sweep_discards_what_is_older(site, tmp):
     w = wiki_worker(site)
     views(site, 2)
