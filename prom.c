@@ -14,6 +14,7 @@
 #include "health.h"
 #include "names.h"
 #include "outfile.h"
+#include "prom_keep.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -309,8 +310,51 @@ static void forecast_metrics(struct prom *p, const struct run_report *r)
 			sample(p, forecast_value(f->t[i].seconds), "type", f->t[i].type, (const char *)NULL);
 }
 
+/*
+ * Written by every run, held back or not, so "is it running?" has an
+ * answer on a host where the memory gates hold back every run for days;
+ * the last_run_ families stay those of the last run that saw the workers,
+ * like the per-run figures they go with.
+ */
+#define LAST_ATTEMPT_TS P "last_attempt_timestamp_seconds"
+#define LAST_ATTEMPT_SKIPPED P "last_attempt_skipped"
+
+static const char *const attempt_families[] = { LAST_ATTEMPT_TS, LAST_ATTEMPT_SKIPPED, NULL };
+
+static void attempt_metrics(struct prom *p, const struct run_report *r)
+{
+	family(p, LAST_ATTEMPT_TS,
+	       "Start of the latest run, including one the memory gates held back, seconds since the epoch.");
+	sample(p, (double)r->started, (const char *)NULL);
+	family(p, LAST_ATTEMPT_SKIPPED,
+	       "1 if the memory gates held the latest run back (the other figures are of the last run that saw the workers), else 0.");
+	sample(p, r->skipped[0] != '\0' ? 1 : 0, (const char *)NULL);
+}
+
+static void seen_metrics(struct prom *p, const struct run_report *r, const struct name_set *types)
+{
+	run_metrics(p, r);
+	type_metrics(p, r, types->v, types->n);
+	worker_metrics(p, r);
+	held_metrics(p, r);
+	http_metrics(p, r);
+	psi_metrics(p, r);
+	forecast_metrics(p, r);
+}
+
+/* A held-back run saw no worker: the previous file's figures stand. */
+static void kept_metrics(struct prom *p, const char *path)
+{
+	size_t len;
+	char *kept = prom_kept(path, attempt_families, &len);
+
+	if (kept != NULL)
+		fwrite(kept, 1, len, p->f);
+	free(kept);
+}
+
 /* The whole text in memory, so a formatting failure never reaches the file. */
-static int render(const struct run_report *r, char **text, size_t *len)
+static int render(const char *path, const struct run_report *r, char **text, size_t *len)
 {
 	struct prom p = { .site = r->site ? r->site : "" };
 	struct name_set types = { 0 };
@@ -321,13 +365,11 @@ static int render(const struct run_report *r, char **text, size_t *len)
 		name_set_free(&types);
 		return -1;
 	}
-	run_metrics(&p, r);
-	type_metrics(&p, r, types.v, types.n);
-	worker_metrics(&p, r);
-	held_metrics(&p, r);
-	http_metrics(&p, r);
-	psi_metrics(&p, r);
-	forecast_metrics(&p, r);
+	if (r->skipped[0] != '\0')
+		kept_metrics(&p, path);
+	else
+		seen_metrics(&p, r, &types);
+	attempt_metrics(&p, r);
 	name_set_free(&types);
 	rc = ferror(p.f) ? -1 : 0;
 	if (fclose(p.f) != 0)
@@ -345,7 +387,7 @@ int prom_write(const char *path, const struct run_report *r, struct kr_err *err)
 	char *text;
 	int rc;
 
-	if (render(r, &text, &len) < 0)
+	if (render(path, r, &text, &len) < 0)
 		return kr_fail(err, KR_SOFTWARE, "metrics %s: out of memory", path);
 	rc = outfile_replace(path, "metrics", text, len, err);
 	free(text);

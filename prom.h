@@ -9,7 +9,11 @@
 #include "err.h"
 #include "model.h"
 
-/* Prometheus text format, written to PATH.tmp and renamed to PATH. */
+/*
+ * Prometheus text format, written to PATH.tmp and renamed to PATH.  A
+ * run the memory gates held back (r->skipped set) keeps PATH's previous
+ * series and replaces only kahua_restarter_last_attempt_*.
+ */
 int prom_write(const char *path, const struct run_report *r, struct kr_err *err);
 
 #endif

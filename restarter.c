@@ -750,8 +750,13 @@ static void record(struct run *run)
 			log_event(EV_NOT_WRITTEN, "%s", path ? ferr.msg : "history: out of memory");
 		free(path);
 	}
-	/* A skipped run saw no worker: the metrics of the last real run stand. */
-	if (run->o.prom != NULL && run->r.skipped[0] == '\0' && prom_write(run->o.prom, &run->r, &ferr) < 0)
+	/*
+	 * A run that found the lock held saw nothing, and the run holding it
+	 * writes the metrics when it ends: status 75 there would only raise
+	 * a failure alert for two runs that overlapped.
+	 */
+	if (run->o.prom != NULL && run->r.exit_status != KR_TEMPFAIL &&
+	    prom_write(run->o.prom, &run->r, &ferr) < 0)
 		log_event(EV_NOT_WRITTEN, "%s", ferr.msg);
 }
 

@@ -1,11 +1,13 @@
 """What a run leaves behind: the JSON report against the simulator's real
 state, the history file and command, Prometheus metrics and syslog."""
 
+import fcntl
 import os
+import re
 import socket
 import subprocess
 
-from harness import (BIN, TOP, check, one_line, rss, run, start)
+from harness import (BIN, TOP, check, check_gated, one_line, rss, run, start)
 
 
 def test_json_report_matches_real_state(tmp):
@@ -170,6 +172,88 @@ def test_prometheus_textfile(tmp):
         check("# TYPE %s " % n in text and "# HELP %s " % n in text, "no HELP/TYPE for %s" % n)
     check(any(n.startswith("kahua_restarter_http_check") for n in names), names)
     check(any(n == "kahua_restarter_last_run_duration_seconds" for n in names), names)
+
+
+ATTEMPT = ("kahua_restarter_last_attempt_timestamp_seconds", "kahua_restarter_last_attempt_skipped")
+
+
+def prom_split(text):
+    """The lines of the attempt families, {name: value}, and all the others."""
+    attempt, rest = {}, []
+    for line in text.splitlines():
+        name = line.split()[2] if line.startswith("# ") else line.split("{")[0].split()[0]
+        if name not in ATTEMPT:
+            rest.append(line)
+        elif not line.startswith("#"):
+            attempt[name] = float(line.split()[-1])
+    return attempt, rest
+
+
+def test_gated_run_keeps_worker_series_and_says_it_ran(tmp):
+    """A run the memory gates hold back rewrites the file: the last real
+    run's series as they were, and its own start and "held back"."""
+    site, sim = start(tmp)
+    prom = os.path.join(tmp, "kahua.prom")
+    check(run(["--prom", prom], site).rc == 0, "real run failed")
+    real = open(prom).read()
+    attempt, rest = prom_split(real)
+    started = site.history()[-1]["started"]
+    check(attempt == {ATTEMPT[0]: started, ATTEMPT[1]: 0}, attempt)
+    check(any(l.startswith("kahua_worker_continuations{") for l in rest), real)
+    # Set back the attempt so the gated run's own start is told from it.
+    with open(prom, "w") as f:
+        f.write(re.sub(r"^(%s\{.*\}) .*$" % ATTEMPT[0], r"\1 1", real, flags=re.M))
+    check(prom_split(open(prom).read())[0][ATTEMPT[0]] == 1, "attempt not set back")
+    before = sim.ls()
+    gated = check_gated(run(["--prom", prom, "--when-available-below", "1K"], site), site, sim, before)
+    attempt, kept = prom_split(open(prom).read())
+    check(kept == rest, "series changed by a gated run:\n%s" % open(prom).read())
+    check(attempt == {ATTEMPT[0]: gated["started"], ATTEMPT[1]: 1}, attempt)
+    check(not os.path.exists(prom + ".tmp"), "tmp file left")
+    # A real run again: every series of its own, and not held back.
+    check(run(["--prom", prom], site).rc == 0, "real run failed")
+    attempt, _ = prom_split(open(prom).read())
+    check(attempt[ATTEMPT[1]] == 0, attempt)
+
+
+def test_gated_run_without_previous_metrics_writes_its_own(tmp):
+    """No previous file, or one that cannot be read: the gated run writes
+    only its own figures, silently (said at -v)."""
+    site, sim = start(tmp)
+    before = sim.ls()
+    prom = os.path.join(tmp, "kahua.prom")
+    gated = check_gated(run(["--prom", prom, "--when-available-below", "1K"], site), site, sim, before)
+    attempt, rest = prom_split(open(prom).read())
+    check(attempt == {ATTEMPT[0]: gated["started"], ATTEMPT[1]: 1}, attempt)
+    check(all(l.startswith("#") for l in rest), rest)
+    # Larger than any real file: left out, not copied, and not an error.
+    with open(prom, "w") as f:
+        f.truncate(17 * 1024 * 1024)
+    gated = check_gated(run(["--prom", prom, "--when-available-below", "1K"], site), site, sim, before)
+    attempt, rest = prom_split(open(prom).read())
+    check(attempt[ATTEMPT[1]] == 1 and all(l.startswith("#") for l in rest), rest)
+    with open(prom, "w") as f:
+        f.truncate(17 * 1024 * 1024)
+    res = run(["--prom", prom, "--when-available-below", "1K", "-v"], site)
+    check(res.rc == 0 and prom in res.err and "larger than 16 MiB" in res.err, res)
+
+
+def test_lock_busy_run_leaves_metrics_alone(tmp):
+    """A run that finds the lock held exits 75 and leaves the file to the
+    run that holds it: no last_exit_status 75 for a failure alert."""
+    site, sim = start(tmp)
+    prom = os.path.join(tmp, "kahua.prom")
+    check(run(["--prom", prom], site).rc == 0, "real run failed")
+    real = open(prom).read()
+    fd = os.open(site.path("run", "kahua-restarter.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        res = run(["--prom", prom], site)
+    finally:
+        os.close(fd)
+    check(res.rc == 75 and "lock" in one_line(res), res)
+    check(open(prom).read() == real, "a lock-busy run rewrote the metrics")
+    check(site.history()[-1]["exit_status"] == 75, site.history()[-1])
 
 
 def test_unwritable_prom_is_reported_not_fatal(tmp):

@@ -54,8 +54,9 @@ def promtool(*args, cwd=None, stdin=None):
                           capture_output=True, text=True, timeout=120)
 
 
-def program_metrics(tmp):
-    """A restart on the simulator writing --prom into tmp/textfile."""
+def program_metrics(tmp, gated=False):
+    """A restart on the simulator writing --prom into tmp/textfile; then,
+    if gated, a run the memory gates hold back rewriting it."""
     site, sim = harness.start(tmp)
     try:
         d = os.path.join(tmp, "textfile")
@@ -63,6 +64,9 @@ def program_metrics(tmp):
         path = os.path.join(d, "kahua-restarter.prom")
         res = harness.run(["--prom", path], site)
         check(res.rc == 0, res)
+        if gated:
+            res = harness.run(["--prom", path, "--when-available-below", "1K"], site)
+            check(res.rc == 0 and res.out == res.err == "", res)
         with open(path) as f:
             return path, f.read()
     finally:
@@ -122,6 +126,18 @@ def test_rules_use_only_metrics_the_program_writes(tmp):
 
 def test_program_output_passes_promtool_check_metrics(tmp):
     _, text = program_metrics(tmp)
+    p = promtool("check", "metrics", stdin=text)
+    check(p.returncode == 0 and p.stdout.strip() == "" and p.stderr.strip() == "",
+          "promtool check metrics: %s %s" % (p.stdout, p.stderr))
+
+
+def test_gated_run_output_passes_promtool_check_metrics(tmp):
+    """The kept series and the held-back run's own are one valid file."""
+    _, text = program_metrics(tmp, gated=True)
+    samples, _, _ = parse(text)
+    skipped = [v for (name, _), v in samples.items() if name == "kahua_restarter_last_attempt_skipped"]
+    check(skipped == [1.0], "last_attempt_skipped %r in\n%s" % (skipped, text))
+    check(any(name == "kahua_worker_continuations" for name, _ in samples), text)
     p = promtool("check", "metrics", stdin=text)
     check(p.returncode == 0 and p.stdout.strip() == "" and p.stderr.strip() == "",
           "promtool check metrics: %s %s" % (p.stdout, p.stderr))

@@ -228,7 +228,7 @@ static void test_metrics_content(void **state)
 		"workers", "workers_wanted", "worker_memory_bytes", "restarts", "restart_failures",
 		"memory_freed_bytes", "last_run_timestamp_seconds", "last_run_duration_seconds",
 		"last_exit_status", "http_check_duration_seconds", "http_check_up", "healed_entries",
-		"recovered_races",
+		"recovered_races", "last_attempt_timestamp_seconds", "last_attempt_skipped",
 	};
 
 	sample_report(&sm);
@@ -297,7 +297,10 @@ static void test_metrics_content(void **state)
 		    ",url=\"http://h:8080/hello/\"} 0.099");
 	assert_line(text, "kahua_restarter_http_check_duration_seconds{" SITE_LABEL
 		    ",url=\"http://h:8080/leaky/\\\"x\\n\"} 1.5");
-	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 3 + 3 + 3 + 2 + 2 + 2);
+	/* A run that saw the workers: its own start, not held back. */
+	assert_line(text, "kahua_restarter_last_attempt_timestamp_seconds{" SITE_LABEL "} 1764187200");
+	assert_line(text, "kahua_restarter_last_attempt_skipped{" SITE_LABEL "} 0");
+	assert_int_equal(check_structure(text), 4 + 3 + 2 + 3 + 3 + 3 + 3 + 3 + 3 + 3 + 2 + 2 + 2 + 2);
 	free(text);
 }
 
@@ -433,6 +436,66 @@ static void test_tmp_symlink_refused(void **state)
 	assert_int_equal(st.st_size, 0);
 }
 
+/*
+ * A run the memory gates held back: the previous file as it was, its
+ * last_attempt lines replaced (not repeated), a last line without its
+ * newline given one.
+ */
+static void test_held_back_run_keeps_previous_series(void **state)
+{
+	static const char old[] =
+		"# HELP kahua_restarter_last_attempt_skipped old help\n"
+		"# TYPE kahua_restarter_last_attempt_skipped gauge\n"
+		"kahua_restarter_last_attempt_skipped{site=\"/a\"} 0\n"
+		"# a comment of someone's\n"
+		"# TYPE kahua_worker_continuations gauge\n"
+		"kahua_worker_continuations{site=\"/a\",type=\"t\",rank=\"0\"} 1234\n"
+		"kahua_restarter_last_attempt_timestamp_seconds{site=\"/a\"} 5\n"
+		"kahua_restarter_last_attempt_timestamps_seconds{site=\"/a\"} 6";
+	struct fx *f = *state;
+	struct sample sm;
+	struct kr_err err = { 0 };
+	char *text;
+
+	put_file(f->path, "w", old, sizeof old - 1);
+	sample_report(&sm);
+	sm.r.started = 1700000000;
+	snprintf(sm.r.skipped, sizeof sm.r.skipped, "MemAvailable 3.1G is not below 1.0K");
+	assert_int_equal(prom_write(f->path, &sm.r, &err), 0);
+	text = slurp(f->path, NULL);
+	assert_string_equal(text,
+		"# a comment of someone's\n"
+		"# TYPE kahua_worker_continuations gauge\n"
+		"kahua_worker_continuations{site=\"/a\",type=\"t\",rank=\"0\"} 1234\n"
+		"kahua_restarter_last_attempt_timestamps_seconds{site=\"/a\"} 6\n"
+		"# HELP kahua_restarter_last_attempt_timestamp_seconds Start of the latest run, including one the memory gates held back, seconds since the epoch.\n"
+		"# TYPE kahua_restarter_last_attempt_timestamp_seconds gauge\n"
+		"kahua_restarter_last_attempt_timestamp_seconds{" SITE_LABEL "} 1700000000\n"
+		"# HELP kahua_restarter_last_attempt_skipped 1 if the memory gates held the latest run back (the other figures are of the last run that saw the workers), else 0.\n"
+		"# TYPE kahua_restarter_last_attempt_skipped gauge\n"
+		"kahua_restarter_last_attempt_skipped{" SITE_LABEL "} 1\n");
+	free(text);
+	assert_int_equal(access(f->tmp, F_OK), -1);
+}
+
+/* No previous file: the held-back run's own figures alone, and no error. */
+static void test_held_back_run_without_previous_file(void **state)
+{
+	struct fx *f = *state;
+	struct sample sm;
+	struct kr_err err = { 0 };
+	char *text;
+
+	sample_report(&sm);
+	snprintf(sm.r.skipped, sizeof sm.r.skipped, "held back");
+	assert_int_equal(prom_write(f->path, &sm.r, &err), 0);
+	text = slurp(f->path, NULL);
+	assert_non_null(strstr(text, "kahua_restarter_last_attempt_skipped{" SITE_LABEL "} 1\n"));
+	assert_null(strstr(text, "kahua_restarter_workers"));
+	assert_null(strstr(text, "kahua_restarter_last_run_timestamp_seconds"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +506,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_rename_leaves_no_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmp_symlink_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_back_run_keeps_previous_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_back_run_without_previous_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
