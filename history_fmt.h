@@ -34,7 +34,7 @@
 
 struct cJSON;
 
-#define HFMT_VERSION 2
+#define HFMT_VERSION 3
 
 /* The report (report_to_json) as a version 2 line's object; NULL when out of memory. */
 struct cJSON *hfmt_compact(const struct cJSON *report);
@@ -52,6 +52,7 @@ struct hfmt_view {
 	struct cJSON *line;     /* owned: the parsed line */
 	struct cJSON *built;    /* owned: the report-shaped tree, NULL for version 1 */
 	struct cJSON *store;    /* owned: the expanded observations */
+	int version;            /* the line's: 1, 2 or 3 */
 };
 
 enum hfmt_rc { HFMT_OK, HFMT_BAD, HFMT_NOMEM };

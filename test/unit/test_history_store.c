@@ -219,7 +219,7 @@ static char *wide_worker(bool as_constants)
 static void test_lines_that_do_not_hold_together(void **state)
 {
 	static const char *const bad[] = {
-		"{\"v\":3,\"command\":\"restart\",\"started\":1}",
+		"{\"v\":4,\"command\":\"restart\",\"started\":1}",
 		"{\"v\":\"2\",\"started\":1}",
 		"{\"v\":2,\"started\":1,\"w\":{\"c\":[\"id\"],\"r\":[[\"a\"]]}}",
 		"{\"v\":2,\"w\":{\"c\":[\"id\"],\"r\":[[\"a\"]]},\"o\":{\"c\":[\"w\"],\"r\":[[1]]}}",
@@ -230,6 +230,12 @@ static void test_lines_that_do_not_hold_together(void **state)
 		"\"restarts\":{\"c\":[\"old\"],\"r\":[[0.5]]}}",
 		"{\"v\":2,\"types\":{\"c\":[1],\"r\":[[2]]}}",
 		"{\"v\":2,\"types\":{\"c\":[\"type\"],\"r\":[[\"a\"]],\"k\":[1]}}",
+		/* Version 3: a host longer than its fields, a start time relative to no start. */
+		"{\"v\":3,\"t\":1,\"h\":[1,2,3,4,5,6,7,8,9,10]}",
+		"{\"v\":3,\"w\":{\"c\":[\"i\",\"T\"],\"r\":[[\"a\",-5]]},\"o\":{\"c\":[\"w\"],\"r\":[[0]]}}",
+		"{\"v\":3,\"w\":{\"c\":[\"i\"],\"r\":[[\"a\"]],\"k\":{\"T\":-5}},\"o\":{\"c\":[\"w\"],\"r\":[[0]]}}",
+		"{\"v\":3,\"y\":{\"c\":[\"ty\",1],\"r\":[[\"a\"]]}}",
+		"{\"v\":3,\"y\":{\"c\":[\"ty\"],\"r\":[[\"a\"]],\"k\":[1]}}",
 	};
 	char *big;
 
@@ -238,6 +244,7 @@ static void test_lines_that_do_not_hold_together(void **state)
 		if (expand_text(bad[i]) != HFMT_BAD)
 			fail_msg("took %s", bad[i]);
 	assert_int_equal(expand_text("{\"v\":2,\"command\":\"restart\",\"started\":1}"), HFMT_OK);
+	assert_int_equal(expand_text("{\"v\":3,\"cm\":\"restart\",\"t\":1,\"h\":[null,2]}"), HFMT_OK);
 	assert_int_equal(expand_text("{\"command\":\"restart\",\"started\":1}"), HFMT_OK);
 	/* One worker seen 20,000 times: fine with no cells, refused with 20,000 of them. */
 	big = wide_worker(false);
@@ -295,7 +302,7 @@ static void test_torn_last_line_skipped_then_ended(void **state)
 	assert_int_equal(history_append(f->path, &sm.r, &err), 0);
 	text = slurp(f->path, &len);
 	/* The fragment ended by a newline of its own, the new line whole after it. */
-	assert_non_null(strstr(text, "\"started\":17641\n{\"v\":2,"));
+	assert_non_null(strstr(text, "\"started\":17641\n{\"v\":3,"));
 	assert_int_equal(text[len - 1], '\n');
 	free(text);
 	j = summary(f->path);
@@ -401,9 +408,9 @@ static void test_limit_thins_keeps_failures_and_healed(void **state)
 		snprintf(marker, sizeof marker, "\"healed-%d\"", h);
 		assert_non_null(strstr(text, marker));
 	}
-	/* Every line now in version 2. */
+	/* Every line now in version 3. */
 	for (char *p = text; *p != '\0'; p = strchr(p, '\n') + 1)
-		assert_true(strncmp(p, "{\"v\":2,", 7) == 0);
+		assert_true(strncmp(p, "{\"v\":3,", 7) == 0);
 	free(text);
 }
 
@@ -428,7 +435,7 @@ static void test_failed_thinning_loses_nothing(void **state)
 	/* The old lines as they were, and the new one after them. */
 	assert_true(now_len > was_len);
 	assert_memory_equal(now, was, was_len);
-	assert_true(strncmp(now + was_len, "{\"v\":2,", 7) == 0);
+	assert_true(strncmp(now + was_len, "{\"v\":3,", 7) == 0);
 	rmdir(tmp);
 	free(was);
 	free(now);
