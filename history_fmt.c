@@ -1,6 +1,7 @@
 /*
- * history_fmt.c: the version 2 history line (history_fmt.h), written from
- * the report's JSON tree and read back into the report's shape.
+ * history_fmt.c: the history line (history_fmt.h), written from the
+ * report's JSON tree and read back into the report's shape: version 2's
+ * tables here, version 3's keys and units in history_keys.c.
  *
  * Reading builds no copies: the report-shaped tree is made of cJSON
  * references into the parsed line, so a reader costs one parse plus a
@@ -675,20 +676,31 @@ static bool unpack_member(struct unpack *u, cJSON *m)
 	return strcmp(m->string, "restarts") != 0 || unpack_steps(u, arr);
 }
 
-/* The settings a line leaves out at their defaults, put back. */
+/* The defaults a line holds members of, in one pass (the reader's hot path). */
+static void present_defaults(const cJSON *built, bool *have)
+{
+	for (const cJSON *m = built->child; m != NULL; m = m->next)
+		for (size_t i = 0; i < NDEFAULTS; i++)
+			have[i] |= m->string[0] == DEFAULTS[i].key[0] && strcmp(m->string, DEFAULTS[i].key) == 0;
+}
+
+/* The settings a line leaves out at their defaults, put back (keys and text not copied). */
 static bool add_defaults(struct unpack *u)
 {
+	bool have[NDEFAULTS] = { false };
+
+	present_defaults(u->built, have);
 	for (size_t i = 0; i < NDEFAULTS; i++) {
 		cJSON *x;
 
-		if (cJSON_GetObjectItemCaseSensitive(u->built, DEFAULTS[i].key) != NULL)
+		if (have[i])
 			continue;
 		if (DEFAULTS[i].type == cJSON_Number)
 			x = cJSON_CreateNumber(0);
 		else
-			x = DEFAULTS[i].text ? cJSON_CreateString(DEFAULTS[i].text)
+			x = DEFAULTS[i].text ? cJSON_CreateStringReference(DEFAULTS[i].text)
 					     : cJSON_CreateBool(DEFAULTS[i].type == cJSON_True);
-		if (x == NULL || !cJSON_AddItemToObject(u->built, DEFAULTS[i].key, x)) {
+		if (x == NULL || !cJSON_AddItemToObjectCS(u->built, DEFAULTS[i].key, x)) {
 			cJSON_Delete(x);
 			u->nomem = true;
 			return false;
@@ -705,7 +717,7 @@ static bool add_freed(struct unpack *u)
 	if (cJSON_GetObjectItemCaseSensitive(u->built, "memory_freed_bytes") != NULL)
 		return true;
 	sum = hkeys_freed(cJSON_GetObjectItemCaseSensitive(u->built, "restarts"));
-	if (cJSON_AddNumberToObject(u->built, "memory_freed_bytes", sum) == NULL) {
+	if (!cJSON_AddItemToObjectCS(u->built, "memory_freed_bytes", cJSON_CreateNumber(sum))) {
 		u->nomem = true;
 		return false;
 	}

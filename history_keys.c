@@ -8,6 +8,7 @@
 #include "history_keys.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -75,27 +76,66 @@ struct ctx {
 	bool have_started;
 };
 
+/* a and b are the same string; the first byte first, as most keys differ there (the reader's hot path). */
+static bool same(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 static const struct hkey *by_name(const char *name)
 {
 	for (size_t i = 0; i < NHKEYS; i++)
-		if (strcmp(HKEYS[i].name, name) == 0)
+		if (same(HKEYS[i].name, name))
 			return &HKEYS[i];
 	return NULL;
+}
+
+/* The line's keys (and alternates) by their first byte, for the reader: built on first use. */
+static struct {
+	bool built;
+	size_t first[UCHAR_MAX + 2];    /* slots of byte c: first[c] .. first[c + 1] - 1 */
+	struct slot {
+		const char *key;
+		const struct hkey *h;
+		bool alt;
+	} slot[2 * sizeof HKEYS / sizeof HKEYS[0]];
+} ix;
+
+static void index_keys(void)
+{
+	size_t at[UCHAR_MAX + 1] = { 0 };
+
+	for (size_t i = 0; i < NHKEYS; i++) {
+		ix.first[(unsigned char)HKEYS[i].key[0] + 1]++;
+		if (HKEYS[i].alt != NULL)
+			ix.first[(unsigned char)HKEYS[i].alt[0] + 1]++;
+	}
+	for (size_t c = 1; c <= UCHAR_MAX + 1; c++)
+		ix.first[c] += ix.first[c - 1];
+	for (size_t i = 0; i < NHKEYS; i++) {
+		unsigned char c = (unsigned char)HKEYS[i].key[0];
+
+		ix.slot[ix.first[c] + at[c]++] = (struct slot){ HKEYS[i].key, &HKEYS[i], false };
+		if (HKEYS[i].alt == NULL)
+			continue;
+		c = (unsigned char)HKEYS[i].alt[0];
+		ix.slot[ix.first[c] + at[c]++] = (struct slot){ HKEYS[i].alt, &HKEYS[i], true };
+	}
+	ix.built = true;
 }
 
 /* The entry whose key (*alt false) or alternate key (*alt true) is key. */
 static const struct hkey *by_key(const char *key, bool *alt)
 {
-	for (size_t i = 0; i < NHKEYS; i++) {
-		if (strcmp(HKEYS[i].key, key) == 0) {
-			*alt = false;
-			return &HKEYS[i];
+	unsigned char c = (unsigned char)key[0];
+
+	if (!ix.built)
+		index_keys();
+	for (size_t i = ix.first[c]; i < ix.first[c + 1]; i++)
+		if (strcmp(ix.slot[i].key, key) == 0) {
+			*alt = ix.slot[i].alt;
+			return ix.slot[i].h;
 		}
-		if (HKEYS[i].alt != NULL && strcmp(HKEYS[i].alt, key) == 0) {
-			*alt = true;
-			return &HKEYS[i];
-		}
-	}
 	return NULL;
 }
 
@@ -297,7 +337,7 @@ static bool is_table(const cJSON *t)
 
 static bool structural(const char *key)
 {
-	return strcmp(key, "v") == 0 || strcmp(key, "w") == 0 || strcmp(key, "o") == 0;
+	return same(key, "v") || same(key, "w") || same(key, "o");
 }
 
 enum hkeys_rc hkeys_shrink(cJSON *line)
@@ -404,10 +444,10 @@ enum hkeys_rc hkeys_grow(cJSON *line)
 	enum hkeys_rc rc = HKEYS_OK;
 
 	for (cJSON *m = line->child; m != NULL && rc == HKEYS_OK; m = m->next) {
-		if (strcmp(m->string, "h") == 0 && cJSON_IsArray(m)) {
+		if (same(m->string, "h") && cJSON_IsArray(m)) {
 			if ((m = grow_host(line, m, &rc)) == NULL)
 				return rc;
-		} else if (strcmp(m->string, "h") == 0 && cJSON_IsObject(m)) {
+		} else if (same(m->string, "h") && cJSON_IsObject(m)) {
 			rc = grow_object(m, &c);
 		}
 		if (rc == HKEYS_OK && is_table(m))
