@@ -1,10 +1,12 @@
 """What a run leaves behind: the JSON report against the simulator's real
 state, the history file and command, Prometheus metrics and syslog."""
 
+import json
 import os
 import socket
 import subprocess
 
+import histfmt
 from harness import (BIN, TOP, check, one_line, rss, run, start)
 
 
@@ -69,6 +71,23 @@ def test_history_appends_one_line_per_run(tmp):
     other = os.path.join(tmp, "h.jsonl")
     check(run(["--history", other], site).rc == 0, "history file option")
     check(len(open(other).read().splitlines()) == 1, "--history file")
+
+
+def test_history_line_is_the_report_in_version_3(tmp):
+    """A run's line is its --json report as histfmt writes it (the program's
+    writer and the tests' reader agree), at most a third of its size, and
+    gated runs' lines too."""
+    site, sim = start(tmp)
+    for args in ([], ["--when-available-below", "1K"]):
+        res = run(["--json"] + args, site)
+        check(res.rc == 0, res)
+        rep = res.json()
+        with open(site.path("logs", "kahua-restarter.jsonl"), "rb") as f:
+            raw = f.read().splitlines()[-1]
+        check(json.loads(raw) == histfmt.compact(rep), (raw, histfmt.compact(rep)))
+        check(json.loads(raw)["v"] == 3, raw)
+        v1 = len(json.dumps(rep, separators=(",", ":")))
+        check(3 * len(raw) <= v1, "line of %d bytes for a report of %d" % (len(raw), v1))
 
 
 def test_history_command_summarises(tmp):
