@@ -29,7 +29,7 @@ LIB_SRCS := err.c log.c clock.c file.c fmt.c jsonw.c names.c outfile.c sexp.c \
 	    model.c options.c \
 	    select.c lock.c drain.c rollout.c heal.c sweep.c \
 	    curl_dl.c health.c sitecheck.c \
-	    report.c census_report.c history_fmt.c history_read.c history_thin.c history_compact.c history_store.c history.c forecast.c prom.c prom_keep.c tgrid.c chart.c chart_axes.c chart_draw.c
+	    report.c census_report.c history_keys.c history_fmt.c history_read.c history_thin.c history_compact.c history_store.c history.c forecast.c prom.c prom_keep.c tgrid.c chart.c chart_axes.c chart_draw.c
 LIB_OBJS := $(addprefix $(O)/,$(LIB_SRCS:.c=.o))
 LIB      := $(O)/libkr.a
 BIN      := $(O)/kahua-restarter

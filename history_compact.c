@@ -88,7 +88,7 @@ static void figures(struct lines *ls, const cJSON *run, struct thin_line *l)
 		l->avail = v;
 }
 
-/* A version 1 line's length once rewritten; 0 when out of memory. */
+/* An older line's length once rewritten; 0 when out of memory. */
 static size_t rewritten_len(const cJSON *run)
 {
 	size_t len = 0;
@@ -127,7 +127,7 @@ static int classify(struct lines *ls, const char *p, size_t n, struct thin_line 
 		l->time = t;
 		l->kind = kind_of(view.run);
 		figures(ls, view.run, l);
-		l->rewrite = view.built == NULL;
+		l->rewrite = view.version != HFMT_VERSION;
 		l->out_len = l->rewrite ? rewritten_len(view.run) : l->len;
 	}
 	hfmt_view_free(&view);
@@ -176,7 +176,7 @@ static int scan(struct lines *ls, size_t size, size_t len)
 	return classify(ls, ls->line, len - 1, l);
 }
 
-/* One kept line into out: copied, or rewritten when of version 1. */
+/* One kept line into out: copied, or rewritten when of an older version. */
 static int put_line(const struct lines *ls, const struct thin_line *l, FILE *out)
 {
 	const char *p = l->off < 0 ? ls->line : ls->map + l->off;

@@ -1,6 +1,7 @@
 /*
- * history_fmt.c: the version 2 history line (history_fmt.h), written from
- * the report's JSON tree and read back into the report's shape.
+ * history_fmt.c: the history line (history_fmt.h), written from the
+ * report's JSON tree and read back into the report's shape: version 2's
+ * tables here, version 3's keys and units in history_keys.c.
  *
  * Reading builds no copies: the report-shaped tree is made of cJSON
  * references into the parsed line, so a reader costs one parse plus a
@@ -9,6 +10,7 @@
  * bound proportional to the line's length.
  */
 #include "history_fmt.h"
+#include "history_keys.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -25,10 +27,10 @@
 /* What names a worker; everything else of it is an observation. */
 static const char *const IDENTITY[] = { "id", "number", "pid", "type", "start_time" };
 
-/* The run's settings left out of a line when they have these values. */
+/* The run's settings (and its usual end) left out of a line when they have these values. */
 static const struct {
 	const char *key;
-	int type;               /* cJSON_String, cJSON_True or cJSON_False */
+	int type;               /* cJSON_String, cJSON_True, cJSON_False or cJSON_Number (0) */
 	const char *text;
 } DEFAULTS[] = {
 	{ "command", cJSON_String, "restart" },
@@ -38,6 +40,8 @@ static const struct {
 	{ "eval", cJSON_True, NULL },
 	{ "pss_fallback", cJSON_False, NULL },
 	{ "dry_run", cJSON_False, NULL },
+	{ "outcome", cJSON_String, "ok" },
+	{ "exit_status", cJSON_Number, NULL },
 };
 
 #define NDEFAULTS (sizeof DEFAULTS / sizeof DEFAULTS[0])
@@ -55,6 +59,8 @@ static bool is_default(const cJSON *m)
 	for (size_t i = 0; i < NDEFAULTS; i++) {
 		if (strcmp(m->string, DEFAULTS[i].key) != 0 || (m->type & 0xff) != DEFAULTS[i].type)
 			continue;
+		if (DEFAULTS[i].type == cJSON_Number)
+			return m->valuedouble == 0;
 		return DEFAULTS[i].text == NULL || strcmp(m->valuestring, DEFAULTS[i].text) == 0;
 	}
 	return false;
@@ -343,6 +349,16 @@ static int put_named(cJSON *out, const char *key, cJSON *x)
 	return put_member(out, x);
 }
 
+/* The run's memory_freed_bytes left out when the reader can add it up from the steps. */
+static void drop_derived(cJSON *run)
+{
+	cJSON *f = cJSON_GetObjectItemCaseSensitive(run, "memory_freed_bytes");
+
+	if (cJSON_IsNumber(f) &&
+	    f->valuedouble == hkeys_freed(cJSON_GetObjectItemCaseSensitive(run, "restarts")))
+		cJSON_Delete(cJSON_DetachItemViaPointer(run, f));
+}
+
 static int pack_workers(struct pack *p, cJSON *run)
 {
 	if (pack_list(p, cJSON_GetObjectItemCaseSensitive(run, "workers_before")) < 0 ||
@@ -361,6 +377,7 @@ cJSON *hfmt_compact(const cJSON *report)
 	    !cJSON_AddNumberToObject(out, "v", HFMT_VERSION))
 		goto fail;
 	tidy(run);
+	drop_derived(run);
 	if (pack_workers(&p, run) < 0)
 		goto fail;
 	while ((m = run->child) != NULL) {
@@ -388,6 +405,10 @@ cJSON *hfmt_compact(const cJSON *report)
 			goto fail;
 	}
 	cJSON_Delete(run);
+	if (hkeys_shrink(out) != HKEYS_OK) {
+		cJSON_Delete(out);
+		return NULL;
+	}
 	return out;
 fail:
 	cJSON_Delete(run);
@@ -655,17 +676,31 @@ static bool unpack_member(struct unpack *u, cJSON *m)
 	return strcmp(m->string, "restarts") != 0 || unpack_steps(u, arr);
 }
 
-/* The settings a line leaves out at their defaults, put back. */
+/* The defaults a line holds members of, in one pass (the reader's hot path). */
+static void present_defaults(const cJSON *built, bool *have)
+{
+	for (const cJSON *m = built->child; m != NULL; m = m->next)
+		for (size_t i = 0; i < NDEFAULTS; i++)
+			have[i] |= m->string[0] == DEFAULTS[i].key[0] && strcmp(m->string, DEFAULTS[i].key) == 0;
+}
+
+/* The settings a line leaves out at their defaults, put back (keys and text not copied). */
 static bool add_defaults(struct unpack *u)
 {
+	bool have[NDEFAULTS] = { false };
+
+	present_defaults(u->built, have);
 	for (size_t i = 0; i < NDEFAULTS; i++) {
 		cJSON *x;
 
-		if (cJSON_GetObjectItemCaseSensitive(u->built, DEFAULTS[i].key) != NULL)
+		if (have[i])
 			continue;
-		x = DEFAULTS[i].text ? cJSON_CreateString(DEFAULTS[i].text)
-				     : cJSON_CreateBool(DEFAULTS[i].type == cJSON_True);
-		if (x == NULL || !cJSON_AddItemToObject(u->built, DEFAULTS[i].key, x)) {
+		if (DEFAULTS[i].type == cJSON_Number)
+			x = cJSON_CreateNumber(0);
+		else
+			x = DEFAULTS[i].text ? cJSON_CreateStringReference(DEFAULTS[i].text)
+					     : cJSON_CreateBool(DEFAULTS[i].type == cJSON_True);
+		if (x == NULL || !cJSON_AddItemToObjectCS(u->built, DEFAULTS[i].key, x)) {
 			cJSON_Delete(x);
 			u->nomem = true;
 			return false;
@@ -674,14 +709,38 @@ static bool add_defaults(struct unpack *u)
 	return true;
 }
 
-static bool unpack(struct unpack *u, cJSON *line)
+/* The run's memory_freed_bytes a version 3 line leaves to the reader, added up. */
+static bool add_freed(struct unpack *u)
+{
+	double sum;
+
+	if (cJSON_GetObjectItemCaseSensitive(u->built, "memory_freed_bytes") != NULL)
+		return true;
+	sum = hkeys_freed(cJSON_GetObjectItemCaseSensitive(u->built, "restarts"));
+	if (!cJSON_AddItemToObjectCS(u->built, "memory_freed_bytes", cJSON_CreateNumber(sum))) {
+		u->nomem = true;
+		return false;
+	}
+	return true;
+}
+
+static bool unpack(struct unpack *u, cJSON *line, int version)
 {
 	if (!unpack_observations(u, line))
 		return false;
 	for (cJSON *m = line->child; m != NULL; m = m->next)
 		if (!unpack_member(u, m))
 			return false;
-	return add_defaults(u);
+	return add_defaults(u) && (version < 3 || add_freed(u));
+}
+
+/* A version 3 line in version 2's keys and units; false when bad, *nomem set when out of memory. */
+static bool grow(cJSON *line, int version, bool *nomem)
+{
+	enum hkeys_rc rc = version == 3 ? hkeys_grow(line) : HKEYS_OK;
+
+	*nomem = rc == HKEYS_NOMEM;
+	return rc == HKEYS_OK;
 }
 
 enum hfmt_rc hfmt_expand(cJSON *line, size_t len, struct hfmt_view *view)
@@ -697,17 +756,20 @@ enum hfmt_rc hfmt_expand(cJSON *line, size_t len, struct hfmt_view *view)
 	}
 	if (v == NULL) {
 		view->run = line;
+		view->version = 1;
 		return HFMT_OK;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != HFMT_VERSION) {
+	if (!cJSON_IsNumber(v) || (v->valuedouble != 2 && v->valuedouble != 3) ||
+	    !grow(line, (int)v->valuedouble, &u.nomem)) {
 		hfmt_view_free(view);
-		return HFMT_BAD;
+		return u.nomem ? HFMT_NOMEM : HFMT_BAD;
 	}
+	view->version = (int)v->valuedouble;
 	u.budget = len < (SIZE_MAX - NODES_MIN) / NODES_PER_BYTE ? len * NODES_PER_BYTE + NODES_MIN
 								     : SIZE_MAX;
 	view->built = u.built = cJSON_CreateObject();
 	view->store = u.store = cJSON_CreateArray();
-	if (u.built == NULL || u.store == NULL || !unpack(&u, line)) {
+	if (u.built == NULL || u.store == NULL || !unpack(&u, line, view->version)) {
 		free(u.obs);
 		hfmt_view_free(view);
 		return u.built == NULL || u.store == NULL || u.nomem ? HFMT_NOMEM : HFMT_BAD;

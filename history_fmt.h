@@ -1,9 +1,11 @@
 /*
- * history_fmt.h: the history line's format, version 2: the JSON report
- * (report.h) with nothing written twice.
+ * history_fmt.h: the history line's format, version 3: the JSON report
+ * (report.h) with nothing written twice (version 2, below), and short
+ * keys, kB and the host by position (history_keys.h).
  *
- *   "v": 2            the version; a line without "v" is a version 1 line,
- *                     the JSON report as it is
+ *   "v": 3            the version; a line without "v" is a version 1 line,
+ *                     the JSON report as it is; "v": 2 is the layout below
+ *                     under the report's own keys
  *   "w"               the workers seen in the run, a table: identity only
  *                     (id, number, pid, type, start_time)
  *   "o"               the observations of them, a table: "w" (its row in
@@ -20,12 +22,15 @@
  * row may stop short (the rest is null).  Null members, empty lists and
  * the run's settings at their defaults (command "restart", strategy
  * "rolling", metric "rss", probe "eval", eval true, pss_fallback and
- * dry_run false) are left out; fractions keep six significant digits.
+ * dry_run false; in version 3 also outcome "ok", exit_status 0, and
+ * memory_freed_bytes when the steps add up to it) are left out; fractions
+ * keep six significant digits.
  *
  * Nothing here names a figure: a member the report gains (a per-worker
  * figure in report.c's json_worker, a step's or the run's field) is
- * written and read back with no change to this module.  A new identity
- * field of a worker joins IDENTITY in history_fmt.c.
+ * written and read back with no change to this module, under its report
+ * name until history_keys.c gives it a short key.  A new identity field
+ * of a worker joins IDENTITY in history_fmt.c.
  */
 #ifndef KR_HISTORY_FMT_H
 #define KR_HISTORY_FMT_H
@@ -34,9 +39,9 @@
 
 struct cJSON;
 
-#define HFMT_VERSION 2
+#define HFMT_VERSION 3
 
-/* The report (report_to_json) as a version 2 line's object; NULL when out of memory. */
+/* The report (report_to_json) as a version 3 line's object; NULL when out of memory. */
 struct cJSON *hfmt_compact(const struct cJSON *report);
 
 /* The same as one line of text ending in a newline (*len bytes); NULL OOM. */
@@ -52,6 +57,7 @@ struct hfmt_view {
 	struct cJSON *line;     /* owned: the parsed line */
 	struct cJSON *built;    /* owned: the report-shaped tree, NULL for version 1 */
 	struct cJSON *store;    /* owned: the expanded observations */
+	int version;            /* the line's: 1, 2 or 3 */
 };
 
 enum hfmt_rc { HFMT_OK, HFMT_BAD, HFMT_NOMEM };

@@ -39,7 +39,7 @@ struct thin_line {
 	double peak[THIN_TYPES]; /* per type, its largest worker's memory before, NAN unknown */
 	double avail;           /* the host's MemAvailable, NAN unknown */
 	enum thin_kind kind;
-	bool rewrite;           /* a version 1 line, written anew in version 2 */
+	bool rewrite;           /* a line of an older version, written anew in the current one */
 	bool keep;              /* thin_plan's answer */
 };
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark 7: the bounded history.  A year of 5-minute runs gated by
 --when-available-below on a 5-worker site (105,120 lines from
-bench/gen_history.py), in the old format and the compact one, appended
-line by line through the program's own history store under the default
---history-max-size (bench/hist_replay), then summarised and charted."""
+bench/gen_history.py), in the old format and the compact ones (versions
+2 and 3), the current one appended line by line through the program's
+own history store under the default --history-max-size
+(bench/hist_replay), then summarised and charted; and the line sizes of
+real runs on the simulator and a real Kahua (bench_linesize.py)."""
 
 import json
 import os
@@ -11,6 +13,7 @@ import shutil
 import subprocess
 import sys
 
+import bench_linesize
 import common as c
 
 sys.path.insert(0, os.path.join(c.TOP, "test", "integration"))
@@ -92,26 +95,41 @@ def run(quick=False):
     sec = c.Section("7. bounded history")
     d = c.harness.tempdir()
     try:
-        old, new, kept = (os.path.join(d, n) for n in ("v1.jsonl", "v2.jsonl", "kept.jsonl"))
+        old, v2, new, kept = (os.path.join(d, n) for n in ("v1.jsonl", "v2.jsonl", "v3.jsonl",
+                                                            "kept.jsonl"))
         gen = [sys.executable, os.path.join(c.BENCH, "gen_history.py")]
-        c.log("bounded: generating a year of 5-minute runs, twice")
+        c.log("bounded: generating a year of 5-minute runs, three times")
         subprocess.run(gen + [old] + GEN, check=True)
-        subprocess.run(gen + [new] + GEN + ["--format", "2"], check=True)
-        k1, k2 = kinds(old), kinds(new)
+        subprocess.run(gen + [v2] + GEN + ["--format", "2"], check=True)
+        subprocess.run(gen + [new] + GEN + ["--format", "3"], check=True)
+        k1, k2, k3 = kinds(old), kinds(v2), kinds(new)
         sec.text("A year of runs every %d minutes with `--when-available-below 3000M` on a "
                  "site of 3 types and 5 workers leaking 20, 48 and 5 MB/hour (`bench/"
                  "gen_history.py FILE %s`): %d runs, %d of them restarting (12 failed), "
-                 "%d held back by the gate. The same runs in the old format (the report "
-                 "as it is) and in the compact one:"
+                 "%d held back by the gate. Byte counts are whole kB, as /proc gives them. "
+                 "The same runs in the old format (the report as it is, as cJSON prints "
+                 "it) and in the compact ones:"
                  % (EVERY, " ".join(GEN), k1["restart"][0] + k1["gated"][0],
                     k1["restart"][0], k1["gated"][0]))
-        t = c.Table(["format", "file MiB", "restart line, median bytes",
-                     "gated line, median bytes"])
-        t.add("old (version 1)", mib(os.path.getsize(old)), "%.0f" % k1["restart"][1],
-              "%.0f" % k1["gated"][1])
-        t.add("compact (version 2)", mib(os.path.getsize(new)), "%.0f" % k2["restart"][1],
-              "%.0f" % k2["gated"][1])
+        t = c.Table(["format", "file MiB", "restart line, median bytes", "of version 1",
+                     "gated line, median bytes", "of version 1"])
+        for name, path, k in (("old (version 1)", old, k1), ("compact (version 2)", v2, k2),
+                              ("short keys (version 3)", new, k3)):
+            t.add(name, mib(os.path.getsize(path)), "%.0f" % k["restart"][1],
+                  "%.2f" % (k["restart"][1] / k1["restart"][1]), "%.0f" % k["gated"][1],
+                  "%.2f" % (k["gated"][1] / k1["gated"][1]))
         sec.table(t)
+        lt, note = bench_linesize.measure(3 if quick else 5)
+        sec.text("Real runs, %d of each kind (median bytes): the JSON report of each "
+                 "(`--json`, printed compactly: what a version 1 line held), the version 2 "
+                 "line test/integration/histfmt.py makes of it, and the line the run "
+                 "appended; the last column counts the lines that read back as their "
+                 "report. The simulator's site has 3 types and 5 workers, the real "
+                 "Kahua's (test/real/site) 3 types and 4; before each run a page of every "
+                 "type is fetched (the leaky type grows, the wiki registers continuations); "
+                 "a gated run is held back by `--when-available-below 1K`.%s"
+                 % (3 if quick else 5, (" " + note + ".") if note else ""))
+        sec.table(lt)
         c.log("bounded: appending %d lines through the store" % (k2["restart"][0] + k2["gated"][0]))
         r = replay(new, kept)
         sec.text("Appended one line at a time through the program's history store "
@@ -147,7 +165,7 @@ def run(quick=False):
         t = c.Table(["`history` on", "MiB", "lines", "wall min ms", "wall median ms",
                      "wall max ms", "CPU median ms", "failed"])
         for name, path, n in (("the kept year", kept, runs), ("4 MiB of the newest lines", full, runs),
-                              ("the unbounded compact year", new, 3),
+                              ("the unbounded version 3 year", new, 3),
                               ("the old-format year", old, 3)):
             lo, med, mx, cpu, bad = timed(["history", "--history", path], n)
             t.add(name, mib(os.path.getsize(path)), sum(1 for _ in open(path, "rb")),
@@ -157,8 +175,9 @@ def run(quick=False):
                  "at the start %s (on a loaded machine the wall times measure the "
                  "queue for a CPU; the CPU column is the work):" % (runs, c.loadavg()))
         sec.table(t)
-        first = min(json.loads(lines[0])["started"], json.loads(lines[-1])["started"])
-        last = json.loads(lines[-1])["started"]
+        first = min(histfmt.expand(json.loads(lines[0]))["started"],
+                    histfmt.expand(json.loads(lines[-1]))["started"])
+        last = histfmt.expand(json.loads(lines[-1]))["started"]
         n, missing, med, mx = compare(peaks(new, first, last), peaks(kept, first, last))
         sec.text("The year chart's shape: per type, the largest worker before and the "
                  "smallest after the runs of each of its %d slots (the saw-tooth `history "

@@ -27,9 +27,10 @@ that floor.
 --skips then count runs).  --gate MB (with --host) plays
 --when-available-below: a run restarts only when MemAvailable is below
 MB, otherwise it is held back and its line is what the program writes
-then (no workers, outcome "skipped", skip_reason).  --format 2 writes the
-compact lines of history_fmt.h (test/integration/histfmt.py), 1 the
-report as it is.
+then (no workers, outcome "skipped", skip_reason).  --format 3 or 2 writes
+the compact lines of history_fmt.h (test/integration/histfmt.py), 1 the
+report as it is (as cJSON prints it: whole numbers without ".0").  Byte
+counts are whole kB, as /proc gives them.
 
 The output is the same for the same arguments.
 """
@@ -81,7 +82,8 @@ class World:
         age = now - w["start_time"]
         rss = BASE + round(self.rate[w["type"]] * MB * age / 3600)
         rss += self.rng.randint(-NOISE, NOISE)
-        seen = dict(w, age_s=age, rss_bytes=rss, pss_bytes=int(rss * 0.6))
+        rss = rss // 1024 * 1024    # /proc's unit
+        seen = dict(w, age_s=age, rss_bytes=rss, pss_bytes=int(rss * 0.6) // 1024 * 1024)
         if self.with_conts:
             rate = self.conts[w["type"]]
             seen["continuations"] = None if rate is None else int(rate * age / 3600)
@@ -89,7 +91,7 @@ class World:
 
     def host(self, now, total_mb):
         used = sum(self.observe(w, now)["rss_bytes"] for w in self.workers)
-        free = total_mb * MB - 400 * MB - used
+        free = (total_mb * MB - 400 * MB - used) // 1024 * 1024
         return {"mem_available_bytes": max(free, 64 * MB),
                 "swap_used_bytes": max(0, 64 * MB - free)}
 
@@ -172,6 +174,17 @@ def run_line(world, started, fail_hour, host_mb):
     return line
 
 
+def whole(v):
+    """v with its whole floats as integers, as cJSON prints them."""
+    if isinstance(v, dict):
+        return {k: whole(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [whole(x) for x in v]
+    if isinstance(v, float) and v == v and v == int(v):
+        return int(v)
+    return v
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
@@ -183,7 +196,7 @@ def main():
     ap.add_argument("--skips", type=int, default=0)
     ap.add_argument("--host", type=int, default=0, metavar="MB")
     ap.add_argument("--gate", type=int, default=0, metavar="MB")
-    ap.add_argument("--format", type=int, default=1, choices=(1, 2))
+    ap.add_argument("--format", type=int, default=1, choices=(1, 2, 3))
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     runs = args.hours * 60 // args.every
@@ -208,8 +221,9 @@ def main():
                 line = gated_line(world, started, args.host, args.gate)
             else:
                 line = run_line(world, started, h in fail_runs, args.host)
-            if args.format == 2:
-                line = histfmt.compact(line)
+            line = whole(line)
+            if args.format > 1:
+                line = histfmt.compact(line, args.format)
             out.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 

@@ -157,7 +157,7 @@ def history_seeds():
 
 
 def compact_seeds(d):
-    """Version 2 lines (history_fmt.h): alone, gated, beside old lines."""
+    """Version 2 lines (history_fmt.h): alone, gated, beside old lines; then version 3."""
     with tempfile.TemporaryDirectory() as tmp:
         runs = gen_history(tmp, "compact", "--hours", "3", "--failures", "1", "--host", "512",
                            "--types", "hello:2:20:100,wiki:1:5", "--format", "2")
@@ -170,6 +170,25 @@ def compact_seeds(d):
     healed = dict(json.loads(runs[0]), healed={"c": ["number", "why"], "r": [[3, "gone"], [4]],
                                                "k": {"type": "wiki", "state": "dead"}})
     write(d, "compact-healed.jsonl", json.dumps(healed, separators=(",", ":")) + "\n")
+    v3_seeds(d, old[0], runs[0])
+
+
+def v3_seeds(d, v1, v2):
+    """Version 3 lines (history_keys.h): short keys, kB, the host by position."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = gen_history(tmp, "v3", "--hours", "3", "--failures", "1", "--host", "512",
+                           "--types", "hello:2:20:100,wiki:1:5", "--format", "3")
+        gated = gen_history(tmp, "v3gated", "--hours", "1", "--every", "15", "--host", "600",
+                            "--gate", "100", "--types", "hello:1:20", "--format", "3")
+    write(d, "v3-runs.jsonl", "".join(runs))
+    write(d, "v3-gated.jsonl", "".join(gated))
+    write(d, "three-versions.jsonl", v1 + v2 + runs[0])
+    # A host in bytes (not whole kB) and PSI, a worker column in bytes, healed entries.
+    line = json.loads(runs[0])
+    line["h"] = {"ma": 1000001, "su": 0, "mt": 2000003, "s1": 0.25, "f3": 1.5}
+    line["o"]["c"][line["o"]["c"].index("R")] = "rs"
+    line["he"] = {"c": ["n", "wh"], "r": [[3, "gone"], [4]], "k": {"ty": "wiki", "st": "dead"}}
+    write(d, "v3-bytes-healed.jsonl", json.dumps(line, separators=(",", ":")) + "\n")
 
 
 def main():

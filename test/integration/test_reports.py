@@ -2,11 +2,13 @@
 state, the history file and command, Prometheus metrics and syslog."""
 
 import fcntl
+import json
 import os
 import re
 import socket
 import subprocess
 
+import histfmt
 from harness import (BIN, TOP, check, check_gated, one_line, rss, run, start)
 
 
@@ -73,6 +75,23 @@ def test_history_appends_one_line_per_run(tmp):
     check(len(open(other).read().splitlines()) == 1, "--history file")
 
 
+def test_history_line_is_the_report_in_version_3(tmp):
+    """A run's line is its --json report as histfmt writes it (the program's
+    writer and the tests' reader agree), at most a third of its size, and
+    gated runs' lines too."""
+    site, sim = start(tmp)
+    for args in ([], ["--when-available-below", "1K"]):
+        res = run(["--json"] + args, site)
+        check(res.rc == 0, res)
+        rep = res.json()
+        with open(site.path("logs", "kahua-restarter.jsonl"), "rb") as f:
+            raw = f.read().splitlines()[-1]
+        check(json.loads(raw) == histfmt.compact(rep), (raw, histfmt.compact(rep)))
+        check(json.loads(raw)["v"] == 3, raw)
+        v1 = len(json.dumps(rep, separators=(",", ":")))
+        check(3 * len(raw) <= v1, "line of %d bytes for a report of %d" % (len(raw), v1))
+
+
 def test_history_command_summarises(tmp):
     site, sim = start(tmp)
     for _ in range(2):
@@ -118,7 +137,7 @@ def test_history_stays_under_its_limit(tmp):
     lines = site.history()
     check(sum(l["exit_status"] != 0 for l in lines) == 3, "failures lost")
     check(len(lines[-1]["restarts"]) == 3 and lines[-1]["started"] > 1.7e9, lines[-1])
-    check(all(l.get("v") == 2 for l in site.history_lines()), "old lines not rewritten")
+    check(all(l.get("v") == 3 for l in site.history_lines()), "old lines not rewritten")
     # The default limit, from the environment: quiet, the file within it.
     res = run([], site, env={"KAHUA_RESTARTER_HISTORY_MAX_SIZE": "600K"})
     check(res.rc == 0 and res.err == "", res)
@@ -140,7 +159,7 @@ def test_history_torn_tail_skipped_then_ended(tmp):
     check(res.rc == 0 and res.err == "", res)
     with open(path) as f:
         raw = f.read()
-    check('"started":17\n{"v":2,' in raw and raw.endswith("\n"), raw[-300:])
+    check('"started":17\n{"v":3,' in raw and raw.endswith("\n"), raw[-300:])
     js = run(["history", "--json"], site).json()
     check(js["runs"] == 2 and js["skipped"] == 1, js)
 

@@ -1,6 +1,7 @@
 /*
- * The history's format and its bounds: version 2 lines read back as the
- * report they came from, and about a third of its size; lines that do
+ * The history's format and its bounds: version 3 lines read back as the
+ * report they came from, every key of the schema, at most a third of its
+ * size; versions 1, 2 and 3 of the same runs read alike; lines that do
  * not hold together are refused; a torn last line is skipped, then ended
  * by the next append; a file over its limit is thinned, failures and
  * healings kept, through a temporary file renamed over it, and a failed
@@ -26,6 +27,7 @@
 #include "health.h"
 #include "history.h"
 #include "history_fmt.h"
+#include "history_keys.h"
 #include "history_thin.h"
 #include "report.h"
 #include "fixtures.h"
@@ -158,11 +160,8 @@ static void test_round_trip_and_size(void **state)
 	assert_non_null(line);
 	assert_int_equal(line[len - 1], '\n');
 	assert_null(memchr(line, '\n', len - 1));
-	/*
-	 * No observation written twice, no key repeated: about a third of the
-	 * report (0.31 of a run on the simulator; these figures are longer).
-	 */
-	if (len * 100 > strlen(v1) * 35)
+	/* No observation written twice, no long key: at most a third of the report. */
+	if (len * 3 > strlen(v1))
 		fail_msg("line of %zu bytes for a report of %zu", len, strlen(v1));
 	/* Fields the report may gain pass through with no change to the format. */
 	cJSON_AddNumberToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(report, "workers_before"), 1),
@@ -182,6 +181,135 @@ static void test_round_trip_and_size(void **state)
 	cJSON_Delete(report);
 	free(v1);
 	free(line);
+}
+
+/* Every key and alternate key reads back as one name only, and none is the format's own. */
+static void test_schema_keys_distinct(void **state)
+{
+	static const char *const structure[] = { "v", "w", "o", "c", "r", "k" };
+
+	(void)state;
+	for (size_t i = 0; i < NHKEYS; i++) {
+		const struct hkey *a = &HKEYS[i];
+
+		assert_true((a->alt == NULL) == (a->how == HK_PLAIN));
+		for (size_t s = 0; s < sizeof structure / sizeof structure[0]; s++) {
+			assert_string_not_equal(a->key, structure[s]);
+			assert_true(a->alt == NULL || strcmp(a->alt, structure[s]) != 0);
+		}
+		for (size_t j = 0; j < NHKEYS; j++) {
+			const struct hkey *b = &HKEYS[j];
+
+			if (i == j)
+				continue;
+			assert_string_not_equal(a->name, b->name);
+			assert_string_not_equal(a->key, b->key);
+			assert_string_not_equal(a->key, b->name);
+			assert_true(b->alt == NULL || strcmp(a->key, b->alt) != 0);
+			if (a->alt != NULL) {
+				assert_string_not_equal(a->alt, b->name);
+				assert_true(b->alt == NULL || strcmp(a->alt, b->alt) != 0);
+			}
+		}
+	}
+	for (size_t h = 0; h < NHOST_FIELDS; h++) {
+		bool known = false;
+
+		for (size_t i = 0; i < NHKEYS; i++)
+			known |= strcmp(HKEYS[i].name, HOST_FIELDS[h]) == 0;
+		assert_true(known);
+	}
+}
+
+#define T0 1764187200.0
+
+/*
+ * A figure for every key of the schema: whole kB and seconds, or not (odd;
+ * a time beyond 2^53 s, as a line keeps no fraction of a second).
+ */
+static double figure(const struct hkey *h, int row, bool odd)
+{
+	if (h->how == HK_SINCE)
+		return odd ? 1e16 + 2 * row : T0 - 3600 * row;
+	if (h->how == HK_KB)
+		return 1024.0 * (7 + row) + (odd ? 3 : 0);
+	return 11 + row;
+}
+
+/* An object with every key of the schema but skip's. */
+static cJSON *every_key(int row, bool odd, const char *const *skip, size_t nskip)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	assert_non_null(o);
+	for (size_t i = 0; i < NHKEYS; i++) {
+		bool skipped = false;
+
+		for (size_t s = 0; s < nskip; s++)
+			skipped |= strcmp(HKEYS[i].name, skip[s]) == 0;
+		if (!skipped)
+			assert_non_null(cJSON_AddNumberToObject(o, HKEYS[i].name, figure(&HKEYS[i], row, odd)));
+	}
+	return o;
+}
+
+/*
+ * A report holding every key of the schema at the top, in workers, steps
+ * and other lists, and the host: read back as it was, with no long key
+ * left in the line, each figure in its alternate unit when it fits one.
+ */
+static void round_trip_every_key(bool odd)
+{
+	static const char *const lists[] = { "workers_before", "workers_after", "restarts", "host",
+					     "types", "started" };
+	cJSON *report = every_key(0, odd, lists, sizeof lists / sizeof lists[0]);
+	cJSON *before = cJSON_AddArrayToObject(report, "workers_before");
+	cJSON *after = cJSON_AddArrayToObject(report, "workers_after");
+	cJSON *steps = cJSON_AddArrayToObject(report, "restarts");
+	cJSON *types = cJSON_AddArrayToObject(report, "types");
+	cJSON *host = cJSON_AddObjectToObject(report, "host"), *step;
+	struct hfmt_view view;
+	char *line, quoted[64];
+	size_t len;
+
+	assert_non_null(cJSON_AddNumberToObject(report, "started", T0));
+	for (int r = 0; r < 3; r++) {
+		cJSON_AddItemToArray(before, every_key(r, odd, lists, 0));
+		cJSON_AddItemToArray(after, every_key(r + 3, odd, lists, 0));
+		cJSON_AddItemToArray(types, every_key(r, odd, lists, 0));
+		step = every_key(r, odd, lists, 0);
+		cJSON_ReplaceItemInObjectCaseSensitive(step, "old", every_key(r + 6, odd, lists, 0));
+		cJSON_ReplaceItemInObjectCaseSensitive(step, "new", every_key(r + 9, odd, lists, 0));
+		cJSON_AddItemToArray(steps, step);
+	}
+	for (size_t h = 0; h < NHOST_FIELDS; h++)
+		cJSON_AddNumberToObject(host, HOST_FIELDS[h], h < 3 ? 1024.0 * (100 + h) + (odd ? 1 : 0) : h);
+	line = hfmt_line(report, &len);
+	assert_non_null(line);
+	assert_true(cJSON_Compare(read_back(line, len - 1, &view), report, true));
+	for (size_t i = 0; i < NHKEYS; i++) {
+		if (strcmp(HKEYS[i].name, HKEYS[i].key) == 0)
+			continue;
+		snprintf(quoted, sizeof quoted, "\"%s\"", HKEYS[i].name);
+		if (strstr(line, quoted) != NULL)
+			fail_msg("%s left long in %s", quoted, line);
+		if (HKEYS[i].alt == NULL)
+			continue;
+		snprintf(quoted, sizeof quoted, "\"%s\"", HKEYS[i].alt);
+		if ((strstr(line, quoted) != NULL) == odd)
+			fail_msg("%s %s in %s", quoted, odd ? "used" : "unused", line);
+	}
+	assert_true((strstr(line, "\"h\":[100,101,102,3,4,5,6,7,8]") == NULL) == odd);
+	hfmt_view_free(&view);
+	cJSON_Delete(report);
+	free(line);
+}
+
+static void test_every_key_round_trips(void **state)
+{
+	(void)state;
+	round_trip_every_key(false);
+	round_trip_every_key(true);
 }
 
 static enum hfmt_rc expand_text(const char *text)
@@ -219,7 +347,7 @@ static char *wide_worker(bool as_constants)
 static void test_lines_that_do_not_hold_together(void **state)
 {
 	static const char *const bad[] = {
-		"{\"v\":3,\"command\":\"restart\",\"started\":1}",
+		"{\"v\":4,\"command\":\"restart\",\"started\":1}",
 		"{\"v\":\"2\",\"started\":1}",
 		"{\"v\":2,\"started\":1,\"w\":{\"c\":[\"id\"],\"r\":[[\"a\"]]}}",
 		"{\"v\":2,\"w\":{\"c\":[\"id\"],\"r\":[[\"a\"]]},\"o\":{\"c\":[\"w\"],\"r\":[[1]]}}",
@@ -230,6 +358,12 @@ static void test_lines_that_do_not_hold_together(void **state)
 		"\"restarts\":{\"c\":[\"old\"],\"r\":[[0.5]]}}",
 		"{\"v\":2,\"types\":{\"c\":[1],\"r\":[[2]]}}",
 		"{\"v\":2,\"types\":{\"c\":[\"type\"],\"r\":[[\"a\"]],\"k\":[1]}}",
+		/* Version 3: a host longer than its fields, a start time relative to no start. */
+		"{\"v\":3,\"t\":1,\"h\":[1,2,3,4,5,6,7,8,9,10]}",
+		"{\"v\":3,\"w\":{\"c\":[\"i\",\"T\"],\"r\":[[\"a\",-5]]},\"o\":{\"c\":[\"w\"],\"r\":[[0]]}}",
+		"{\"v\":3,\"w\":{\"c\":[\"i\"],\"r\":[[\"a\"]],\"k\":{\"T\":-5}},\"o\":{\"c\":[\"w\"],\"r\":[[0]]}}",
+		"{\"v\":3,\"y\":{\"c\":[\"ty\",1],\"r\":[[\"a\"]]}}",
+		"{\"v\":3,\"y\":{\"c\":[\"ty\"],\"r\":[[\"a\"]],\"k\":[1]}}",
 	};
 	char *big;
 
@@ -238,6 +372,7 @@ static void test_lines_that_do_not_hold_together(void **state)
 		if (expand_text(bad[i]) != HFMT_BAD)
 			fail_msg("took %s", bad[i]);
 	assert_int_equal(expand_text("{\"v\":2,\"command\":\"restart\",\"started\":1}"), HFMT_OK);
+	assert_int_equal(expand_text("{\"v\":3,\"cm\":\"restart\",\"t\":1,\"h\":[null,2]}"), HFMT_OK);
 	assert_int_equal(expand_text("{\"command\":\"restart\",\"started\":1}"), HFMT_OK);
 	/* One worker seen 20,000 times: fine with no cells, refused with 20,000 of them. */
 	big = wide_worker(false);
@@ -295,7 +430,7 @@ static void test_torn_last_line_skipped_then_ended(void **state)
 	assert_int_equal(history_append(f->path, &sm.r, &err), 0);
 	text = slurp(f->path, &len);
 	/* The fragment ended by a newline of its own, the new line whole after it. */
-	assert_non_null(strstr(text, "\"started\":17641\n{\"v\":2,"));
+	assert_non_null(strstr(text, "\"started\":17641\n{\"v\":3,"));
 	assert_int_equal(text[len - 1], '\n');
 	free(text);
 	j = summary(f->path);
@@ -304,41 +439,44 @@ static void test_torn_last_line_skipped_then_ended(void **state)
 	cJSON_Delete(j);
 }
 
+/* The summary and the chart of a generated history of one format, as text. */
+static void read_format(const struct fx *f, const char *args, int format, char **json, char **svg)
+{
+	char path[160], cmd[1024];
+	struct kr_err err = { 0 };
+	cJSON *j;
+
+	snprintf(path, sizeof path, "%s/v%d.jsonl", f->dir, format);
+	snprintf(cmd, sizeof cmd, "python3 bench/gen_history.py '%s' %s --format %d", path, args, format);
+	assert_int_equal(system(cmd), 0);
+	j = summary(path);
+	assert_true(num(j, "runs") == 580 && num(j, "failed_runs") == 3);
+	cJSON_DeleteItemFromObject(j, "file");
+	*json = cJSON_Print(j);
+	cJSON_Delete(j);
+	snprintf(cmd, sizeof cmd, "%s/%d.svg", f->dir, format);
+	assert_int_equal(chart_svg(path, 0, cmd, &err), 0);
+	*svg = slurp(cmd, NULL);
+}
+
 /* Old lines and new lines of the same runs give the same summary and chart. */
 static void test_old_and_new_lines_read_alike(void **state)
 {
 	struct fx *f = *state;
 	static const char *const args = "--hours 600 --types hello:2:20:150,leaky:1:48:900 "
 					 "--failures 3 --skips 20 --host 2048";
-	char cmd[1024], v2[160], *svg1, *svg2, *a, *b;
-	struct kr_err err = { 0 };
-	cJSON *j1, *j2;
+	char *json[3], *svg[3];
 
-	snprintf(v2, sizeof v2, "%s/v2.jsonl", f->dir);
-	snprintf(cmd, sizeof cmd, "python3 bench/gen_history.py '%s' %s && "
-		 "python3 bench/gen_history.py '%s' %s --format 2", f->path, args, v2, args);
-	assert_int_equal(system(cmd), 0);
-	j1 = summary(f->path);
-	j2 = summary(v2);
-	cJSON_DeleteItemFromObject(j1, "file");
-	cJSON_DeleteItemFromObject(j2, "file");
-	a = cJSON_Print(j1);
-	b = cJSON_Print(j2);
-	assert_string_equal(a, b);
-	assert_true(num(j1, "runs") == 580 && num(j1, "failed_runs") == 3);
-	snprintf(cmd, sizeof cmd, "%s/1.svg", f->dir);
-	assert_int_equal(chart_svg(f->path, 0, cmd, &err), 0);
-	svg1 = slurp(cmd, NULL);
-	snprintf(cmd, sizeof cmd, "%s/2.svg", f->dir);
-	assert_int_equal(chart_svg(v2, 0, cmd, &err), 0);
-	svg2 = slurp(cmd, NULL);
-	assert_string_equal(svg1, svg2);
-	free(a);
-	free(b);
-	free(svg1);
-	free(svg2);
-	cJSON_Delete(j1);
-	cJSON_Delete(j2);
+	for (int v = 1; v <= 3; v++)
+		read_format(f, args, v, &json[v - 1], &svg[v - 1]);
+	for (int v = 2; v <= 3; v++) {
+		assert_string_equal(json[0], json[v - 1]);
+		assert_string_equal(svg[0], svg[v - 1]);
+	}
+	for (int v = 0; v < 3; v++) {
+		free(json[v]);
+		free(svg[v]);
+	}
 }
 
 /* A generated history of old-format lines with a healed entry every 200 hours. */
@@ -401,9 +539,9 @@ static void test_limit_thins_keeps_failures_and_healed(void **state)
 		snprintf(marker, sizeof marker, "\"healed-%d\"", h);
 		assert_non_null(strstr(text, marker));
 	}
-	/* Every line now in version 2. */
+	/* Every line now in version 3. */
 	for (char *p = text; *p != '\0'; p = strchr(p, '\n') + 1)
-		assert_true(strncmp(p, "{\"v\":2,", 7) == 0);
+		assert_true(strncmp(p, "{\"v\":3,", 7) == 0);
 	free(text);
 }
 
@@ -428,7 +566,7 @@ static void test_failed_thinning_loses_nothing(void **state)
 	/* The old lines as they were, and the new one after them. */
 	assert_true(now_len > was_len);
 	assert_memory_equal(now, was, was_len);
-	assert_true(strncmp(now + was_len, "{\"v\":2,", 7) == 0);
+	assert_true(strncmp(now + was_len, "{\"v\":3,", 7) == 0);
 	rmdir(tmp);
 	free(was);
 	free(now);
@@ -493,6 +631,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_and_size),
+		cmocka_unit_test(test_schema_keys_distinct),
+		cmocka_unit_test(test_every_key_round_trips),
 		cmocka_unit_test(test_lines_that_do_not_hold_together),
 		cmocka_unit_test(test_thin_plan_fits),
 		cmocka_unit_test_setup_teardown(test_old_and_new_lines_read_alike, setup, teardown),
