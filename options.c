@@ -78,7 +78,7 @@ static const struct optdef optdefs[] = {
 	{ "json", 'j', K_BOOL, F(json), NULL, NULL, "print one JSON report on stdout" },
 	{ "history", 0, K_STRING, F(history), NULL, "FILE", "history file (default LOGDIR/kahua-restarter.jsonl)" },
 	{ "no-history", 0, K_BOOL, F(no_history), NULL, NULL, "do not append to the history file" },
-	{ "history-max-size", 0, K_SIZE, F(history_max_size), "4M", "SIZE", "keep the history file under SIZE by thinning its oldest runs (0: no limit)" },
+	{ "history-max-size", 0, K_SIZE, F(history_max_size), "3M", "SIZE", "keep the history file under SIZE by thinning its oldest runs (0: no limit)" },
 	{ "prom", 0, K_STRING, F(prom), NULL, "FILE", "write Prometheus metrics to FILE" },
 	{ "syslog", 0, K_BOOL, F(syslog), NULL, NULL, "also log to syslog" },
 	{ "facility", 0, K_FACILITY, F(facility), "daemon", "NAME", "syslog facility (daemon, user, local0..local7)" },

@@ -24,7 +24,7 @@ EVERY = 5
 TYPES = "hello:2:20:150,leaky:1:48:900,wiki:2:5:40"    # 3 types, 5 workers
 GEN = ["--hours", str(HOURS), "--every", str(EVERY), "--types", TYPES, "--host", "4000",
        "--gate", "3000", "--failures", "12"]
-LIMIT = 4 << 20                                       # --history-max-size's default
+LIMIT = 3 << 20                                       # --history-max-size's default
 SLOTS = 512                                           # the chart's (chart_data.h)
 REPLAY = os.environ.get("KR_HIST_REPLAY", os.path.join(c.BENCH, "hist_replay"))
 
@@ -134,7 +134,7 @@ def run(quick=False):
         r = replay(new, kept)
         sec.text("Appended one line at a time through the program's history store "
                  "(`bench/hist_replay`, the code a run uses) with the default "
-                 "`--history-max-size 4M`: the file never passed %s MiB (limit %s MiB) and "
+                 "`--history-max-size 3M`: the file never passed %s MiB (limit %s MiB) and "
                  "ends at %s MiB and %d lines; it was thinned %d times; the %d appends took "
                  "%.1f s in all, the slowest (a thinning) %.0f ms."
                  % (mib(r["biggest"]), mib(LIMIT), mib(r["size"]),
@@ -164,7 +164,7 @@ def run(quick=False):
             o.writelines(reversed(tail))
         t = c.Table(["`history` on", "MiB", "lines", "wall min ms", "wall median ms",
                      "wall max ms", "CPU median ms", "failed"])
-        for name, path, n in (("the kept year", kept, runs), ("4 MiB of the newest lines", full, runs),
+        for name, path, n in (("the kept year", kept, runs), ("3 MiB of the newest lines", full, runs),
                               ("the unbounded version 3 year", new, 3),
                               ("the old-format year", old, 3)):
             lo, med, mx, cpu, bad = timed(["history", "--history", path], n)
