@@ -523,7 +523,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=27.0, help="wall time per policy [27]")
     ap.add_argument("--factor", type=float, default=3.0, help="time compression F [3]")
-    ap.add_argument("--rate", type=float, default=10.0, help="bot requests/s per site [10]")
+    ap.add_argument("--rate", type=float, default=15.0, help="bot requests/s per site [15]")
     ap.add_argument("--readers", type=int, default=2, help="readers per site [2]")
     ap.add_argument("--pages", type=int, default=40)
     ap.add_argument("--min-rss", default="128M", help="threshold of policies d and e [128M]")
