@@ -21,6 +21,13 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "check: debian package skipped: installing it needs root"
 	exit 77
 fi
+# The package is installed machine-wide: two suites running at once (two
+# clones, two CI jobs on one host) would remove it under each other.
+exec 9>/var/lock/kahua-restarter-test-deb.lock
+if ! flock -w 900 9; then
+	echo "FAIL another test_deb.sh held /var/lock/kahua-restarter-test-deb.lock for 15 minutes"
+	exit 1
+fi
 if dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'installed'; then
 	echo "check: debian package skipped: $pkg is installed on this machine and the test would remove it"
 	exit 77
