@@ -25,7 +25,7 @@ HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
 LIB_SRCS := err.c log.c clock.c file.c fmt.c jsonw.c names.c outfile.c sexp.c \
-	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_census.c kahua_log.c procinfo.c procnet.c psi.c \
+	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_grace.c kahua_census.c kahua_log.c procinfo.c procnet.c psi.c \
 	    model.c options.c \
 	    select.c lock.c drain.c rollout.c heal.c sweep.c \
 	    curl_dl.c health.c sitecheck.c \
