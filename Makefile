@@ -78,12 +78,14 @@ $(BIN): $(O)/restarter.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/restarter.o $(LIB) $(LIBS)
 
 # The simulator shares only the S-expression reader with the program; the
-# census and sweep expressions it recognises come from the recordings.
+# census, sweep and grace expressions it recognises come from the recordings.
 SIM_RECORDED := $(O)/test/gen/recorded.h
 
-$(SIM_RECORDED): test/vectors/census-sweep.json test/sim/recorded.py
+SIM_VECTORS := test/vectors/census-sweep.json test/vectors/grace.json
+
+$(SIM_RECORDED): $(SIM_VECTORS) test/sim/recorded.py
 	@mkdir -p $(dir $@)
-	python3 test/sim/recorded.py test/vectors/census-sweep.json $@
+	python3 test/sim/recorded.py $(SIM_VECTORS) $@
 
 $(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h $(SIM_RECORDED)
 	@mkdir -p $(dir $@)

@@ -29,9 +29,9 @@ BIN = os.path.join(TOP, "kahua-restarter")
 HDR = '(("x-kahua-eval" "#t") ("x-kahua-sgsid" "kahua-restarter"))'
 
 
-def c_string(name, end_marker):
-    """A string constant of kahua_census.c, as the compiler joins it."""
-    src = open(os.path.join(TOP, "kahua_census.c")).read()
+def c_string(name, end_marker, source="kahua_census.c"):
+    """A string constant of a C file (kahua_census.c), as the compiler joins it."""
+    src = open(os.path.join(TOP, source)).read()
     start = src.index(name)
     end = src.index(";", src.index(end_marker, start))
     text = ""

@@ -349,6 +349,16 @@ void err_waitpid_race(struct sx_buf *b, const char *cmd);
 
 _Noreturn void worker_main(int argc, char **argv);
 
+/* ------------------------------------------------------------ grace.c */
+
+/* The program's grace expression (as recorded) for *ms milliseconds? */
+bool grace_is_expr(const struct sx *body, long long *ms);
+/* At start: finish (unlink, exit) runs when a grace runs out (SIGALRM). */
+void grace_setup(void (*finish)(int));
+void grace_set(long long ms);
+/* In the SIGTERM handler: true while the worker is to go on serving. */
+bool grace_on_term(void);
+
 /* ------------------------------------------------------------ httpd.c */
 
 _Noreturn void httpd_main(int argc, char **argv);

@@ -1,0 +1,138 @@
+"""A worker's grace after SIGTERM (--term-grace, kahua_grace.h) on the
+simulator, which recognises the grace expression as recorded from a real
+Kahua worker (test/vectors/grace.json): a worker given it keeps serving
+after SIGTERM for the grace and then exits; one never given it exits at
+SIGTERM as before; the program arms every worker it terminates, and a
+worker that cannot take the grace is terminated as before, quietly."""
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+
+from harness import TOP, Sim, Site, alive, check, raw_exchange, run, same_workers, wait_for
+
+HDR = '(("x-kahua-eval" "#t") ("x-kahua-sgsid" "kahua-restarter"))'
+
+
+def grace_request(ms):
+    """The recorded grace expression (without its header) with ms in place of its 300."""
+    with open(os.path.join(TOP, "test", "vectors", "grace.json")) as f:
+        sent = [c["sent"] for c in json.load(f) if c["case"].startswith("grace: armed")][0]
+    return re.sub(r"\b300\b", str(ms), sent.split("\n", 1)[1])
+
+
+def ask(sock, body, timeout=10):
+    return raw_exchange(sock, (HDR + "\n" + body).encode(), timeout=timeout).decode()
+
+
+def test_worker_serves_after_sigterm_until_its_grace_ends(tmp):
+    site = Site(tmp, types=[("hello", [], 1)])
+    sim = Sim(site)
+    w = sim.ls()[0]
+    sock = os.path.join(sim.sockdir, w["wid"])
+    check(ask(sock, grace_request(1500)) == '(("x-kahua-status" "OK"))\n("" "" "(grace 1 1500)")\n',
+          "grace not armed")
+    os.kill(w["pid"], signal.SIGTERM)
+    os.kill(w["pid"], signal.SIGTERM)   # a second one (Kahua's orphan handler) changes nothing
+    # Sent after SIGTERM: answered, by the same process, still listening.
+    check(ask(sock, "(+ 1 2)") == '(("x-kahua-status" "OK"))\n("" "" "3")\n', "not served in the grace")
+    check(alive(w["pid"]) and os.path.exists(sock), "the worker left before its grace ended")
+    wait_for(lambda: not os.path.exists(sock), 30, "the worker to exit after its grace")
+    sim.stop()
+
+
+def test_worker_without_grace_exits_at_sigterm(tmp):
+    site = Site(tmp, types=[("hello", [], 1)])
+    sim = Sim(site)
+    w = sim.ls()[0]
+    sock = os.path.join(sim.sockdir, w["wid"])
+    os.kill(w["pid"], signal.SIGTERM)
+    wait_for(lambda: not os.path.exists(sock), 30, "the worker to exit")
+    try:
+        got = ask(sock, "(+ 1 2)")
+    except OSError:
+        got = None
+    check(got is None, "a worker with no grace answered after SIGTERM: %r" % got)
+    sim.stop()
+
+
+def test_kill_waits_for_the_grace_and_serves_meanwhile(tmp):
+    """The supervisor's (kill WNO) holds its lock until the worker exits:
+    with a grace that is after the grace.  Meanwhile the worker answers."""
+    site = Site(tmp, types=[("hello", [], 2)])
+    sim = Sim(site)
+    w = sim.ls()[0]
+    sock = os.path.join(sim.sockdir, w["wid"])
+    ask(sock, grace_request(1000))
+    got = {}
+
+    def kill():
+        t0 = time.monotonic()
+        got["reply"] = sim.call("(kill %d)" % w["wno"])
+        got["secs"] = time.monotonic() - t0
+    t = threading.Thread(target=kill)
+    t.start()
+    answers = []
+    while t.is_alive():
+        try:
+            answers.append(ask(sock, "(+ 1 2)", timeout=5))
+        except OSError:
+            break
+        time.sleep(0.05)
+    t.join(30)
+    check(got["reply"].startswith('(("x-kahua-status" "OK"))'), got)
+    check(got["secs"] >= 1.0, "kill answered before the grace ended: %r" % got)
+    check(w["wid"] not in got["reply"] and not alive(w["pid"]), got)
+    check(all(a.endswith('("" "" "3")\n') for a in answers) and answers, answers)
+    sim.call("(reload)")
+    sim.stop()
+
+
+def test_restart_arms_each_worker_it_terminates(tmp):
+    site = Site(tmp, types=[("hello", [], 2)])
+    sim = Sim(site)
+    before = sim.ls()
+    for strategy in ("rolling", "surge", "all"):
+        res = run(["-v", "--json", "--no-http-check", "--term-grace", "400ms",
+                   "--strategy", strategy, "restart"], site)
+        check(res.rc == 0 and res.out.startswith("{"), res)
+        for s in res.json()["restarts"]:
+            check("worker %s (hello, pid %d) serves 400 ms more after its SIGTERM"
+                  % (s["old"]["id"], s["old"]["pid"]) in res.err, res.err)
+            check(s["result"] == "ok", s)
+        check(res.err.count("serves 400 ms more") == 2, res.err)
+    same_workers(before, sim.ls())
+    res = run(["-v", "--term-grace", "0", "--no-http-check", "restart"], site)
+    check(res.rc == 0 and "serves" not in res.err and "grace" not in res.err, res.err)
+    sim.stop()
+
+
+def test_worker_refusing_the_grace_is_restarted_quietly(tmp):
+    site = Site(tmp, types=[("hello", ["--eval-reply", "error"], 1), ("leaky", ["--eval-reply", "silent"], 1)])
+    sim = Sim(site)
+    before = sim.ls()
+    res = run(["--no-http-check", "--probe", "http", "--ctl-timeout", "1", "--drain-timeout", "1", "restart"], site)
+    check(res.rc == 0 and res.out == "" and res.err == "", res)
+    after = sim.ls()
+    same_workers(before, after)
+    check(not {w["wid"] for w in before} & {w["wid"] for w in after}, (before, after))
+    res = run(["-v", "--no-http-check", "--probe", "http", "--ctl-timeout", "1", "--drain-timeout", "1", "restart"], site)
+    check(res.rc == 0, res)
+    check("takes no grace (eval answered ERROR: *** UNBOUND-VARIABLE-ERROR" in res.err, res.err)
+    check("takes no grace (no answer to the eval within the time limit)" in res.err, res.err)
+    sim.stop()
+
+
+def test_bad_term_grace_is_one_line_and_usage(tmp):
+    for bad, why in (("20s", "whole milliseconds from 1ms to 10s"), ("0.5ms", "whole milliseconds"),
+                     ("-1", "expected a duration"), ("soon", "expected a duration")):
+        res = run(["-S", tmp, "--term-grace", bad, "status"])
+        check(res.rc == 64 and res.out == "" and len(res.err.splitlines()) == 1, res)
+        check("term-grace" in res.err and why in res.err, res.err)
+    with open(os.path.join(tmp, "c.json"), "w") as f:
+        f.write('{"term-grace": "11s"}')
+    res = run(["-S", tmp, "-c", os.path.join(tmp, "c.json"), "status"])
+    check(res.rc == 64 and "--term-grace 11s" in res.err and len(res.err.splitlines()) == 1, res)
