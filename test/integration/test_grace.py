@@ -5,40 +5,24 @@ after SIGTERM for the grace and then exits; one never given it exits at
 SIGTERM as before; the program arms every worker it terminates, and a
 worker that cannot take the grace is terminated as before, quietly."""
 
-import json
 import os
-import re
 import signal
 import threading
 import time
 
-from harness import TOP, Sim, Site, alive, check, raw_exchange, run, same_workers, wait_for
-
-HDR = '(("x-kahua-eval" "#t") ("x-kahua-sgsid" "kahua-restarter"))'
-
-
-def grace_request(ms):
-    """The recorded grace expression (without its header) with ms in place of its 300."""
-    with open(os.path.join(TOP, "test", "vectors", "grace.json")) as f:
-        sent = [c["sent"] for c in json.load(f) if c["case"].startswith("grace: armed")][0]
-    return re.sub(r"\b300\b", str(ms), sent.split("\n", 1)[1])
-
-
-def ask(sock, body, timeout=10):
-    return raw_exchange(sock, (HDR + "\n" + body).encode(), timeout=timeout).decode()
-
+from harness import Sim, Site, alive, check, eval_on, grace_request, run, same_workers, wait_for
 
 def test_worker_serves_after_sigterm_until_its_grace_ends(tmp):
     site = Site(tmp, types=[("hello", [], 1)])
     sim = Sim(site)
     w = sim.ls()[0]
     sock = os.path.join(sim.sockdir, w["wid"])
-    check(ask(sock, grace_request(1500)) == '(("x-kahua-status" "OK"))\n("" "" "(grace 1 1500)")\n',
+    check(eval_on(sock, grace_request(1500)) == '(("x-kahua-status" "OK"))\n("" "" "(grace 1 1500)")\n',
           "grace not armed")
     os.kill(w["pid"], signal.SIGTERM)
     os.kill(w["pid"], signal.SIGTERM)   # a second one (Kahua's orphan handler) changes nothing
     # Sent after SIGTERM: answered, by the same process, still listening.
-    check(ask(sock, "(+ 1 2)") == '(("x-kahua-status" "OK"))\n("" "" "3")\n', "not served in the grace")
+    check(eval_on(sock, "(+ 1 2)") == '(("x-kahua-status" "OK"))\n("" "" "3")\n', "not served in the grace")
     check(alive(w["pid"]) and os.path.exists(sock), "the worker left before its grace ended")
     wait_for(lambda: not os.path.exists(sock), 30, "the worker to exit after its grace")
     sim.stop()
@@ -52,7 +36,7 @@ def test_worker_without_grace_exits_at_sigterm(tmp):
     os.kill(w["pid"], signal.SIGTERM)
     wait_for(lambda: not os.path.exists(sock), 30, "the worker to exit")
     try:
-        got = ask(sock, "(+ 1 2)")
+        got = eval_on(sock, "(+ 1 2)")
     except OSError:
         got = None
     check(got is None, "a worker with no grace answered after SIGTERM: %r" % got)
@@ -66,7 +50,7 @@ def test_kill_waits_for_the_grace_and_serves_meanwhile(tmp):
     sim = Sim(site)
     w = sim.ls()[0]
     sock = os.path.join(sim.sockdir, w["wid"])
-    ask(sock, grace_request(1000))
+    eval_on(sock, grace_request(1000))
     got = {}
 
     def kill():
@@ -78,7 +62,7 @@ def test_kill_waits_for_the_grace_and_serves_meanwhile(tmp):
     answers = []
     while t.is_alive():
         try:
-            answers.append(ask(sock, "(+ 1 2)", timeout=5))
+            answers.append(eval_on(sock, "(+ 1 2)", timeout=5))
         except OSError:
             break
         time.sleep(0.05)
