@@ -184,6 +184,7 @@ struct faults {
 	double restart_race;    /* probability a restart loses the race; 0: off */
 	long slow_start_ms;     /* -1: off */
 	long http_delay_ms;     /* -1: off */
+	long dispatch_delay_ms; /* a web request's pick to its connect; -1: off */
 };
 
 struct options {
