@@ -237,6 +237,20 @@ def eval_on(sock, body, timeout=10):
     return raw_exchange(sock, (hdr + body).encode(), timeout=timeout).decode()
 
 
+def timed_call(spvr, body):
+    """body on spvr's control socket (a Sim or a real site), from a thread
+    of its own: (thread, got); got has "reply" and "secs" once it ends."""
+    got = {}
+
+    def call():
+        t0 = time.monotonic()
+        got["reply"] = spvr.call(body)
+        got["secs"] = time.monotonic() - t0
+    t = threading.Thread(target=call)
+    t.start()
+    return t, got
+
+
 def children_of(pid):
     kids = []
     for d in os.listdir("/proc"):

@@ -7,10 +7,10 @@ worker that cannot take the grace is terminated as before, quietly."""
 
 import os
 import signal
-import threading
 import time
 
-from harness import Sim, Site, alive, check, eval_on, grace_request, run, same_workers, wait_for
+from harness import (Sim, Site, alive, check, eval_on, grace_request, run, same_workers, timed_call,
+                     wait_for)
 
 def test_worker_serves_after_sigterm_until_its_grace_ends(tmp):
     site = Site(tmp, types=[("hello", [], 1)])
@@ -51,14 +51,7 @@ def test_kill_waits_for_the_grace_and_serves_meanwhile(tmp):
     w = sim.ls()[0]
     sock = os.path.join(sim.sockdir, w["wid"])
     eval_on(sock, grace_request(1000))
-    got = {}
-
-    def kill():
-        t0 = time.monotonic()
-        got["reply"] = sim.call("(kill %d)" % w["wno"])
-        got["secs"] = time.monotonic() - t0
-    t = threading.Thread(target=kill)
-    t.start()
+    t, got = timed_call(sim, "(kill %d)" % w["wno"])
     answers = []
     while t.is_alive():
         try:

@@ -82,9 +82,13 @@ def main(site, port):
         got = re.sub(r"/opt/kahua\b", "/usr/local", got)
         out.append({"case": name, "note": note, "socket": "SITE/socket/WID", "sent": sent,
                     "received": got, "socket_error": None, "seconds": round(secs, 4)})
-    path = os.path.join(TOP, "test", "vectors", "census-sweep.json")
+    write_vectors("census-sweep.json", out)
+
+
+def write_vectors(name, cases):
+    path = os.path.join(TOP, "test", "vectors", name)
     with open(path, "w") as f:
-        json.dump(out, f, indent=1)
+        json.dump(cases, f, indent=1)
         f.write("\n")
     print("wrote", path)
 

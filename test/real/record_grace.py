@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from record_census import BIN, HDR, TOP, c_string, exchange
+from record_census import BIN, HDR, c_string, exchange, write_vectors
 
 GRACE_MS = 300
 
@@ -68,11 +68,7 @@ def main(site):
     record("eval: the worker 100 ms into its grace", wsock, HDR + "\n(+ 1 2)",
            "still served after SIGTERM", during["got"], during["secs"])
     exchange(csock, '(("x-kahua-worker" "spvr"))\n(reload)\n')
-    path = os.path.join(TOP, "test", "vectors", "grace.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-    print("wrote", path)
+    write_vectors("grace.json", out)
 
 
 if __name__ == "__main__":

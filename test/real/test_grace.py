@@ -8,10 +8,9 @@ restarts; a worker whose eval answers ERROR is restarted as before."""
 
 import os
 import signal
-import threading
-import time
 
-from harness import alive, check, eval_on, grace_request, raw_exchange, run, same_workers, wait_for
+from harness import (alive, check, eval_on, grace_request, raw_exchange, run, same_workers, timed_call,
+                     wait_for)
 
 PAGE = (b'(("x-kahua-worker" "hello") ("x-kahua-path-info" ("hello")) '
         b'("x-kahua-metavariables" (("REQUEST_METHOD" "GET") ("PATH_INFO" "/hello"))))()')
@@ -54,14 +53,7 @@ def test_serves_after_sigterm_until_the_grace_ends(site, tmp):
 def test_kill_answers_after_the_grace_and_ls_drops_the_worker(site, tmp):
     w, sock = a_hello(site)
     armed(sock, 1000)
-    got = {}
-
-    def kill():
-        t0 = time.monotonic()
-        got["reply"] = site.call("(kill %d)" % w["wno"])
-        got["secs"] = time.monotonic() - t0
-    t = threading.Thread(target=kill)
-    t.start()
+    t, got = timed_call(site, "(kill %d)" % w["wno"])
     # The supervisor logs "terminate" just before it sends SIGTERM.
     wait_for(lambda: "terminate: hello(%d - %s)" % (w["wno"], w["wid"]) in site.log(), 30,
              "the supervisor to terminate the worker")
