@@ -660,18 +660,20 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 {
 	const struct worker *olds[1] = { &s->old.w };
 	struct stuck st = { .ro = ro, .olds = olds, .nolds = 1 };
-	struct kahua_wait wait = stuck_wait(ro, &st);
+	struct kahua_wait wait;
 	struct worker_list before = { 0 };
 	long long t0 = kr_now_ms();
 	char target[KAHUA_WID_MAX + 8];
 	struct last_look look;
 	int rc;
 
-	with_last_look(&wait, &look, ro, s);
 	wid_sexp(s->old.w.wid, target, sizeof target);
 	log_info("restarting worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
 		 (int)s->old.w.pid, s->reason);
 	arm_grace(ro, &s->old.w, 1);
+	/* The command's limits start once the worker has answered. */
+	wait = stuck_wait(ro, &st);
+	with_last_look(&wait, &look, ro, s);
 	rc = rollout_spvr(ro)->restart(ro->site, target, &wait, &ro->current, err);
 	s->killed = st.killed;
 	if (rc < 0) {
@@ -747,9 +749,9 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	if (rollout_refresh(ro, &lserr) < 0)
 		log_info("ls before draining %s: %s", s->old.w.wid, lserr.msg);
 	drain_step(ro, s);
+	arm_grace(ro, &s->old.w, 1);
 	wait = stuck_wait(ro, &st);
 	with_last_look(&wait, &look, ro, s);
-	arm_grace(ro, &s->old.w, 1);
 	rc = rollout_spvr(ro)->kill(ro->site, s->old.w.wno, &wait, &after, err);
 	s->killed = st.killed;
 	if (rc < 0) {
@@ -782,9 +784,14 @@ static int all_commands(struct rollout *ro, struct restart_step *steps, size_t n
 {
 	bool everything = n == ro->current.n;
 	char target[KAHUA_WID_MAX + 8];
+	struct worker *olds = everything ? calloc(n, sizeof *olds) : NULL;
 
-	if (everything)
-		arm_grace(ro, ro->current.v, ro->current.n);
+	/* (restart *): every worker at once, before the one command. */
+	for (size_t i = 0; olds != NULL && i < n; i++)
+		olds[i] = steps[i].old.w;
+	if (olds != NULL)
+		arm_grace(ro, olds, n);
+	free(olds);
 	for (size_t i = 0; i < (everything ? 1 : n); i++) {
 		struct kahua_wait wait;
 
