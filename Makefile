@@ -25,7 +25,7 @@ HEADERS  := $(wildcard *.h)
 
 # Modules shared by the binary, the unit tests and the fuzzers.
 LIB_SRCS := err.c log.c clock.c file.c fmt.c jsonw.c names.c outfile.c sexp.c \
-	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_census.c kahua_log.c procinfo.c procnet.c psi.c \
+	    kahua_site.c kahua_httpd.c kahua_ctl.c kahua_eval.c kahua_grace.c kahua_census.c kahua_log.c procinfo.c procnet.c psi.c \
 	    model.c options.c \
 	    select.c lock.c drain.c rollout.c heal.c sweep.c \
 	    curl_dl.c health.c sitecheck.c \
@@ -78,12 +78,14 @@ $(BIN): $(O)/restarter.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(O)/restarter.o $(LIB) $(LIBS)
 
 # The simulator shares only the S-expression reader with the program; the
-# census and sweep expressions it recognises come from the recordings.
+# census, sweep and grace expressions it recognises come from the recordings.
 SIM_RECORDED := $(O)/test/gen/recorded.h
 
-$(SIM_RECORDED): test/vectors/census-sweep.json test/sim/recorded.py
+SIM_VECTORS := test/vectors/census-sweep.json test/vectors/grace.json
+
+$(SIM_RECORDED): $(SIM_VECTORS) test/sim/recorded.py
 	@mkdir -p $(dir $@)
-	python3 test/sim/recorded.py test/vectors/census-sweep.json $@
+	python3 test/sim/recorded.py $(SIM_VECTORS) $@
 
 $(SIM): $(SIM_SRCS) test/sim/sim.h sexp.c sexp.h $(SIM_RECORDED)
 	@mkdir -p $(dir $@)

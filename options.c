@@ -47,6 +47,7 @@ static const struct optdef optdefs[] = {
 	{ "worker-timeout", 0, K_SECONDS, F(worker_timeout), "10", "SECS", "time for a replacement to show in ls and answer its probe" },
 	{ "drain-timeout", 0, K_SECONDS, F(drain_timeout), "5", "SECS", "wait at most SECS for a worker to finish its queued requests before it is terminated (0: do not wait)" },
 	{ "settle", 0, K_SECONDS, F(drain_timeout), NULL, "SECS", "deprecated alias of --drain-timeout" },
+	{ "term-grace", 0, K_SECONDS, F(term_grace), "300ms", "DURATION", "a worker being terminated serves DURATION more after SIGTERM, so requests already handed to it are answered; the supervisor's lock is held that much longer (at most 10s; 0: off)" },
 	{ "url", 'u', K_LIST, F(urls), NULL, "URL", "health-check URL (repeatable; default derived from kahua-httpd)" },
 	{ "expect-status", 0, K_STATUSES, F(expect_status), "200", "N[,N...]", "accepted HTTP statuses" },
 	{ "expect-body", 0, K_STRING, F(expect_body), NULL, "TEXT", "text the response body must contain" },
@@ -747,6 +748,22 @@ static int check_sweep(const struct options *o, struct kr_err *err)
 	return 0;
 }
 
+/*
+ * The grace goes into the worker's eval as whole milliseconds
+ * (kahua_grace.h), so it must be one.
+ */
+static int check_term_grace(const struct options *o, struct kr_err *err)
+{
+	double ms = o->term_grace * 1000;
+
+	if (ms == 0)
+		return 0;
+	if (ms < 1 || ms > OPT_TERM_GRACE_MAX_MS || fabs(ms - round(ms)) > 1e-6)
+		return kr_fail(err, KR_USAGE, "--term-grace %gs: must be whole milliseconds from 1ms to %ds (0: off)",
+			       o->term_grace, OPT_TERM_GRACE_MAX_MS / 1000);
+	return 0;
+}
+
 static int parse_command(struct options *o, int argc, char **argv, int first,
 			 struct kr_err *err)
 {
@@ -824,6 +841,8 @@ int options_load(struct options *o, int argc, char **argv, struct kr_err *err)
 	cli_free(&c);
 	if (rc == 0)
 		rc = check_sweep(o, err);
+	if (rc == 0)
+		rc = check_term_grace(o, err);
 	return rc;
 }
 

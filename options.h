@@ -26,6 +26,7 @@ enum kr_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_CMDLINE };
 #define OPT_MAX_SETTINGS 64
 /* The youngest age a sweep may discard: younger continuations are a reader's open page. */
 #define OPT_SWEEP_MIN_S 60
+#define OPT_TERM_GRACE_MAX_MS 10000
 
 struct str_list {
 	char **v;
@@ -52,6 +53,7 @@ struct options {
 	double kill_after;              /* a restart stuck this long: SIGKILL */
 	double worker_timeout;          /* replacement visible and answering */
 	double drain_timeout;           /* longest wait for a worker to go idle */
+	double term_grace;              /* a terminated worker serves this long after SIGTERM; 0: off */
 
 	struct str_list urls;
 	int expect_status[OPT_MAX_STATUSES];

@@ -1,6 +1,7 @@
 #include "rollout.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ const struct spvr_ops kahua_spvr_ops = {
 	.reload = kahua_reload,
 	.probe = kahua_probe_worker,
 	.eval = kahua_eval_workers,
+	.grace = kahua_grace_workers,
 };
 
 const struct spvr_ops *rollout_spvr(const struct rollout *ro)
@@ -277,15 +279,48 @@ static struct kahua_wait stuck_wait(struct rollout *ro, struct stuck *st)
 {
 	long long now = kr_now_ms();
 	const struct options *o = ro->o;
-	long long patience = kr_ms(o->kill_after) * (long long)(st->nolds ? st->nolds : 1) +
-			     kr_ms(o->worker_timeout) * (long long)(st->nolds ? st->nolds : 1);
+	long long patience = (kr_ms(o->kill_after) + kr_ms(o->worker_timeout) + kr_ms(o->term_grace)) *
+			     (long long)(st->nolds ? st->nolds : 1);
 
+	/* A worker in its grace (--term-grace) is not stuck yet. */
 	return (struct kahua_wait){
 		.deadline_ms = kr_earlier(ro->deadline_ms, now + patience),
-		.soft_ms = now + kr_ms(o->kill_after),
+		.soft_ms = now + kr_ms(o->kill_after) + kr_ms(o->term_grace),
 		.on_slow = on_stuck,
 		.ctx = st,
 	};
+}
+
+/*
+ * Just before the command that terminates ws[0..n): each is asked to serve
+ * --term-grace more after its SIGTERM (kahua_grace.h), so that what the
+ * supervisor handed it before taking its lock is answered.  One that does
+ * not take it (no answer in time, eval refused, an older Kahua) is
+ * terminated as before: the rollout never waits on it.
+ */
+static void arm_grace(struct rollout *ro, const struct worker *ws, size_t n)
+{
+	long long ms = llround(ro->o->term_grace * 1000);
+	struct grace_result *res;
+
+	if (ms <= 0 || n == 0 || !rollout_uses_eval(ro->o))
+		return;
+	res = calloc(n, sizeof *res);
+	if (res == NULL) {
+		log_info("grace: out of memory; terminating as Kahua does");
+		return;
+	}
+	rollout_spvr(ro)->grace(ro->site, ws, n, ms,
+				kr_earlier(ro->deadline_ms, kr_now_ms() + kr_ms(ro->o->ctl_timeout)), res);
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].armed)
+			log_info("worker %s (%s, pid %d) serves %lld ms more after its SIGTERM",
+				 ws[i].wid, ws[i].type, (int)ws[i].pid, ms);
+		else
+			log_info("worker %s (%s, pid %d) takes no grace (%s): it stops at SIGTERM, as Kahua's do",
+				 ws[i].wid, ws[i].type, (int)ws[i].pid, res[i].why);
+	}
+	free(res);
 }
 
 /* The target as the supervisor reads it: a worker id is a string. */
@@ -625,17 +660,20 @@ static int rolling_step(struct rollout *ro, struct restart_step *s, struct kr_er
 {
 	const struct worker *olds[1] = { &s->old.w };
 	struct stuck st = { .ro = ro, .olds = olds, .nolds = 1 };
-	struct kahua_wait wait = stuck_wait(ro, &st);
+	struct kahua_wait wait;
 	struct worker_list before = { 0 };
 	long long t0 = kr_now_ms();
 	char target[KAHUA_WID_MAX + 8];
 	struct last_look look;
 	int rc;
 
-	with_last_look(&wait, &look, ro, s);
 	wid_sexp(s->old.w.wid, target, sizeof target);
 	log_info("restarting worker %s (%s, pid %d): %s", s->old.w.wid, s->old.w.type,
 		 (int)s->old.w.pid, s->reason);
+	arm_grace(ro, &s->old.w, 1);
+	/* The command's limits start once the worker has answered. */
+	wait = stuck_wait(ro, &st);
+	with_last_look(&wait, &look, ro, s);
 	rc = rollout_spvr(ro)->restart(ro->site, target, &wait, &ro->current, err);
 	s->killed = st.killed;
 	if (rc < 0) {
@@ -711,6 +749,7 @@ static int surge_step(struct rollout *ro, struct restart_step *s, struct kr_err 
 	if (rollout_refresh(ro, &lserr) < 0)
 		log_info("ls before draining %s: %s", s->old.w.wid, lserr.msg);
 	drain_step(ro, s);
+	arm_grace(ro, &s->old.w, 1);
 	wait = stuck_wait(ro, &st);
 	with_last_look(&wait, &look, ro, s);
 	rc = rollout_spvr(ro)->kill(ro->site, s->old.w.wno, &wait, &after, err);
@@ -745,10 +784,20 @@ static int all_commands(struct rollout *ro, struct restart_step *steps, size_t n
 {
 	bool everything = n == ro->current.n;
 	char target[KAHUA_WID_MAX + 8];
+	struct worker *olds = everything ? calloc(n, sizeof *olds) : NULL;
 
+	/* (restart *): every worker at once, before the one command. */
+	for (size_t i = 0; olds != NULL && i < n; i++)
+		olds[i] = steps[i].old.w;
+	if (olds != NULL)
+		arm_grace(ro, olds, n);
+	free(olds);
 	for (size_t i = 0; i < (everything ? 1 : n); i++) {
-		struct kahua_wait wait = stuck_wait(ro, st);
+		struct kahua_wait wait;
 
+		if (!everything)
+			arm_grace(ro, &steps[i].old.w, 1);
+		wait = stuck_wait(ro, st);
 		if (everything)
 			snprintf(target, sizeof target, "*");
 		else

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "kahua_ctl.h"
 #include "kahua_eval.h"
+#include "kahua_grace.h"
 #include "options.h"
 #include "model.h"
 
@@ -49,6 +50,9 @@ struct spvr_ops {
 	/* What each worker holds (kahua_eval.h). */
 	void (*eval)(const struct kahua_site *site, const struct worker *ws, size_t n,
 		     long long deadline_ms, struct eval_result *res);
+	/* Each worker serves ms more after its SIGTERM (kahua_grace.h). */
+	void (*grace)(const struct kahua_site *site, const struct worker *ws, size_t n,
+		      long long ms, long long deadline_ms, struct grace_result *res);
 };
 
 extern const struct spvr_ops kahua_spvr_ops;

@@ -223,6 +223,34 @@ def raw_exchange(path, data, halfclose=False, timeout=10):
     return b"".join(chunks)
 
 
+def grace_request(ms):
+    """The grace expression as recorded from a real Kahua worker
+    (test/vectors/grace.json), without its header, for ms milliseconds."""
+    with open(os.path.join(TOP, "test", "vectors", "grace.json")) as f:
+        sent = [c["sent"] for c in json.load(f) if c["case"].startswith("grace: armed")][0]
+    return re.sub(r"\b300\b", str(ms), sent.split("\n", 1)[1])
+
+
+def eval_on(sock, body, timeout=10):
+    """A worker's reply to body sent as an eval, as the program sends one."""
+    hdr = '(("x-kahua-eval" "#t") ("x-kahua-sgsid" "kahua-restarter"))\n'
+    return raw_exchange(sock, (hdr + body).encode(), timeout=timeout).decode()
+
+
+def timed_call(spvr, body):
+    """body on spvr's control socket (a Sim or a real site), from a thread
+    of its own: (thread, got); got has "reply" and "secs" once it ends."""
+    got = {}
+
+    def call():
+        t0 = time.monotonic()
+        got["reply"] = spvr.call(body)
+        got["secs"] = time.monotonic() - t0
+    t = threading.Thread(target=call)
+    t.start()
+    return t, got
+
+
 def children_of(pid):
     kids = []
     for d in os.listdir("/proc"):

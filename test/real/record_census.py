@@ -31,9 +31,9 @@ BIN = os.path.join(TOP, "kahua-restarter")
 HDR = '(("x-kahua-eval" "#t") ("x-kahua-sgsid" "kahua-restarter"))'
 
 
-def c_string(name, end_marker):
-    """A string constant of kahua_census.c, as the compiler joins it."""
-    src = open(os.path.join(TOP, "kahua_census.c")).read()
+def c_string(name, end_marker, source="kahua_census.c"):
+    """A string constant of a C file (kahua_census.c), as the compiler joins it."""
+    src = open(os.path.join(TOP, source)).read()
     start = src.index(name)
     end = src.index(";", src.index(end_marker, start))
     text = ""
@@ -89,9 +89,13 @@ def main(site, port):
         got = re.sub(r"/opt/kahua\b", "/usr/local", got)
         out.append({"case": name, "note": note, "socket": "SITE/socket/WID", "sent": sent,
                     "received": got, "socket_error": None, "seconds": round(secs, 4)})
-    path = os.path.join(TOP, "test", "vectors", "census-sweep.json")
+    write_vectors("census-sweep.json", out)
+
+
+def write_vectors(name, cases):
+    path = os.path.join(TOP, "test", "vectors", name)
     with open(path, "w") as f:
-        json.dump(out, f, indent=1)
+        json.dump(cases, f, indent=1)
         f.write("\n")
     print("wrote", path)
 

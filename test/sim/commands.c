@@ -548,6 +548,10 @@ static void web_request(struct conn *c, const char *type)
 		pick_worker(s, t, wid);
 	name = xstrdup(t != NULL ? t->name : type != NULL ? type : "#f");
 	pthread_mutex_unlock(&s->cmd_mu);
+	/* Fault dispatch-delay: Kahua's thread descheduled between its pick
+	 * (find-worker) and its connect (dispatch-to-worker), as under load. */
+	if (s->opt.faults.dispatch_delay_ms > 0 && wid[0] != '\0')
+		sleep_ms(s->opt.faults.dispatch_delay_ms);
 	if (t == NULL)
 		err_worker_not_found(&c->out, name);
 	else if (wid[0] == '\0')

@@ -22,7 +22,7 @@ static const char usage[] =
 	"                 [--fault NAME[=ARG]]... [--fault-seed N] [--foreground]\n"
 	"faults: hang hang-restart garbage huge close half-reply lose-worker\n"
 	"        ignore-term die-at-start slow-start=MS http-500 http-delay=MS\n"
-	"        restart-race=P kill-race\n";
+	"        restart-race=P kill-race dispatch-delay=MS\n";
 
 static int fail(char *err, size_t errsz, const char *spec, const char *why)
 {
@@ -87,6 +87,8 @@ int fault_parse(struct faults *f, const char *spec, char *err, size_t errsz)
 		return fault_ms(spec, arg, &f->slow_start_ms, err, errsz);
 	if (n == 10 && strncmp(spec, "http-delay", n) == 0)
 		return fault_ms(spec, arg, &f->http_delay_ms, err, errsz);
+	if (n == 14 && strncmp(spec, "dispatch-delay", n) == 0)
+		return fault_ms(spec, arg, &f->dispatch_delay_ms, err, errsz);
 	if (n == 12 && strncmp(spec, "restart-race", n) == 0)
 		return fault_probability(spec, arg, &f->restart_race, err, errsz);
 	return fail(err, errsz, spec, "unknown fault");
@@ -120,6 +122,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->request_ms = SIM_REQUEST_MS;
 	o->faults.slow_start_ms = -1;
 	o->faults.http_delay_ms = -1;
+	o->faults.dispatch_delay_ms = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":S:H:h", longs, NULL)) != -1) {
 		switch (c) {

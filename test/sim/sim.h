@@ -184,6 +184,7 @@ struct faults {
 	double restart_race;    /* probability a restart loses the race; 0: off */
 	long slow_start_ms;     /* -1: off */
 	long http_delay_ms;     /* -1: off */
+	long dispatch_delay_ms; /* a web request's pick to its connect; -1: off */
 };
 
 struct options {
@@ -348,6 +349,16 @@ void err_waitpid_race(struct sx_buf *b, const char *cmd);
 /* ------------------------------------------------------------ worker.c */
 
 _Noreturn void worker_main(int argc, char **argv);
+
+/* ------------------------------------------------------------ grace.c */
+
+/* The program's grace expression (as recorded) for *ms milliseconds? */
+bool grace_is_expr(const struct sx *body, long long *ms);
+/* At start: finish (unlink, exit) runs when a grace runs out (SIGALRM). */
+void grace_setup(void (*finish)(int));
+void grace_set(long long ms);
+/* In the SIGTERM handler: true while the worker is to go on serving. */
+bool grace_on_term(void);
 
 /* ------------------------------------------------------------ httpd.c */
 

@@ -28,8 +28,8 @@
  * An eval request (header ("x-kahua-eval" "#t")) is answered as a real
  * Kahua worker answers the recorded expressions: the continuation and
  * state-session counts, gc-stat, both with gc-stat in one list, the
- * site's timeout-mins, integer arithmetic; anything else gets the
- * recorded ERROR reply.
+ * site's timeout-mins, integer arithmetic, the program's grace after
+ * SIGTERM (grace.c); anything else gets the recorded ERROR reply.
  */
 #include "sim.h"
 
@@ -67,12 +67,19 @@ static pthread_mutex_t leak_mu = PTHREAD_MUTEX_INITIALIZER;
 static void **leaked;           /* kept reachable: the leak is the point */
 static size_t nleaked, capleaked;
 
-static void on_term(int sig)
+/* What kahua-server's finish-server comes to: the socket goes, the worker exits. */
+static void finish(int sig)
 {
 	(void)sig;
 	if (term_ready)
 		unlinkat(term_dirfd, term_name, 0);
 	_exit(0);
+}
+
+static void on_term(int sig)
+{
+	if (!grace_on_term())
+		finish(sig);
 }
 
 /* ------------------------------------------------------------- options */
@@ -489,7 +496,10 @@ static void eval_reply(struct sx_buf *b, const struct sx *hdr, const struct sx *
 	char *text;
 
 	eval_session(hdr);
-	if (kind < 0 && held_is_sweep(body, &sweep_c, &sweep_s)) {
+	if (kind < 0 && grace_is_expr(body, &v)) {
+		grace_set(v);
+		text = xasprintf("(grace 1 %lld)", v);
+	} else if (kind < 0 && held_is_sweep(body, &sweep_c, &sweep_s)) {
 		text = held_sweep(leaked_bytes(), sweep_c, sweep_s);
 	} else if (kind < 0 && !eval_int(body, &v)) {
 		text = eval_error(body);
@@ -602,6 +612,7 @@ static void serve(int lfd)
 	sigaddset(&term_signals, SIGTERM);
 	sigaddset(&term_signals, SIGINT);
 	sigaddset(&term_signals, SIGHUP);
+	sigaddset(&term_signals, SIGALRM);      /* a grace running out (grace.c) */
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -647,6 +658,7 @@ static void setup_signals(bool ignore_term)
 	sa.sa_handler = ignore_term ? SIG_IGN : on_term;
 	if (sigaction(SIGTERM, &sa, NULL) != 0)
 		die_errno("sigaction");
+	grace_setup(finish);
 }
 
 static void announce(const char *wid)

@@ -48,6 +48,7 @@ static struct spvr {
 	int restarts;
 	enum script run_script;
 	long probe_fails_wno;   /* the probe of this worker answers 500 */
+	long no_grace_wno;      /* this worker does not take the grace */
 	char log[LOG_MAX];      /* the commands, "restart a:1; ls; ..." */
 	char dir[64];
 	struct kahua_site site;
@@ -253,9 +254,23 @@ static void s_eval(const struct kahua_site *site, const struct worker *ws, size_
 	}
 }
 
+/* Worker S.no_grace_wno does not take it (an older Kahua). */
+static void s_grace(const struct kahua_site *site, const struct worker *ws, size_t n,
+		    long long ms, long long deadline_ms, struct grace_result *res)
+{
+	(void)site;
+	(void)deadline_ms;
+	for (size_t i = 0; i < n; i++) {
+		say("grace %ld %lld", ws[i].wno, ms);
+		res[i] = (struct grace_result){ .armed = ws[i].wno != S.no_grace_wno };
+		if (!res[i].armed)
+			snprintf(res[i].why, sizeof res[i].why, "eval answered ERROR: *** no");
+	}
+}
+
 static const struct spvr_ops scripted = {
 	.ls = s_ls, .restart = s_restart, .run = s_run, .kill = s_kill,
-	.reload = s_reload, .probe = s_probe, .eval = s_eval,
+	.reload = s_reload, .probe = s_probe, .eval = s_eval, .grace = s_grace,
 };
 
 static int site_check(void *ctx, const struct restart_step *s, struct kr_err *err)
@@ -406,6 +421,51 @@ static void test_all_sends_one_restart(void **state)
 	assert_null(strstr(S.log, "check"));
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(steps[i].result, STEP_OK);
+}
+
+/* --term-grace: just before each command that terminates a worker, that worker is armed. */
+static void test_grace_before_each_termination(void **state)
+{
+	size_t n = plan_all(), done = 0;
+	struct kr_err err = { 0 };
+
+	(void)state;
+	opts.term_grace = 0.25;
+	S.no_grace_wno = 2;
+	opts.strategy = STRATEGY_ROLLING;
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), 0);
+	assert_int_equal(done, 3);
+	assert_non_null(strstr(S.log, "grace 1 250; restart \"w1:"));
+	assert_non_null(strstr(S.log, "check hello; grace 2 250; restart \"w2:"));
+	assert_non_null(strstr(S.log, "check hello; grace 3 250; restart \"w3:"));
+
+	n = plan_all();
+	opts.strategy = STRATEGY_SURGE;
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), 0);
+	assert_non_null(strstr(S.log, "run hello; eval 7; grace 4 250; kill 4; check hello"));
+
+	n = plan_all();
+	opts.strategy = STRATEGY_ALL;
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), 0);
+	assert_true(strncmp(S.log, "grace 7 250; grace 8 250; grace 9 250; restart *", 48) == 0);
+
+	n = plan_all();
+	assert_int_equal(rollout_run(&ro, steps, 2, &done, &err), 0);
+	assert_true(strncmp(S.log, "grace 10 250; restart \"w10:", 27) == 0);
+	assert_non_null(strstr(S.log, "; grace 11 250; restart \"w11:"));
+
+	/* Off (0), or with --no-eval: nothing asked. */
+	n = plan_all();
+	opts.term_grace = 0;
+	assert_int_equal(rollout_run(&ro, steps, n, &done, &err), 0);
+	assert_null(strstr(S.log, "grace"));
+	plan_all();
+	opts.term_grace = 0.25;
+	opts.no_eval = true;
+	assert_int_equal(rollout_run(&ro, steps, 1, &done, &err), 0);
+	assert_null(strstr(S.log, "grace"));
+	assert_int_equal(count_type("hello"), 2);
+	assert_int_equal(count_type("leaky"), 1);
 }
 
 static void test_all_of_some_restarts_each(void **state)
@@ -657,6 +717,7 @@ int main(void)
 		T(test_rolling_one_worker_at_a_time),
 		T(test_surge_starts_before_it_kills),
 		T(test_all_sends_one_restart),
+		T(test_grace_before_each_termination),
 		T(test_all_of_some_restarts_each),
 		T(test_stops_at_first_unhealthy_replacement),
 		T(test_signal_between_workers),

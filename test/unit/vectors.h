@@ -43,6 +43,22 @@ __attribute__((unused)) static cJSON *failure_vectors_load(void)
 							      : "test/vectors/failure-modes.json");
 }
 
+/* The first case whose name starts with prefix: its field ("sent", "received"). */
+__attribute__((unused)) static const char *vector_field(const cJSON *root, const char *prefix,
+							const char *field)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, root) {
+		const cJSON *name = cJSON_GetObjectItem(c, "case");
+
+		if (cJSON_IsString(name) && strncmp(name->valuestring, prefix, strlen(prefix)) == 0)
+			return cJSON_GetObjectItem(c, field)->valuestring;
+	}
+	fprintf(stderr, "no recorded case %s\n", prefix);
+	exit(2);
+}
+
 /* The "received" bytes of the first case whose name starts with prefix. */
 static const char *vector_received(const cJSON *root, const char *prefix)
 {
