@@ -130,7 +130,7 @@ def test_ten_rolling_restarts_under_load_end_whole(site, tmp):
     import urllib.error
     import urllib.request
 
-    stop, results = threading.Event(), []
+    stop, results, done, spans = threading.Event(), [], [], []
 
     def client(k):
         t0, i = time.monotonic(), 0
@@ -143,6 +143,7 @@ def test_ten_rolling_restarts_under_load_end_whole(site, tmp):
                 results.append(e.code)
             except OSError:
                 results.append(0)
+            done.append(time.monotonic())
             i += 1
             time.sleep(max(0.0, t0 + i / 5.0 - time.monotonic()))
 
@@ -152,7 +153,9 @@ def test_ten_rolling_restarts_under_load_end_whole(site, tmp):
     t0, races = time.monotonic(), 0
     try:
         for n in range(10):
+            t = time.monotonic()
             res = run(FAST, site)
+            spans.append((t, time.monotonic()))
             check(res.rc == 0, "run %d: %r" % (n + 1, res))
             check(all("started no replacement" in l for l in warnings(res)), res.err)
             races += len(warnings(res))
@@ -164,5 +167,8 @@ def test_ten_rolling_restarts_under_load_end_whole(site, tmp):
     rate = len(results) / (time.monotonic() - t0)
     print("    %d requests at %.0f/s: %d ok, %d failed; %d restart race(s) recovered"
           % (len(results), rate, results.count(200), len(results) - results.count(200), races))
-    # Two shared cores: the clients may fall short of 50/s, not below half of it.
-    check(rate > 25, "load too low to matter: %.0f requests/s" % rate)
+    # Under load means requests answered while each restart ran, however
+    # fast the machine serves them (a loaded machine may serve far fewer
+    # than the 50/s asked for).
+    during = [sum(1 for d in done if a <= d <= b) for a, b in spans]
+    check(min(during) >= 10, "too few requests answered during some run: %r" % during)
