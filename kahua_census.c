@@ -328,24 +328,6 @@ void kahua_sweep_parse(const char *buf, size_t len, struct sweep_result *s)
 	memcpy(s->why, why, sizeof why);
 }
 
-/* Every worker asked at once; NULL when out of memory. */
-static struct eval_reply *ask(const struct kahua_site *site, const struct worker *ws, size_t n,
-			      const char *request, long long deadline_ms)
-{
-	struct eval_reply *r = calloc(n ? n : 1, sizeof *r);
-
-	if (r != NULL)
-		kahua_eval_exchange(site, ws, n, request, deadline_ms, r);
-	return r;
-}
-
-static void done(struct eval_reply *r, size_t n)
-{
-	if (r != NULL)
-		kahua_eval_reply_free(r, n);
-	free(r);
-}
-
 /* Why a worker's reply is missing, and how. */
 static enum eval_outcome missing(const struct eval_reply *r, char *why, size_t size)
 {
@@ -356,7 +338,7 @@ static enum eval_outcome missing(const struct eval_reply *r, char *why, size_t s
 void kahua_census_workers(const struct kahua_site *site, const struct worker *ws, size_t n,
 			  long long deadline_ms, struct census *out)
 {
-	struct eval_reply *r = ask(site, ws, n, kahua_census_request, deadline_ms);
+	struct eval_reply *r = kahua_eval_ask(site, ws, n, kahua_census_request, deadline_ms);
 
 	for (size_t i = 0; i < n; i++) {
 		if (r != NULL && r[i].buf != NULL) {
@@ -366,7 +348,7 @@ void kahua_census_workers(const struct kahua_site *site, const struct worker *ws
 		out[i] = census_unknown;
 		out[i].outcome = missing(r ? &r[i] : NULL, out[i].why, sizeof out[i].why);
 	}
-	done(r, n);
+	kahua_eval_replies_free(r, n);
 }
 
 int kahua_sweep_workers(const struct kahua_site *site, const struct worker *ws, size_t n,
@@ -378,7 +360,7 @@ int kahua_sweep_workers(const struct kahua_site *site, const struct worker *ws, 
 
 	if (kahua_sweep_request(request, sizeof request, conts_s, sessions_s) < 0)
 		return -1;
-	r = ask(site, ws, n, request, deadline_ms);
+	r = kahua_eval_ask(site, ws, n, request, deadline_ms);
 	for (size_t i = 0; i < n; i++) {
 		if (r != NULL && r[i].buf != NULL) {
 			kahua_sweep_parse(r[i].buf, r[i].len, &out[i]);
@@ -387,6 +369,6 @@ int kahua_sweep_workers(const struct kahua_site *site, const struct worker *ws, 
 		out[i] = sweep_unknown;
 		out[i].outcome = missing(r ? &r[i] : NULL, out[i].why, sizeof out[i].why);
 	}
-	done(r, n);
+	kahua_eval_replies_free(r, n);
 	return 0;
 }

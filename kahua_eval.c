@@ -307,10 +307,27 @@ void kahua_eval_reply_free(struct eval_reply *r, size_t n)
 	}
 }
 
+struct eval_reply *kahua_eval_ask(const struct kahua_site *site, const struct worker *ws, size_t n,
+				  const char *request, long long deadline_ms)
+{
+	struct eval_reply *r = calloc(n ? n : 1, sizeof *r);
+
+	if (r != NULL)
+		kahua_eval_exchange(site, ws, n, request, deadline_ms, r);
+	return r;
+}
+
+void kahua_eval_replies_free(struct eval_reply *r, size_t n)
+{
+	if (r != NULL)
+		kahua_eval_reply_free(r, n);
+	free(r);
+}
+
 void kahua_eval_workers(const struct kahua_site *site, const struct worker *ws,
 			size_t n, long long deadline_ms, struct eval_result *res)
 {
-	struct eval_reply *r = calloc(n ? n : 1, sizeof *r);
+	struct eval_reply *r = kahua_eval_ask(site, ws, n, kahua_eval_request, deadline_ms);
 
 	for (size_t i = 0; i < n; i++) {
 		res[i] = (struct eval_result){ .outcome = EVAL_NO_ANSWER, .conts = -1,
@@ -320,13 +337,11 @@ void kahua_eval_workers(const struct kahua_site *site, const struct worker *ws,
 	}
 	if (r == NULL)
 		return;
-	kahua_eval_exchange(site, ws, n, kahua_eval_request, deadline_ms, r);
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].buf != NULL)
 			kahua_eval_parse(r[i].buf, r[i].len, &res[i]);
 		else
 			verdict(&res[i], r[i].outcome, "%s", r[i].why);
 	}
-	kahua_eval_reply_free(r, n);
-	free(r);
+	kahua_eval_replies_free(r, n);
 }

@@ -84,6 +84,14 @@ void kahua_eval_exchange(const struct kahua_site *site, const struct worker *ws,
 void kahua_eval_reply_free(struct eval_reply *r, size_t n);
 
 /*
+ * kahua_eval_exchange into replies of its own: NULL when out of memory.
+ * Free them with kahua_eval_replies_free.
+ */
+struct eval_reply *kahua_eval_ask(const struct kahua_site *site, const struct worker *ws, size_t n,
+				  const char *request, long long deadline_ms);
+void kahua_eval_replies_free(struct eval_reply *r, size_t n);
+
+/*
  * Ask each of ws[0..n) at once, one connection per worker, all bounded by
  * deadline_ms.  res[i] is filled for ws[i] whatever happens.
  */

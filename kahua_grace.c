@@ -86,21 +86,14 @@ void kahua_grace_workers(const struct kahua_site *site, const struct worker *ws,
 			 long long ms, long long deadline_ms, struct grace_result *res)
 {
 	char request[sizeof grace_format + 64];
-	struct eval_reply *r = calloc(n ? n : 1, sizeof *r);
+	bool ok = kahua_grace_request(request, sizeof request, ms) == 0;
+	struct eval_reply *r = ok ? kahua_eval_ask(site, ws, n, request, deadline_ms) : NULL;
 
-	for (size_t i = 0; i < n; i++)
-		not_armed(&res[i], r == NULL ? "eval: out of memory" : "grace: bad duration", "");
-	if (r == NULL || kahua_grace_request(request, sizeof request, ms) < 0) {
-		free(r);
-		return;
-	}
-	kahua_eval_exchange(site, ws, n, request, deadline_ms, r);
 	for (size_t i = 0; i < n; i++) {
-		if (r[i].buf != NULL)
+		if (r != NULL && r[i].buf != NULL)
 			kahua_grace_parse(r[i].buf, r[i].len, ms, &res[i]);
 		else
-			not_armed(&res[i], r[i].why, "");
+			not_armed(&res[i], r != NULL ? r[i].why : ok ? "eval: out of memory" : "grace: bad duration", "");
 	}
-	kahua_eval_reply_free(r, n);
-	free(r);
+	kahua_eval_replies_free(r, n);
 }
